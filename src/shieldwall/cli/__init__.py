@@ -1,0 +1,1 @@
+"""The ``shieldwall`` command: one module per command group, registered in :mod:`.main`."""

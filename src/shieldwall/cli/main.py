@@ -1,0 +1,74 @@
+"""Entry point of the ``shieldwall`` command.
+
+Subcommands are listed in :data:`COMMANDS` as ``name -> "module:attribute"`` and
+imported only when used, so ``shieldwall --help`` stays fast and a broken optional
+dependency of one command cannot break the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from shieldwall import __version__
+from shieldwall.errors import ShieldwallError
+
+#: Every subcommand, in the order ``--help`` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "replay": ("shieldwall.cli.replay:replay", "Detect attacks in whole log files."),
+    "patterns": ("shieldwall.cli.patterns:patterns", "Inspect and try pattern packs."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, _, attr = entry[0].partition(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{entry[0]} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from COMMANDS so that --help imports nothing.
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="shieldwall")
+def cli() -> None:
+    """Shieldwall: collective defense for servers.
+
+    Each member's agent reads its own logs, detects attacks and signals them to
+    the alliance hub; the hub's decisions are pushed back and every member blocks
+    the attacker. An attack on one is answered by all.
+
+    \b
+    Example:
+      shieldwall replay /var/log/auth.log --json
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; Shieldwall errors become a one-line message and exit code 2."""
+    try:
+        return cli.main(args=argv, prog_name="shieldwall", standalone_mode=True)
+    except ShieldwallError as exc:
+        click.echo(f"shieldwall: error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
