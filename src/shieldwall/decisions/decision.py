@@ -1,0 +1,41 @@
+"""A decision of the alliance: block a target until a time, or lift a block.
+
+Decisions and lifts form one log ordered by ``cursor`` (strictly increasing,
+assigned by the hub's ledger). A member that has applied everything up to cursor
+N resumes from N: no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Action = Literal["block", "lift"]
+
+
+class Decision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One entry of the decision log.
+
+    ``target`` is an address or CIDR in canonical form. ``until`` is the Unix
+    time at which a block expires (ignored for lifts). ``origin`` names the
+    member(s) or operator whose word caused it; it is for display and audit.
+    """
+
+    cursor: int
+    action: Action
+    target: str
+    until: float
+    scenario: str = ""
+    origin: str = ""
+    created: float = 0.0
+
+
+def encode_decision(decision: Decision) -> bytes:
+    """JSON bytes of a decision (the stream's and the pages' wire format)."""
+    return msgspec.json.encode(decision)
+
+
+def decode_decision(data: bytes | str) -> Decision:
+    """Parse a decision from JSON; raises ``msgspec.ValidationError`` on bad input."""
+    return msgspec.json.decode(data, type=Decision)
