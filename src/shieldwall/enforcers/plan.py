@@ -1,0 +1,113 @@
+"""The difference between the blocks we want and the blocks the firewall holds.
+
+Pure. A :class:`Plan` is one transaction's worth of change: elements to remove,
+elements to (re)add with their remaining time, or a full rebuild when the table
+itself is damaged. Renderers (``nft_ruleset``) turn it into a batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shieldwall.enforcers.block import Block, is_range, target_network
+
+#: Two expiries closer than this are the same (``nft -j`` reports whole seconds).
+EXPIRY_TOLERANCE = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One transaction: remove ``remove``, then add ``add``.
+
+    With ``rebuild`` the table is deleted and recreated in the same transaction
+    and ``add`` holds every element it must contain.
+    """
+
+    add: tuple[Block, ...] = ()
+    remove: tuple[str, ...] = ()
+    rebuild: bool = False
+
+    def __bool__(self) -> bool:
+        return self.rebuild or bool(self.add) or bool(self.remove)
+
+    def summary(self) -> str:
+        """One line for logs and ``--dry-run``."""
+        head = "rebuild table, " if self.rebuild else ""
+        return f"{head}add {len(self.add)}, remove {len(self.remove)}"
+
+
+def firewall_blocks(desired: Mapping[str, Block], now: float) -> dict[str, Block]:
+    """The subset of ``desired`` to put in the firewall's sets at ``now``.
+
+    Expired blocks are dropped. A range nested inside another active range is
+    left out, because an interval set refuses overlapping elements; the outer
+    range already drops its traffic. (If the inner one outlives the outer, it
+    returns at the next reconcile after the outer expires.) Single addresses live
+    in their own hash sets and never conflict with ranges.
+    """
+    active = {t: b for t, b in desired.items() if b.until > now}
+    ranges = sorted(
+        (target_network(t) for t in active if is_range(t)), key=lambda n: n.prefixlen
+    )
+    kept: set[tuple[int, int, int]] = set()  # (version, network int, prefixlen)
+    for net in ranges:
+        base = int(net.network_address)
+        bits = net.max_prefixlen
+        covered = False
+        for length in {p for _, _, p in kept if p < net.prefixlen}:
+            mask = ((1 << length) - 1) << (bits - length)
+            if (net.version, base & mask, length) in kept:
+                covered = True
+                break
+        if covered:
+            del active[str(net)]
+        else:
+            kept.add((net.version, base, net.prefixlen))
+    return active
+
+
+def same_expiry(a: float, b: float) -> bool:
+    """True when two expiries are equal within :data:`EXPIRY_TOLERANCE`."""
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= EXPIRY_TOLERANCE
+
+
+def plan_changes(
+    desired: Mapping[str, Block],
+    actual: Mapping[str, float] | None,
+    now: float,
+) -> Plan:
+    """The plan that turns ``actual`` (target -> until, as read) into ``desired``.
+
+    ``actual=None`` means the table is missing or damaged: rebuild it whole.
+    Elements whose expiry differs are removed and re-added in the same batch,
+    since re-adding an existing element does not change its timeout.
+    """
+    want = firewall_blocks(desired, now)
+    if actual is None:
+        return Plan(add=tuple(want.values()), rebuild=True)
+    add: list[Block] = []
+    remove: list[str] = []
+    for target, block in want.items():
+        held = actual.get(target)
+        if held is None:
+            add.append(block)
+        elif not same_expiry(held, block.until):
+            remove.append(target)
+            add.append(block)
+    remove.extend(t for t in actual if t not in want)
+    return Plan(add=tuple(add), remove=tuple(remove))
+
+
+def plan_between(old: Mapping[str, Block], new: Mapping[str, Block], now: float) -> Plan:
+    """The incremental plan from one desired state to the next, without reading.
+
+    This is what the agent applies per batch of decisions (one new decision is
+    one element); a reconcile (:func:`plan_changes` on what the firewall really
+    holds) repairs anything this missed.
+    """
+    before = {t: b.until for t, b in firewall_blocks(old, now).items()}
+    return plan_changes(new, before, now)
