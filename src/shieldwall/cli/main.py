@@ -18,6 +18,11 @@ from shieldwall.errors import ShieldwallError
 
 #: Every subcommand, in the order ``--help`` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "enforce": ("shieldwall.cli.enforce:enforce", "Apply blocks to nftables; status; uninstall."),
+    "ban": ("shieldwall.cli.blocks:ban", "Block an address or range now, for a while."),
+    "unban": ("shieldwall.cli.blocks:unban", "Lift a block."),
+    "blocks": ("shieldwall.cli.blocks:blocks", "List this member's active blocks."),
+    "import": ("shieldwall.cli.blocks:import_command", "Import a public blocklist."),
     "replay": ("shieldwall.cli.replay:replay", "Detect attacks in whole log files."),
     "patterns": ("shieldwall.cli.patterns:patterns", "Inspect and try pattern packs."),
 }

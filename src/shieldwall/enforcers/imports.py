@@ -33,9 +33,7 @@ _RESERVED_TEXT = """
 ::/127 ::ffff:0:0/96 64:ff9b:1::/48 100::/64 2001::/23 2001:db8::/32 2002::/16
 3fff::/20 5f00::/16 fc00::/7 fe80::/10 ff00::/8
 """
-RESERVED = Allowlist.of(
-    (ipaddress.ip_network(word), "reserved") for word in _RESERVED_TEXT.split()
-)
+RESERVED = Allowlist.of((ipaddress.ip_network(word), "reserved") for word in _RESERVED_TEXT.split())
 
 #: Shortest prefix accepted from a feed, per IP version.
 MIN_PREFIX = {4: 8, 6: 16}

@@ -48,9 +48,7 @@ def firewall_blocks(desired: Mapping[str, Block], now: float) -> dict[str, Block
     in their own hash sets and never conflict with ranges.
     """
     active = {t: b for t, b in desired.items() if b.until > now}
-    ranges = sorted(
-        (target_network(t) for t in active if is_range(t)), key=lambda n: n.prefixlen
-    )
+    ranges = sorted((target_network(t) for t in active if is_range(t)), key=lambda n: n.prefixlen)
     kept: set[tuple[int, int, int]] = set()  # (version, network int, prefixlen)
     for net in ranges:
         base = int(net.network_address)

@@ -1,7 +1,7 @@
 """WSGI middleware that answers 403 to blocked clients (Flask, Django, any WSGI app)::
 
-    app.wsgi_app = BlockWSGIMiddleware(app.wsgi_app, BlocklistFile(path),
-                                       trusted_proxies=["127.0.0.1"])
+app.wsgi_app = BlockWSGIMiddleware(app.wsgi_app, BlocklistFile(path),
+                                   trusted_proxies=["127.0.0.1"])
 """
 
 from __future__ import annotations

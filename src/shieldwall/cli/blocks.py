@@ -1,0 +1,330 @@
+"""Operator commands: ``ban``, ``unban``, ``blocks`` and ``import``.
+
+On a host without a hub, a ban is applied locally: written to the block store,
+put in the firewall at once, exports regenerated. On a member of an alliance it
+is also sent to the hub as a signed ``Signal(kind="ban")`` (an unban as
+``retract``) through :func:`alliance_link`, the seam the agent's hub client fills.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from shieldwall.cli.enforce import (
+    backend_option,
+    data_dir_option,
+    exports_dir,
+    never_block_option,
+    open_enforcer,
+    sync_firewall,
+)
+from shieldwall.enforcers.allowlist import load_allowlists
+from shieldwall.enforcers.block import Block, canonical_target, target_network
+from shieldwall.enforcers.exports import write_exports
+from shieldwall.enforcers.imports import screen_blocklist
+from shieldwall.enforcers.plan import Plan
+from shieldwall.enforcers.store import BlockStore, data_dir
+from shieldwall.errors import AddressError, ConfigError, EnforcerError
+from shieldwall.events.address import is_global
+from shieldwall.signals.signal import Signal
+
+#: ``module:function`` that, given the data directory, returns a callable that
+#: signs and sends a :class:`Signal` to this member's hub, or ``None`` when the
+#: host belongs to no alliance. Provided by the agent's hub client; until that
+#: module exists every ban is local only.
+ALLIANCE_LINK = "shieldwall.agent.alliance:member_link"
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90s``, ``30m``, ``4h``, ``1h30m``, ``2d``, ``1w`` or a bare number.
+
+    ``forever`` (or ``0``) means no expiry. Raises ``ConfigError`` otherwise.
+    """
+    raw = text.strip().lower()
+    if raw in ("forever", "permanent", "0"):
+        return math.inf
+    try:
+        value = float(raw)
+    except ValueError:
+        pos, total = 0, 0.0
+        for match in _DURATION.finditer(raw):
+            if match.start() != pos:
+                break
+            total += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if pos != len(raw) or not raw:
+            raise ConfigError(
+                f"not a duration: {text!r} (use e.g. 90s, 30m, 4h, 1h30m, 2d, 1w, forever)"
+            ) from None
+        value = total
+    if value <= 0 or math.isnan(value):
+        raise ConfigError(f"a duration must be positive: {text!r}")
+    return value
+
+
+def alliance_link(directory: Path) -> Callable[[Signal], None] | None:
+    """The hub sender for this member, or ``None`` without an alliance (see ALLIANCE_LINK)."""
+    module_name, _, attr = ALLIANCE_LINK.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return None
+    link: Callable[[Path], Callable[[Signal], None] | None] = getattr(module, attr)
+    return link(directory)
+
+
+def _firewall(
+    backend: str,
+    change: Plan,
+    store: BlockStore,
+    now: float,
+    firewall: bool,
+    reconcile: bool = False,
+) -> str:
+    if not firewall:
+        return "firewall left alone (--no-firewall)"
+    try:
+        enforcer = open_enforcer(backend)
+    except EnforcerError as exc:
+        raise EnforcerError(f"{exc} (or pass --no-firewall to only record the block)") from None
+    if reconcile:
+        enforcer.reconcile(store.active(now), now)
+    else:
+        sync_firewall(enforcer, change, store.active(now), now)
+    return "firewall updated"
+
+
+firewall_option = click.option(
+    "--firewall/--no-firewall",
+    default=True,
+    help="Also apply to nftables at once [default: yes].",
+)
+
+
+@click.command("ban")
+@click.argument("address")
+@click.option("--for", "duration", default="4h", show_default=True, help="How long: 30m, 4h, 2d...")
+@click.option("--reason", default="", help="Why (kept with the block, sent to the hub).")
+@data_dir_option
+@backend_option
+@never_block_option
+@firewall_option
+def ban(
+    address: str,
+    duration: str,
+    reason: str,
+    data_dir: Path | None,
+    backend: str,
+    never_block: Sequence[Path],
+    firewall: bool,
+) -> None:
+    """Block an address or CIDR now, for a while.
+
+    \b
+    Example:
+      shieldwall ban 203.0.113.7 --for 4h --reason "credential stuffing on /login"
+      shieldwall ban 2001:db8:bad::/48 --for 2d
+    """
+    try:
+        target = canonical_target(address)
+    except AddressError as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    net = target_network(target)
+    label = load_allowlists(never_block).protects(net)
+    if label is not None:
+        raise ConfigError(f"refusing to ban {target}: it is protected by {label}")
+    if not is_global(net.network_address):
+        click.echo(f"note: {target} is not a public address", err=True)
+    seconds = parse_duration(duration)
+    now = time.time()
+    block = Block(
+        target,
+        now + seconds,
+        origin="operator",
+        scenario="operator-ban",
+        reason=reason,
+        created=now,
+    )
+    directory = data_dir_of(data_dir)
+    store = BlockStore.open(directory)
+    store.put([block])
+    # remove + add: re-adding an element that exists would keep its old timeout.
+    done = _firewall(backend, Plan(add=(block,), remove=(target,)), store, now, firewall)
+    write_exports(exports_dir(directory), store.active(now).values(), now)
+    link = alliance_link(directory)
+    if link is not None:
+        link(
+            Signal(
+                kind="ban",
+                target=target,
+                scenario="operator-ban",
+                first_seen=now,
+                last_seen=now,
+                duration=0.0 if math.isinf(seconds) else seconds,
+                reason=reason,
+            )
+        )
+        done += ", signalled to the hub"
+    until = (
+        "forever"
+        if math.isinf(block.until)
+        else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(block.until))
+    )
+    click.echo(f"banned {target} until {until}: {done}")
+
+
+@click.command("unban")
+@click.argument("address")
+@data_dir_option
+@backend_option
+@firewall_option
+def unban(address: str, data_dir: Path | None, backend: str, firewall: bool) -> None:
+    """Lift a block on an address or CIDR.
+
+    \b
+    Example:
+      shieldwall unban 203.0.113.7
+    """
+    try:
+        target = canonical_target(address)
+    except AddressError as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    now = time.time()
+    directory = data_dir_of(data_dir)
+    store = BlockStore.open(directory)
+    existed = store.remove([target])
+    done = _firewall(backend, Plan(remove=(target,)), store, now, firewall)
+    write_exports(exports_dir(directory), store.active(now).values(), now)
+    link = alliance_link(directory)
+    if link is not None:
+        link(
+            Signal(
+                kind="retract",
+                target=target,
+                scenario="operator-ban",
+                first_seen=now,
+                last_seen=now,
+            )
+        )
+        done += ", retraction signalled to the hub"
+    note = "" if existed else " (it was not in the block store)"
+    click.echo(f"unbanned {target}{note}: {done}")
+
+
+@click.command("blocks")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def blocks(data_dir: Path | None, as_json: bool) -> None:
+    """List the active blocks of this member, with time left and origin.
+
+    \b
+    Example:
+      shieldwall blocks
+      shieldwall blocks --json | jq .target
+    """
+    now = time.time()
+    active = BlockStore.open(data_dir_of(data_dir)).active(now)
+    for block in active.values():
+        left = "forever" if math.isinf(block.until) else _short(block.until - now)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "target": block.target,
+                        "until": None if math.isinf(block.until) else block.until,
+                        "origin": block.origin,
+                        "scenario": block.scenario,
+                        "reason": block.reason,
+                    }
+                )
+            )
+        else:
+            click.echo(f"{block.target:<40} {left:>10}  {block.origin}  {block.reason}".rstrip())
+    if not as_json:
+        click.echo(f"{len(active)} active", err=True)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@never_block_option
+@click.option(
+    "--min-count",
+    default=1,
+    show_default=True,
+    help="ipsum-style lists: keep entries seen on at least this many lists.",
+)
+@click.option(
+    "--for",
+    "duration",
+    default="1d",
+    show_default=True,
+    help="How long imported blocks last (re-import from cron to refresh).",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be imported; change nothing.")
+@data_dir_option
+@backend_option
+@firewall_option
+def import_command(
+    file: Path,
+    never_block: Sequence[Path],
+    min_count: int,
+    duration: str,
+    dry_run: bool,
+    data_dir: Path | None,
+    backend: str,
+    firewall: bool,
+) -> None:
+    """Import a public blocklist (plain, ipsum IP<TAB>count, FireHOL netset).
+
+    Private, reserved and too-wide entries, and entries touching a never-block
+    list, are refused and counted by reason.
+
+    \b
+    Example:
+      shieldwall import ipsum.txt --min-count 3 --never-block /etc/shieldwall/never-block.txt
+    """
+    allowlist = load_allowlists(never_block)
+    try:
+        with file.open(encoding="utf-8", errors="replace") as handle:
+            report = screen_blocklist(handle, allowlist, min_count=min_count)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror}") from None
+    click.echo(f"{file.name}: {report.describe()}")
+    if dry_run:
+        return
+    seconds = parse_duration(duration)
+    now = time.time()
+    new = [
+        Block(t, now + seconds, origin=f"import:{file.name}", scenario="blocklist", created=now)
+        for t in report.accepted
+    ]
+    directory = data_dir_of(data_dir)
+    store = BlockStore.open(directory)
+    store.put(new)
+    # A full reconcile, not a plain add: re-imported entries get their new expiry.
+    done = _firewall(backend, Plan(rebuild=False), store, now, firewall, reconcile=True)
+    write_exports(exports_dir(directory), store.active(now).values(), now)
+    click.echo(f"imported {len(new)} blocks for {duration}: {done}")
+
+
+def data_dir_of(explicit: Path | None) -> Path:
+    """The data directory to use (see :func:`shieldwall.enforcers.store.data_dir`)."""
+    return data_dir(explicit)
+
+
+def _short(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{max(seconds, 0):.0f}s"

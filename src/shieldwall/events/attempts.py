@@ -1,0 +1,99 @@
+"""Connection accounting: count each failed attempt once.
+
+One failed SSH password usually writes two or three lines: ``Invalid user x
+from A``, a PAM ``authentication failure ... rhost=A`` and ``Failed password for
+invalid user x from A``. Counting lines would block a user who mistypes their
+password twice. A pattern's *role* says how its line counts, per connection
+(the service's process id, as the syslog header gives it):
+
+``attempt``
+    one attempt each (``Failed password``), unless a ``pam`` or ``connection``
+    line of the same connection already counted it;
+``pam``
+    one attempt, and the next ``attempt`` line of the connection is the same one;
+``connection``
+    the connection failed as a whole (``Invalid user``, ``maximum authentication
+    attempts exceeded``): counts one only if nothing of this connection counted yet;
+``connect``
+    counts nothing: remembers the connection's address, so that later lines of
+    the connection that name no address are blamed on what sshd wrote here;
+``request``
+    every line is one event (web, mail): no connection state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Forget a connection after this much log time without a line.
+CONNECTION_IDLE = 600.0
+MAX_CONNECTIONS = 65536
+
+
+@dataclass(slots=True)
+class _Connection:
+    key: str
+    last: float
+    counted: int = 0
+    credit: int = 0
+
+
+class ConnectionTable:
+    """Per-connection state for one stream of lines; bounded in size and time."""
+
+    def __init__(self) -> None:
+        self._conns: dict[bytes, _Connection] = {}
+        self._next_sweep = 0.0
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    def weigh(
+        self, role: str, conn: bytes | None, key: str | None, weight: int, now: float
+    ) -> tuple[str | None, int]:
+        """Return the key to blame and how many attempts this line adds (maybe 0)."""
+        if role == "request" or conn is None:
+            if role == "connect":
+                return None, 0
+            return key, (1 if role == "connection" else weight) if key else 0
+        if now >= self._next_sweep:
+            self._sweep(now)
+        state = self._conns.get(conn)
+        if state is not None and (now - state.last > CONNECTION_IDLE or (key and key != state.key)):
+            state = None  # a recycled process id, or another client: a new connection
+        if state is None:
+            if key is None:
+                return None, 0
+            if len(self._conns) >= MAX_CONNECTIONS:
+                self._sweep(now, force=True)
+            state = self._conns[conn] = _Connection(key=key, last=now)
+        state.last = now
+        if role == "connect":
+            return None, 0
+        if role == "connection":
+            if state.counted:
+                return state.key, 0
+            state.counted = 1
+            state.credit = 1
+            return state.key, 1
+        counted = weight
+        if state.credit:
+            absorbed = min(state.credit, counted)
+            state.credit -= absorbed
+            counted -= absorbed
+        state.counted += counted
+        if role == "pam":
+            state.credit += weight
+        return state.key, counted
+
+    def _sweep(self, now: float, force: bool = False) -> None:
+        limit = now - CONNECTION_IDLE
+        stale = [c for c, s in self._conns.items() if s.last < limit]
+        for conn in stale:
+            del self._conns[conn]
+        if force and len(self._conns) >= MAX_CONNECTIONS:
+            # Still full of live connections: drop the oldest half rather than grow.
+            ordered = sorted(self._conns.items(), key=lambda item: item[1].last)
+            for conn, _ in ordered[: len(ordered) // 2]:
+                del self._conns[conn]
+        self._next_sweep = now + 60.0

@@ -1,0 +1,124 @@
+"""Timestamps as services write them, parsed without the clock.
+
+Supported: BSD syslog (``Dec 10 06:55:46``, no year: the caller supplies one and
+a backwards jump of more than half a year is read as a new year), RFC 3339 / ISO
+8601 (``2024-05-06T07:08:09.123+02:00``, journalctl's ``short-iso``), and the
+Common Log Format (``10/Oct/2004:04:20:13 -0400``). Times without a zone are UTC
+so that replaying a file gives the same result on every machine.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+
+_MONTHS = {
+    name: index
+    for index, name in enumerate(
+        (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun",
+         b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"),
+        start=1,
+    )
+}
+
+_ISO = re.compile(
+    rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?"
+    rb"\s?(Z|[+-]\d\d:?\d\d)?$"
+)
+_BSD = re.compile(rb"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?$")
+_CLF = re.compile(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
+
+_HALF_YEAR = 183 * 86400
+
+
+class TimestampError(ValueError):
+    """The text is not a timestamp in a supported format."""
+
+
+class Clockless:
+    """Parses the timestamps of one stream; remembers the year for BSD syslog.
+
+    One instance per source: it caches the day part of each timestamp (a log
+    holds many lines per day) and tracks year rollover (Dec 31 -> Jan 1).
+    """
+
+    def __init__(self, year: int) -> None:
+        self.year = year
+        self._last_bsd = 0.0
+        self._day_cache: dict[bytes, float] = {}
+
+    def parse(self, text: bytes) -> float:
+        """Unix seconds for ``text``; raises :class:`TimestampError`."""
+        first = text[:1]
+        if first.isdigit():
+            if text[2:3] == b"/":
+                return self._clf(text)
+            return self._iso(text)
+        return self._bsd(text)
+
+    def _day(self, year: int, month: int, day: int) -> float:
+        key = b"%d-%d-%d" % (year, month, day)
+        cached = self._day_cache.get(key)
+        if cached is None:
+            try:
+                cached = float(calendar.timegm((year, month, day, 0, 0, 0, 0, 0, 0)))
+            except (ValueError, OverflowError):
+                raise TimestampError(f"no such day: {year}-{month}-{day}") from None
+            if not 1 <= day <= calendar.monthrange(year, month)[1]:
+                raise TimestampError(f"no such day: {year}-{month}-{day}")
+            if len(self._day_cache) > 4096:
+                self._day_cache.clear()
+            self._day_cache[key] = cached
+        return cached
+
+    def _bsd(self, text: bytes) -> float:
+        m = _BSD.match(text)
+        if m is None:
+            raise TimestampError(f"not a syslog timestamp: {text[:40]!r}")
+        month = _MONTHS.get(m.group(1))
+        if month is None:
+            raise TimestampError(f"unknown month: {m.group(1)!r}")
+        hh, mm, ss = int(m.group(3)), int(m.group(4)), int(m.group(5))
+        if hh > 23 or mm > 59 or ss > 60:
+            raise TimestampError(f"not a time of day: {text[:40]!r}")
+        value = self._day(self.year, month, int(m.group(2))) + hh * 3600 + mm * 60 + ss
+        if self._last_bsd and value < self._last_bsd - _HALF_YEAR:
+            # December -> January: the log has crossed into a new year.
+            self.year += 1
+            value = self._day(self.year, month, int(m.group(2))) + hh * 3600 + mm * 60 + ss
+        if m.group(6):
+            value += float(b"0." + m.group(6))
+        self._last_bsd = value
+        return value
+
+    def _iso(self, text: bytes) -> float:
+        m = _ISO.match(text)
+        if m is None:
+            raise TimestampError(f"not an ISO 8601 timestamp: {text[:40]!r}")
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        hh, mm, ss = int(m.group(4)), int(m.group(5)), int(m.group(6))
+        if not 1 <= month <= 12 or hh > 23 or mm > 59 or ss > 60:
+            raise TimestampError(f"not a valid time: {text[:40]!r}")
+        value = self._day(year, month, day) + hh * 3600 + mm * 60 + ss
+        if m.group(7):
+            value += float(b"0." + m.group(7))
+        zone = m.group(8)
+        if zone and zone != b"Z":
+            sign = 1 if zone[:1] == b"+" else -1
+            digits = zone[1:].replace(b":", b"")
+            value -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+        return value
+
+    def _clf(self, text: bytes) -> float:
+        m = _CLF.match(text)
+        if m is None:
+            raise TimestampError(f"not a Common Log Format timestamp: {text[:40]!r}")
+        month = _MONTHS.get(m.group(2))
+        if month is None:
+            raise TimestampError(f"unknown month: {m.group(2)!r}")
+        hh, mm, ss = int(m.group(4)), int(m.group(5)), int(m.group(6))
+        if hh > 23 or mm > 59 or ss > 60:
+            raise TimestampError(f"not a time of day: {text[:40]!r}")
+        value = self._day(int(m.group(3)), month, int(m.group(1))) + hh * 3600 + mm * 60 + ss
+        offset = int(m.group(8)) * 3600 + int(m.group(9)) * 60
+        return value - offset if m.group(7) == b"+" else value + offset
