@@ -84,7 +84,7 @@ def _split(line: str) -> tuple[str, int | None] | None:
 def _plain_ipv4(word: str) -> int | None:
     try:
         return int.from_bytes(socket.inet_pton(socket.AF_INET, word), "big")
-    except OSError:
+    except (OSError, ValueError):
         return None
 
 

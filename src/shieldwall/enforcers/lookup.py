@@ -56,7 +56,7 @@ def pack_address(text: str) -> bytes | None:
     """
     try:
         return socket.inet_pton(socket.AF_INET, text)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: embedded NUL from hostile text
         pass
     try:
         packed = socket.inet_pton(socket.AF_INET6, text.split("%", 1)[0])

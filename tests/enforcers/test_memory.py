@@ -1,0 +1,23 @@
+import math
+
+from shieldwall.enforcers.block import Block
+from shieldwall.enforcers.memory import MemoryEnforcer
+from shieldwall.enforcers.plan import plan_between
+
+
+def test_reconcile_then_incremental_apply_then_expiry() -> None:
+    enforcer = MemoryEnforcer()
+    desired = {"192.0.2.1": Block("192.0.2.1", 100.0), "2001:db8::/32": Block("2001:db8::/32")}
+    plan = enforcer.reconcile(desired, 0.0)
+    assert plan.rebuild is False and len(plan.add) == 2
+    assert not enforcer.reconcile(desired, 1.0)
+    new = desired | {"192.0.2.2": Block("192.0.2.2", 50.0)}
+    enforcer.apply(plan_between(desired, new, 2.0), 2.0)
+    assert enforcer.current(2.0) == {
+        "192.0.2.1": 100.0,
+        "2001:db8::/32": math.inf,
+        "192.0.2.2": 50.0,
+    }
+    assert set(enforcer.current(60.0)) == {"192.0.2.1", "2001:db8::/32"}
+    enforcer.uninstall()
+    assert enforcer.current(0.0) == {}
