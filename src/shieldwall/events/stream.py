@@ -70,37 +70,35 @@ class EventStream:
         prefix = self.ipv6_prefix
         per_pattern = stats.per_pattern
         keep = self.keep_lines
-        for raw in self.scanner.scan(buffer):
+        for index, ts, ip, user_raw, conn, repeat, line in self.scanner.scan(buffer):
             stats.matched += 1
-            name = names[raw.pattern]
+            name = names[index]
             per_pattern[name] = per_pattern.get(name, 0) + 1
-            when = time_cache.get(raw.ts)
+            when = time_cache.get(ts)
             if when is None:
                 try:
-                    when = self.clock.parse(raw.ts)
+                    when = self.clock.parse(ts)
                 except TimestampError:
                     stats.bad_time += 1
                     continue
                 if len(time_cache) > 8192:
                     time_cache.clear()
-                # BSD stamps carry no year: cache them only per second, in order.
-                time_cache[raw.ts] = when
+                time_cache[ts] = when
             key = None
-            if raw.ip is not None:
-                key = blame_key_from_text(raw.ip.decode("ascii", "replace"), prefix)
+            if ip is not None:
+                key = blame_key_from_text(ip.decode("ascii", "replace"), prefix)
                 if key is None:
                     stats.unaddressed += 1
                     continue
-            key, weight = weigh(roles[raw.pattern], raw.conn, key, raw.repeat, when)
+            key, weight = weigh(roles[index], conn, key, repeat, when)
             if key is None or weight <= 0:
                 continue
             user = None
-            if raw.user is not None:
-                user = raw.user[: MAX_USER_CHARS * 4].decode("utf-8", "replace")[:MAX_USER_CHARS]
+            if user_raw is not None:
+                user = user_raw[: MAX_USER_CHARS * 4].decode("utf-8", "replace")[:MAX_USER_CHARS]
             append(
                 Event(
-                    when, key, pack_name, name, kinds[raw.pattern], weight, user,
-                    raw.line if keep else b"",
+                    when, key, pack_name, name, kinds[index], weight, user, line if keep else b""
                 )
             )
         stats.events += len(out)

@@ -1,0 +1,53 @@
+"""A detection: one address crossed one scenario's threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_EVIDENCE = 5
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 in UTC with a ``Z``; whole seconds unless the log had fractions."""
+    dt = datetime.fromtimestamp(ts, UTC)
+    spec = "seconds" if ts == int(ts) else "milliseconds"
+    return dt.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+@dataclass
+class Detection:
+    """What a scenario found about one address (or IPv6 prefix).
+
+    ``count`` starts at the number of events that crossed the threshold and
+    keeps growing while the same address goes on within the scenario's
+    ``duration`` (it would be blocked by then); ``evidence`` is a bounded
+    sample of the lines.
+    """
+
+    key: str
+    scenario: str
+    pack: str
+    count: int
+    first_seen: float
+    last_seen: float
+    confirmed: bool
+    duration: float
+    evidence: list[bytes] = field(default_factory=list)
+    users: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The replay/CLI JSON form (``ip`` is an address or a CIDR prefix)."""
+        return {
+            "ip": self.key,
+            "scenario": self.scenario,
+            "count": self.count,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "pack": self.pack,
+            "confirmed": self.confirmed,
+            "duration": self.duration,
+            "users": self.users,
+            "evidence": [line.decode("utf-8", "replace") for line in self.evidence],
+        }
