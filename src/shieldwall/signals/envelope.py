@@ -17,7 +17,7 @@ signature was not made by the member's key).
 
 Opening checks, in this order, each with its own reason string (see
 :data:`REJECTION_REASONS`): malformed, unknown-key, revoked-key, altered, forged,
-stale, future-dated, invalid-signal. The sequence rule (replayed, or a
+invalid-signal, stale, future-dated. The sequence rule (replayed, or a
 byte-identical retry acknowledged as a duplicate) needs the member's last
 applied sequence number and lives in :func:`check_sequence`, which the hub's
 single writer calls so that two concurrent requests cannot both pass it.
@@ -146,16 +146,39 @@ def seal_envelope(
 _decoder = msgspec.json.Decoder(Envelope)
 
 
+class _KeyIdOnly(msgspec.Struct):
+    key_id: str
+
+
+_key_id_decoder = msgspec.json.Decoder(_KeyIdOnly)
+
+
+def peek_key_id(raw: bytes) -> str | None:
+    """The key id an envelope claims, without checking anything; ``None`` if unreadable.
+
+    Lets the hub look the key up (an I/O step) before the pure :func:`open_envelope`.
+    """
+    try:
+        return _key_id_decoder.decode(raw).key_id
+    except msgspec.DecodeError:
+        return None
+
+
 def open_envelope(
     raw: bytes,
     lookup: Callable[[str], MemberKey | None],
     now: float,
     limits: EnvelopeLimits = DEFAULT_LIMITS,
+    check_time: bool = True,
 ) -> OpenedEnvelope:
     """Check everything about an envelope except its sequence number.
 
     ``lookup`` maps a key id to what the hub knows of that key. Raises
     :class:`SignalError` whose ``reason`` is one of :data:`REJECTION_REASONS`.
+    The hub passes ``check_time=False`` and calls :func:`check_freshness` after
+    :func:`check_sequence`, so that a late retry of a batch it already applied
+    is still acknowledged as a duplicate instead of refused as stale (the
+    member would otherwise re-seal it and it would be applied twice).
     """
     try:
         envelope = _decoder.decode(raw)
@@ -193,16 +216,6 @@ def open_envelope(
             "forged", f"signature was not made by the key of member {key.member!r}"
         ) from None
 
-    if envelope.ts < now - limits.max_age:
-        raise SignalError(
-            "stale", f"envelope is {now - envelope.ts:.0f}s old (limit {limits.max_age:.0f}s)"
-        )
-    if envelope.ts > now + limits.max_skew:
-        raise SignalError(
-            "future-dated",
-            f"envelope is dated {envelope.ts - now:.0f}s ahead (limit {limits.max_skew:.0f}s);"
-            " check the member's clock",
-        )
     if len(envelope.signals) > limits.max_signals:
         raise SignalError(
             "invalid-signal", f"more than {limits.max_signals} signals in one envelope"
@@ -211,6 +224,8 @@ def open_envelope(
         problem = signal_problem(signal, limits)
         if problem is not None:
             raise SignalError("invalid-signal", f"signal {index}: {problem}")
+    if check_time:
+        check_freshness(envelope.ts, now, limits)
     return OpenedEnvelope(
         member=key.member,
         key_id=envelope.key_id,
@@ -219,6 +234,18 @@ def open_envelope(
         signals=envelope.signals,
         digest=digest,
     )
+
+
+def check_freshness(ts: float, now: float, limits: EnvelopeLimits = DEFAULT_LIMITS) -> None:
+    """Refuse an envelope dated too far in the past (stale) or future (future-dated)."""
+    if ts < now - limits.max_age:
+        raise SignalError("stale", f"envelope is {now - ts:.0f}s old (limit {limits.max_age:.0f}s)")
+    if ts > now + limits.max_skew:
+        raise SignalError(
+            "future-dated",
+            f"envelope is dated {ts - now:.0f}s ahead (limit {limits.max_skew:.0f}s);"
+            " check the member's clock",
+        )
 
 
 def signal_problem(signal: Signal, limits: EnvelopeLimits = DEFAULT_LIMITS) -> str | None:
@@ -245,6 +272,20 @@ def signal_problem(signal: Signal, limits: EnvelopeLimits = DEFAULT_LIMITS) -> s
 
 
 SequenceVerdict = Literal["apply", "duplicate"]
+
+
+class Ack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The hub's answer to an accepted envelope, sent only once it is durable.
+
+    ``status`` is ``"duplicate"`` for a byte-identical retry of a batch already
+    applied (nothing is applied twice). ``decisions`` are the cursors of the
+    decisions this batch caused.
+    """
+
+    status: Literal["applied", "duplicate"]
+    seq: int
+    signals: int
+    decisions: tuple[int, ...] = ()
 
 
 def check_sequence(

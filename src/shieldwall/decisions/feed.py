@@ -1,0 +1,145 @@
+"""Hub side of the decision stream: fan each new decision out to every follower.
+
+A follower first subscribes to live decisions, then reads the backlog after its
+cursor from the ledger, then drains its live queue skipping what the backlog
+already gave: no gap (it subscribed before reading) and no duplicate (cursors
+only grow). A follower too slow to keep up overflows its queue and goes back to
+reading the ledger, so one slow member cannot make the hub buffer without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from shieldwall.decisions.codec import decision_frame, heartbeat_frame
+from shieldwall.decisions.decision import Decision
+
+PageReader = Callable[[int, int], Awaitable[list[Decision]]]
+
+
+class _Subscription:
+    __slots__ = ("overflowed", "queue")
+
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(size)
+        self.overflowed = False
+
+
+class Feed:
+    """The hub's fan-out of the decision log to connected streams."""
+
+    def __init__(self, read_page: PageReader, page_size: int = 1000, queue_size: int = 10_000):
+        self._read_page = read_page
+        self.page_size = page_size
+        self.queue_size = queue_size
+        #: Highest cursor published to subscribers.
+        self.head = 0
+        self._subscribers: set[_Subscription] = set()
+        #: cursor last sent by each live stream, for the lag metric.
+        self._positions: dict[int, int] = {}
+        self._closed = asyncio.Event()
+
+    @property
+    def connected(self) -> int:
+        """How many streams are open."""
+        return len(self._positions)
+
+    @property
+    def lag(self) -> int:
+        """How many decisions the furthest-behind open stream still has to send."""
+        if not self._positions:
+            return 0
+        return max(0, self.head - min(self._positions.values()))
+
+    async def start(self, head: int) -> None:
+        """Begin at the ledger's current head."""
+        self.head = head
+
+    def close(self) -> None:
+        """End every open stream (hub shutdown)."""
+        self._closed.set()
+
+    async def publish(self, decisions: list[Decision]) -> None:
+        """Hand newly durable decisions to every subscriber, filling any gap from the ledger.
+
+        A gap appears when another process (an operator's ``hub lift``) appended
+        to the log; those entries are read back so subscribers see every cursor.
+        """
+        ordered = sorted(decisions, key=lambda d: d.cursor)
+        if (ordered and ordered[0].cursor > self.head + 1) or not ordered:
+            ordered = await self._backfill(ordered)
+        frames = [(d.cursor, decision_frame(d)) for d in ordered if d.cursor > self.head]
+        if not frames:
+            return
+        self.head = frames[-1][0]
+        for sub in self._subscribers:
+            if sub.overflowed:
+                continue
+            for item in frames:
+                try:
+                    sub.queue.put_nowait(item)
+                except asyncio.QueueFull:
+                    sub.overflowed = True
+                    break
+
+    async def catch_up(self) -> None:
+        """Publish whatever the ledger holds beyond :attr:`head`."""
+        await self.publish([])
+
+    async def _backfill(self, known: list[Decision]) -> list[Decision]:
+        result: list[Decision] = []
+        cursor = self.head
+        stop = known[0].cursor if known else None
+        while True:
+            page = await self._read_page(cursor, self.page_size)
+            page = [d for d in page if stop is None or d.cursor < stop]
+            result.extend(page)
+            if len(page) < self.page_size:
+                break
+            cursor = page[-1].cursor
+        return result + known
+
+    async def follow(self, after: int, heartbeat: float) -> AsyncIterator[bytes]:
+        """SSE frames for one stream: backlog after ``after``, then live, with heartbeats."""
+        sub = _Subscription(self.queue_size)
+        self._subscribers.add(sub)
+        token = id(sub)
+        sent = after
+        self._positions[token] = sent
+        try:
+            while not self._closed.is_set():
+                # Backlog (also after an overflow): read the ledger until caught up.
+                while True:
+                    page = await self._read_page(sent, self.page_size)
+                    for decision in page:
+                        yield decision_frame(decision)
+                        sent = decision.cursor
+                        self._positions[token] = sent
+                    if len(page) < self.page_size:
+                        break
+                if sub.overflowed:
+                    sub.queue = asyncio.Queue(self.queue_size)
+                    sub.overflowed = False
+                    continue
+                while not sub.overflowed and not self._closed.is_set():
+                    try:
+                        cursor, frame = await asyncio.wait_for(sub.queue.get(), heartbeat)
+                    except TimeoutError:
+                        yield heartbeat_frame(self.head)
+                        continue
+                    if cursor <= sent:
+                        continue
+                    if cursor > sent + 1:
+                        # Defensive: a hole between what we sent and the live queue is
+                        # read back from the ledger rather than skipped.
+                        page = await self._read_page(sent, cursor - sent - 1)
+                        for decision in page:
+                            yield decision_frame(decision)
+                            sent = decision.cursor
+                    yield frame
+                    sent = cursor
+                    self._positions[token] = sent
+        finally:
+            self._subscribers.discard(sub)
+            self._positions.pop(token, None)

@@ -1,0 +1,173 @@
+"""Member side of the decision stream: an async iterator of decisions, never a gap.
+
+Usage (what the agent does)::
+
+    follower = DecisionFollower(state, after=last_applied_cursor)
+    async for decision in follower:
+        apply(decision)                 # then persist decision.cursor
+
+It connects with the pinned certificate and a signed request, resumes with
+``Last-Event-ID``, treats a silent connection (no heartbeat) as dead, and when
+the stream fails it falls back to fetching pages after its cursor before trying
+the stream again. Cursors only grow, so it yields each decision exactly once
+(per follower) in log order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+
+import httpx
+import msgspec
+
+from shieldwall.decisions.codec import DecisionPage, SSEParser, decode_page
+from shieldwall.decisions.decision import Decision, decode_decision
+from shieldwall.errors import HubError, SignalError
+from shieldwall.signals.client import problem_error
+from shieldwall.signals.member_state import MemberState
+from shieldwall.signals.request_signature import sign_request
+
+log = logging.getLogger(__name__)
+
+#: Refusals that retrying cannot fix: the member must re-join or fix its clock.
+FATAL_REASONS = frozenset({"unknown-key", "revoked-key", "forged", "unsigned"})
+
+
+class DecisionFollower:
+    """Follows the hub's decision log from a cursor; iterate it with ``async for``."""
+
+    def __init__(
+        self,
+        state: MemberState,
+        after: int = 0,
+        *,
+        heartbeat_timeout: float = 45.0,
+        page_size: int = 1000,
+        backoff: tuple[float, float] = (0.2, 30.0),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        #: The cursor of the last decision yielded.
+        self.cursor = after
+        #: The hub's head cursor as last reported (pages and heartbeats).
+        self.head = after
+        self.heartbeat_timeout = heartbeat_timeout
+        self.page_size = page_size
+        self.backoff = backoff
+        self.clock = clock
+        self.connected = False
+        self._http = httpx.AsyncClient(
+            base_url=state.base_url,
+            verify=state.ssl_context(),
+            timeout=httpx.Timeout(10.0, read=heartbeat_timeout),
+        )
+
+    async def __aenter__(self) -> DecisionFollower:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections."""
+        await self._http.aclose()
+
+    def __aiter__(self) -> AsyncIterator[Decision]:
+        return self.follow()
+
+    def _headers(self, target: str) -> dict[str, str]:
+        return sign_request(self.state.seed, self.state.key_id, "GET", target, self.clock())
+
+    async def page(self, after: int, limit: int | None = None) -> DecisionPage:
+        """One page of decisions after ``after`` (no state change)."""
+        target = f"/v1/decisions?after={after}&limit={limit or self.page_size}"
+        try:
+            response = await self._http.get(target, headers=self._headers(target))
+        except (httpx.TransportError, ssl.SSLError) as exc:
+            raise HubError(f"hub at {self.state.hub} unreachable: {exc}") from None
+        if response.status_code != 200:
+            raise problem_error(response)
+        try:
+            return decode_page(response.content)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise HubError(f"hub sent an unreadable page: {exc}") from None
+
+    async def catch_up(self) -> AsyncIterator[Decision]:
+        """Yield every decision after :attr:`cursor` by paging, until the head."""
+        while True:
+            page = await self.page(self.cursor)
+            self.head = max(self.head, page.head)
+            for decision in page.decisions:
+                if decision.cursor > self.cursor:
+                    self.cursor = decision.cursor
+                    yield decision
+            if not page.more:
+                return
+
+    async def stream(self) -> AsyncIterator[Decision]:
+        """One stream connection: yields until it ends or fails (then raises)."""
+        target = "/v1/decisions/stream"
+        headers = self._headers(target)
+        headers["last-event-id"] = str(self.cursor)
+        headers["accept"] = "text/event-stream"
+        async with self._http.stream("GET", target, headers=headers) as response:
+            if response.status_code != 200:
+                await response.aread()
+                raise problem_error(response)
+            self.connected = True
+            parser = SSEParser()
+            try:
+                async for chunk in response.aiter_raw():
+                    for event in parser.feed(chunk):
+                        if event.event == "decision":
+                            decision = decode_decision(event.data)
+                            if decision.cursor > self.cursor:
+                                self.cursor = decision.cursor
+                                self.head = max(self.head, decision.cursor)
+                                yield decision
+                        elif event.event == "heartbeat":
+                            head = msgspec.json.decode(event.data, type=dict[str, int])
+                            self.head = max(self.head, head.get("head", 0))
+            finally:
+                self.connected = False
+        raise HubError("the hub closed the decision stream")
+
+    async def follow(self) -> AsyncIterator[Decision]:
+        """Decisions forever: stream, fall back to pages, reconnect with backoff.
+
+        Raises :class:`SignalError` only for refusals retrying cannot fix
+        (revoked or unknown key).
+        """
+        delay = self.backoff[0]
+        while True:
+            try:
+                async for decision in self.stream():
+                    delay = self.backoff[0]
+                    yield decision
+            except SignalError as exc:
+                if exc.reason in FATAL_REASONS:
+                    raise
+                log.warning("decision stream refused: %s", exc)
+            except (HubError, httpx.HTTPError, ssl.SSLError, msgspec.DecodeError,
+                    msgspec.ValidationError) as exc:
+                log.info("decision stream interrupted: %s", exc)
+            # Fallback: catch up by pages (works through proxies that break streaming).
+            try:
+                async for decision in self.catch_up():
+                    yield decision
+            except SignalError as exc:
+                if exc.reason in FATAL_REASONS:
+                    raise
+                log.warning("decision pages refused: %s", exc)
+            except HubError as exc:
+                log.info("decision pages unavailable: %s", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.backoff[1])

@@ -1,0 +1,87 @@
+"""Membership: join tokens, invites and the member names the hub accepts. Pure.
+
+A join token carries everything a new member needs to reach the hub safely:
+its address, the SHA-256 fingerprint of its TLS certificate (the member pins it,
+so no certificate authority is involved; kubeadm's discovery hash does the
+same), a one-time secret and an expiry. The hub stores only the secret's hash.
+
+Format: ``swj1.`` followed by unpadded base64url of a JSON object.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+
+import msgspec
+
+from shieldwall.errors import HubError
+
+TOKEN_PREFIX = "swj1."
+MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+class JoinToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a join token says."""
+
+    #: ``host:port`` of the hub's API (IPv6 hosts in brackets).
+    hub: str
+    #: Hex SHA-256 of the hub certificate's DER bytes.
+    fingerprint: str
+    secret: str
+    expires: float
+    name: str = ""
+
+
+def new_secret() -> str:
+    """A fresh one-time join secret (256 bits, base64url)."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    """What the hub stores instead of the secret."""
+    return hashlib.sha256(b"shieldwall/join/v1\n" + secret.encode("utf-8")).hexdigest()
+
+
+def encode_token(token: JoinToken) -> str:
+    """The printable token."""
+    raw = base64.urlsafe_b64encode(msgspec.json.encode(token)).rstrip(b"=")
+    return TOKEN_PREFIX + raw.decode("ascii")
+
+
+def decode_token(text: str) -> JoinToken:
+    """Parse a printed token; raises :class:`HubError` saying what is wrong."""
+    text = text.strip()
+    if not text.startswith(TOKEN_PREFIX):
+        raise HubError(f"not a Shieldwall join token (it should start with {TOKEN_PREFIX!r})")
+    body = text[len(TOKEN_PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        token = msgspec.json.decode(raw, type=JoinToken)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise HubError("join token is damaged; copy it again in full") from None
+    if not FINGERPRINT.fullmatch(token.fingerprint):
+        raise HubError("join token carries no valid certificate fingerprint")
+    return token
+
+
+def check_member_name(name: str) -> str:
+    """``name`` if it is a valid member name; raises :class:`HubError` otherwise."""
+    if not MEMBER_NAME.fullmatch(name):
+        raise HubError(
+            f"member name {name[:80]!r} must be 1-63 letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90``, ``30s``, ``15m``, ``24h`` or ``7d``; raises :class:`HubError`."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if match is None:
+        raise HubError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d)")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return float(match.group(1)) * unit

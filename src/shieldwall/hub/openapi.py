@@ -1,0 +1,153 @@
+"""The hub's OpenAPI 3.1 document, built from the same msgspec types the API uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from shieldwall import __version__
+from shieldwall.decisions.codec import DecisionPage
+from shieldwall.hub.api import JoinRequest, JoinResponse, LeaveResponse
+from shieldwall.hub.problem import Problem
+from shieldwall.signals.envelope import Ack, Envelope
+
+_SIGNED: list[dict[str, list[str]]] = [{"memberKey": [], "memberTime": [], "memberSignature": []}]
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {
+        str(code): {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"schema": ref}},
+        }
+        for code in codes
+    }
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document served at ``/openapi.json``."""
+    _, components = msgspec.json.schema_components(
+        [Envelope, Ack, DecisionPage, JoinRequest, JoinResponse, LeaveResponse, Problem],
+        ref_template="#/components/schemas/{name}",
+    )
+    cursor_param = {
+        "name": "after", "in": "query", "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+        "description": "Return decisions with a cursor above this one.",
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Shieldwall hub",
+            "version": __version__,
+            "description": (
+                "Members POST signed envelopes of signals and follow the decision log. "
+                "Member requests other than envelopes and joins carry an Ed25519 request "
+                "signature in the X-Shieldwall-* headers."
+            ),
+        },
+        "paths": {
+            "/v1/signals": {
+                "post": {
+                    "summary": "Submit a signed batch of signals",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Envelope"}}},
+                    },
+                    "responses": {
+                        "200": _json("Ack", "Durable; a retry of an applied batch says duplicate"),
+                        **_problems(400, 401, 409, 413, 422, 503),
+                    },
+                }
+            },
+            "/v1/decisions": {
+                "get": {
+                    "summary": "A page of decisions after a cursor",
+                    "security": _SIGNED,
+                    "parameters": [
+                        cursor_param,
+                        {"name": "limit", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                    ],
+                    "responses": {
+                        "200": _json("DecisionPage", "Decisions in cursor order"),
+                        **_problems(400, 401),
+                    },
+                }
+            },
+            "/v1/decisions/stream": {
+                "get": {
+                    "summary": "Server-Sent Events: decisions after Last-Event-ID, then live",
+                    "security": _SIGNED,
+                    "parameters": [
+                        cursor_param,
+                        {"name": "Last-Event-ID", "in": "header", "required": False,
+                         "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "An event stream",
+                                "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                        **_problems(400, 401),
+                    },
+                }
+            },
+            "/v1/join": {
+                "post": {
+                    "summary": "Join with the one-time secret from a join token",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/JoinRequest"}}},
+                    },
+                    "responses": {
+                        "201": _json("JoinResponse", "Registered"),
+                        **_problems(400, 403, 413, 422),
+                    },
+                }
+            },
+            "/v1/leave": {
+                "post": {
+                    "summary": "Leave the alliance (revokes the signing key)",
+                    "security": _SIGNED,
+                    "responses": {
+                        "200": _json("LeaveResponse", "Key revoked"),
+                        **_problems(401, 413),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "Text exposition", "content": {
+                        "text/plain": {"schema": {"type": "string"}}}}},
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {"200": {"description": "OK", "content": {
+                        "application/json": {"schema": {"type": "object"}}}}},
+                }
+            },
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "memberKey": {"type": "apiKey", "in": "header", "name": "X-Shieldwall-Key"},
+                "memberTime": {"type": "apiKey", "in": "header", "name": "X-Shieldwall-Time"},
+                "memberSignature": {
+                    "type": "apiKey", "in": "header", "name": "X-Shieldwall-Signature"
+                },
+            },
+        },
+    }

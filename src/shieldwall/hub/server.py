@@ -1,0 +1,51 @@
+"""Serving the hub over HTTPS with uvicorn.
+
+uvicorn rather than granian: the hub must be one process with one event loop,
+because the single ledger writer and the in-process fan-out to SSE streams live
+there; granian's speed comes from several worker processes, which would split
+both. uvicorn runs in the caller's loop (tests start it in-process), terminates
+TLS with the stdlib ``ssl`` module, and streams SSE responses without buffering.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import uvicorn
+
+from shieldwall.hub.app import create_app
+from shieldwall.hub.config import HubConfig, split_host_port
+from shieldwall.hub.identity import CERT_FILE, KEY_FILE
+
+
+def make_server(
+    config: HubConfig, listen: str | None = None, clock: Callable[[], float] = time.time,
+    log_level: str = "warning",
+) -> uvicorn.Server:
+    """A uvicorn server for the hub, not yet started (``await server.serve()``)."""
+    host, port = split_host_port(listen or config.listen)
+    uv_config = uvicorn.Config(
+        create_app(config, clock),
+        host=host,
+        port=port,
+        ssl_certfile=str(config.data_dir / CERT_FILE),
+        ssl_keyfile=str(config.data_dir / KEY_FILE),
+        log_level=log_level,
+        lifespan="on",
+        access_log=False,
+        # SSE streams never end on their own; do not wait long for them at shutdown.
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=30,
+        server_header=False,
+    )
+    return uvicorn.Server(uv_config)
+
+
+def serve(config: HubConfig, listen: str | None = None) -> None:
+    """Run the hub until interrupted."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    make_server(config, listen, log_level="info").run()

@@ -1,0 +1,144 @@
+"""A member's side of its membership: key, hub address, pinned certificate, sequence.
+
+Stored under the member's data folder (default ``/var/lib/shieldwall/member``)::
+
+    member.json   name, hub address, certificate fingerprint, key id (mode 0600,
+                  with the Ed25519 seed)
+    hub.pem       the hub's pinned certificate
+    seq           the last envelope sequence number used
+
+The agent calls :func:`load_member_state` once and hands the result to
+:class:`shieldwall.signals.client.HubClient` and
+:class:`shieldwall.decisions.follow.DecisionFollower`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from shieldwall.errors import ConfigError, HubError
+
+DEFAULT_MEMBER_DIR = Path("/var/lib/shieldwall/member")
+STATE_FILE = "member.json"
+CERT_FILE = "hub.pem"
+SEQ_FILE = "seq"
+
+
+class _StateFile(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    hub: str
+    fingerprint: str
+    key_id: str
+    seed: str
+
+
+@dataclass(frozen=True)
+class MemberState:
+    """Everything a member needs to talk to its hub."""
+
+    data_dir: Path
+    name: str
+    #: ``host:port`` of the hub.
+    hub: str
+    fingerprint: str
+    cert_pem: str
+    key_id: str
+    seed: bytes
+
+    @property
+    def base_url(self) -> str:
+        """``https://host:port``."""
+        return f"https://{self.hub}"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A TLS context that trusts exactly the pinned hub certificate.
+
+        Host names are not checked: the certificate is pinned, which is stronger
+        than a name match, and the hub may be reached by an address not in it.
+        """
+        return pinned_context(self.cert_pem)
+
+
+def pinned_context(cert_pem: str) -> ssl.SSLContext:
+    """A client TLS context whose only trust anchor is ``cert_pem``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=cert_pem)
+    return context
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically write a file readable by its owner only."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def save_member_state(state: MemberState) -> None:
+    """Write the state files (creating the folder, mode 0700)."""
+    state.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    record = _StateFile(
+        name=state.name, hub=state.hub, fingerprint=state.fingerprint,
+        key_id=state.key_id, seed=base64.b64encode(state.seed).decode("ascii"),
+    )
+    write_private(state.data_dir / CERT_FILE, state.cert_pem.encode("ascii"))
+    write_private(state.data_dir / STATE_FILE, msgspec.json.format(msgspec.json.encode(record)))
+
+
+def load_member_state(data_dir: Path = DEFAULT_MEMBER_DIR) -> MemberState:
+    """Read a member's state; raises :class:`ConfigError` saying how to fix it."""
+    path = data_dir / STATE_FILE
+    try:
+        record = msgspec.json.decode(path.read_bytes(), type=_StateFile)
+        cert_pem = (data_dir / CERT_FILE).read_text()
+        seed = base64.b64decode(record.seed, validate=True)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} not found: this host has not joined a hub; run `shieldwall join TOKEN`"
+        ) from None
+    except (OSError, ValueError, msgspec.DecodeError) as exc:
+        raise ConfigError(f"{path}: member state is unreadable: {exc}") from None
+    if len(seed) != 32:
+        raise ConfigError(f"{path}: seed must be 32 bytes")
+    return MemberState(
+        data_dir=data_dir, name=record.name, hub=record.hub, fingerprint=record.fingerprint,
+        cert_pem=cert_pem, key_id=record.key_id, seed=seed,
+    )
+
+
+class SequenceCounter:
+    """Envelope sequence numbers that only grow, even across a lost state file.
+
+    The next number is the larger of the last one used plus one and the current
+    time in microseconds, so losing the ``seq`` file (or a crash before it was
+    written) cannot make the member reuse a number the hub already applied.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / SEQ_FILE
+        try:
+            self.last = int(self.path.read_text().strip() or 0)
+        except FileNotFoundError:
+            self.last = 0
+        except (OSError, ValueError) as exc:
+            raise HubError(f"{self.path}: unreadable sequence file: {exc}") from None
+
+    def next(self, now: float) -> int:
+        """The next sequence number; persisted before it is returned."""
+        self.last = max(self.last + 1, int(now * 1_000_000))
+        tmp = self.path.with_name(SEQ_FILE + ".tmp")
+        tmp.write_text(str(self.last))
+        os.replace(tmp, self.path)
+        return self.last
