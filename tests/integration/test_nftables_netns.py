@@ -29,19 +29,19 @@ pytestmark = pytest.mark.root
 PORT = 8080
 
 SERVER = (
+    f"PORT = {PORT}\n"
     """
 import socket
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", %d))
+s.bind(("::", PORT))
 s.listen(64)
 print("ready", flush=True)
 while True:
     conn, _ = s.accept()
     conn.close()
 """
-    % PORT
 )
 
 PROBE = """
@@ -140,7 +140,7 @@ def pair() -> Iterator[Pair]:
             sh(*run, "link", "set", "lo", "up")
             for host in hosts:
                 sh(*run, "addr", "add", f"10.200.{net}.{host}/24", "dev", dev)
-            for host in hosts + ["1:0:0:5", "9"] if ns == attacker else hosts:
+            for host in [*hosts, "1:0:0:5", "9"] if ns == attacker else hosts:
                 sh(*run, "-6", "addr", "add", f"fd00:200:{net:x}::{host}/64", "dev", dev, "nodad")
             sh(*run, "link", "set", dev, "up")
         server = subprocess.Popen(
