@@ -3,12 +3,12 @@
 On a host without a hub, a ban is applied locally: written to the block store,
 put in the firewall at once, exports regenerated. On a member of an alliance it
 is also sent to the hub as a signed ``Signal(kind="ban")`` (an unban as
-``retract``) through :func:`alliance_link`, the seam the agent's hub client fills.
+``retract``) with the member's :class:`~shieldwall.signals.client.HubClient`.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import json
 import math
 import re
@@ -30,17 +30,13 @@ from shieldwall.enforcers.allowlist import load_allowlists
 from shieldwall.enforcers.block import Block, canonical_target, target_network
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.imports import screen_blocklist
+from shieldwall.enforcers.nftables import NftablesEnforcer
 from shieldwall.enforcers.plan import Plan
 from shieldwall.enforcers.store import BlockStore, data_dir
-from shieldwall.errors import AddressError, ConfigError, EnforcerError
+from shieldwall.errors import AddressError, ConfigError, EnforcerError, HubError, SignalError
 from shieldwall.events.address import is_global
+from shieldwall.signals.member_state import STATE_FILE, load_member_state
 from shieldwall.signals.signal import Signal
-
-#: ``module:function`` that, given the data directory, returns a callable that
-#: signs and sends a :class:`Signal` to this member's hub, or ``None`` when the
-#: host belongs to no alliance. Provided by the agent's hub client; until that
-#: module exists every ban is local only.
-ALLIANCE_LINK = "shieldwall.agent.alliance:member_link"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -74,34 +70,69 @@ def parse_duration(text: str) -> float:
 
 
 def alliance_link(directory: Path) -> Callable[[Signal], None] | None:
-    """The hub sender for this member, or ``None`` without an alliance (see ALLIANCE_LINK)."""
-    module_name, _, attr = ALLIANCE_LINK.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
+    """A function that signs and sends one signal to this member's hub.
+
+    ``None`` when the host has not joined an alliance (no ``member.json`` in the
+    data directory): bans are then local only.
+    """
+    if not (directory / STATE_FILE).exists():
         return None
-    link: Callable[[Path], Callable[[Signal], None] | None] = getattr(module, attr)
-    return link(directory)
+    state = load_member_state(directory)
+    # Imported here: httpx and TLS set-up are only needed on an alliance member.
+    from shieldwall.signals.client import HubClient
+
+    def send(signal: Signal) -> None:
+        async def deliver() -> None:
+            async with HubClient(state, attempts=3) as hub:
+                await hub.send([signal])
+
+        asyncio.run(deliver())
+
+    return send
+
+
+def _signal(directory: Path, signal: Signal, what: str) -> str:
+    link = alliance_link(directory)
+    if link is None:
+        return ""
+    try:
+        link(signal)
+    except (HubError, SignalError) as exc:
+        # The local block already holds; the operator must know the alliance did not hear.
+        click.echo(f"warning: {what} NOT signalled to the hub: {exc}", err=True)
+        return f", {what} not signalled to the hub"
+    return f", {what} signalled to the hub"
+
+
+def _open_firewall(backend: str, firewall: bool) -> NftablesEnforcer | None:
+    """The enforcer, opened before anything is recorded so that a host without
+    nftables fails early and cleanly; ``None`` with ``--no-firewall``."""
+    if not firewall:
+        return None
+    try:
+        return open_enforcer(backend)
+    except EnforcerError as exc:
+        raise EnforcerError(f"{exc} (or pass --no-firewall to only record the block)") from None
 
 
 def _firewall(
-    backend: str,
+    enforcer: NftablesEnforcer | None,
     change: Plan,
     store: BlockStore,
     now: float,
-    firewall: bool,
     reconcile: bool = False,
 ) -> str:
-    if not firewall:
+    if enforcer is None:
         return "firewall left alone (--no-firewall)"
     try:
-        enforcer = open_enforcer(backend)
+        if reconcile:
+            enforcer.reconcile(store.active(now), now)
+        else:
+            sync_firewall(enforcer, change, store.active(now), now)
     except EnforcerError as exc:
-        raise EnforcerError(f"{exc} (or pass --no-firewall to only record the block)") from None
-    if reconcile:
-        enforcer.reconcile(store.active(now), now)
-    else:
-        sync_firewall(enforcer, change, store.active(now), now)
+        raise EnforcerError(
+            f"{exc}; the change is recorded in the block store and `shieldwall enforce apply` will apply it"
+        ) from None
     return "firewall updated"
 
 
@@ -156,26 +187,26 @@ def ban(
         reason=reason,
         created=now,
     )
+    enforcer = _open_firewall(backend, firewall)
     directory = data_dir_of(data_dir)
     store = BlockStore.open(directory)
     store.put([block])
     # remove + add: re-adding an element that exists would keep its old timeout.
-    done = _firewall(backend, Plan(add=(block,), remove=(target,)), store, now, firewall)
+    done = _firewall(enforcer, Plan(add=(block,), remove=(target,)), store, now)
     write_exports(exports_dir(directory), store.active(now).values(), now)
-    link = alliance_link(directory)
-    if link is not None:
-        link(
-            Signal(
-                kind="ban",
-                target=target,
-                scenario="operator-ban",
-                first_seen=now,
-                last_seen=now,
-                duration=0.0 if math.isinf(seconds) else seconds,
-                reason=reason,
-            )
-        )
-        done += ", signalled to the hub"
+    done += _signal(
+        directory,
+        Signal(
+            kind="ban",
+            target=target,
+            scenario="operator-ban",
+            first_seen=now,
+            last_seen=now,
+            duration=0.0 if math.isinf(seconds) else seconds,
+            reason=reason,
+        ),
+        "ban",
+    )
     until = (
         "forever"
         if math.isinf(block.until)
@@ -201,23 +232,23 @@ def unban(address: str, data_dir: Path | None, backend: str, firewall: bool) -> 
     except AddressError as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
     now = time.time()
+    enforcer = _open_firewall(backend, firewall)
     directory = data_dir_of(data_dir)
     store = BlockStore.open(directory)
     existed = store.remove([target])
-    done = _firewall(backend, Plan(remove=(target,)), store, now, firewall)
+    done = _firewall(enforcer, Plan(remove=(target,)), store, now)
     write_exports(exports_dir(directory), store.active(now).values(), now)
-    link = alliance_link(directory)
-    if link is not None:
-        link(
-            Signal(
-                kind="retract",
-                target=target,
-                scenario="operator-ban",
-                first_seen=now,
-                last_seen=now,
-            )
-        )
-        done += ", retraction signalled to the hub"
+    done += _signal(
+        directory,
+        Signal(
+            kind="retract",
+            target=target,
+            scenario="operator-ban",
+            first_seen=now,
+            last_seen=now,
+        ),
+        "retraction",
+    )
     note = "" if existed else " (it was not in the block store)"
     click.echo(f"unbanned {target}{note}: {done}")
 
@@ -309,11 +340,12 @@ def import_command(
         Block(t, now + seconds, origin=f"import:{file.name}", scenario="blocklist", created=now)
         for t in report.accepted
     ]
+    enforcer = _open_firewall(backend, firewall)
     directory = data_dir_of(data_dir)
     store = BlockStore.open(directory)
     store.put(new)
     # A full reconcile, not a plain add: re-imported entries get their new expiry.
-    done = _firewall(backend, Plan(rebuild=False), store, now, firewall, reconcile=True)
+    done = _firewall(enforcer, Plan(), store, now, reconcile=True)
     write_exports(exports_dir(directory), store.active(now).values(), now)
     click.echo(f"imported {len(new)} blocks for {duration}: {done}")
 
