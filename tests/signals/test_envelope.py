@@ -192,3 +192,9 @@ def test_byte_identical_retry_is_a_duplicate() -> None:
 
 def test_next_sequence_number_is_applied() -> None:
     assert check_sequence(8, "ab" * 32, last_seq=7, applied_digest=None) == "apply"
+
+
+def test_integer_given_for_a_float_field_still_verifies() -> None:
+    signal = Signal(kind="ban", target="45.13.7.0/24", scenario="manual", duration=60)  # type: ignore[arg-type]
+    raw = seal_envelope(SEED, KEY_ID, 1, int(NOW), [signal])
+    assert open_envelope(raw, lookup, NOW).signals[0].duration == 60.0

@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("shieldwall.cli.blocks:import_command", "Import a public blocklist."),
     "replay": ("shieldwall.cli.replay:replay", "Detect attacks in whole log files."),
     "patterns": ("shieldwall.cli.patterns:patterns", "Inspect and try pattern packs."),
+    "hub": ("shieldwall.cli.hub:hub", "Run the alliance hub: init, serve, invite, members..."),
+    "join": ("shieldwall.cli.member:join", "Join a hub with a token from `hub invite`."),
+    "leave": ("shieldwall.cli.member:leave", "Leave the alliance (revokes this member's key)."),
 }
 
 

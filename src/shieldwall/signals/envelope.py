@@ -121,6 +121,9 @@ def body_digest(body: EnvelopeBody) -> str:
     return hashlib.sha256(DOMAIN + canonical_bytes(body)).hexdigest()
 
 
+_body_decoder = msgspec.json.Decoder(EnvelopeBody)
+
+
 def seal_envelope(
     seed: bytes, key_id: str, seq: int, ts: float, signals: tuple[Signal, ...] | list[Signal]
 ) -> bytes:
@@ -130,6 +133,9 @@ def seal_envelope(
     duplicate and applied once, whereas re-sealing would need a new ``seq``.
     """
     body = EnvelopeBody(key_id=key_id, seq=seq, ts=ts, signals=tuple(signals))
+    # Round-trip through the wire types so that what we sign is exactly what the hub
+    # will decode (an int given for a float field would otherwise encode differently).
+    body = _body_decoder.decode(msgspec.json.encode(body))
     digest = body_digest(body)
     signature = nacl.signing.SigningKey(seed).sign(bytes.fromhex(digest)).signature
     envelope = Envelope(

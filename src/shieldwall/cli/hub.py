@@ -1,0 +1,234 @@
+"""``shieldwall hub``: create, serve and run an alliance hub."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import msgspec
+
+from shieldwall.errors import HubError
+from shieldwall.hub.config import (
+    CONFIG_FILE,
+    DEFAULT_HUB_DIR,
+    HubConfig,
+    load_hub_config,
+    render_hub_config,
+    split_host_port,
+)
+from shieldwall.hub.ledger.sqlite import SQLiteLedger
+
+T = TypeVar("T")
+
+data_option = click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_HUB_DIR, show_default=True, help="The hub's state folder.",
+)
+
+
+def with_ledger(config: HubConfig, work: Callable[[SQLiteLedger], Awaitable[T]]) -> T:
+    """Run ``work`` against the hub's ledger and close it."""
+
+    async def run() -> T:
+        ledger = SQLiteLedger(config.ledger_path)
+        await ledger.open()
+        try:
+            return await work(ledger)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(run())
+
+
+@click.group("hub")
+def hub() -> None:
+    """Run the alliance hub: members, policy, decisions.
+
+    \b
+    Example:
+      shieldwall hub init --data /var/lib/shieldwall/hub --address hub.example.org:8443
+      shieldwall hub serve
+      shieldwall hub invite --name web1 --expires 24h
+    """
+
+
+@hub.command("init")
+@data_option
+@click.option("--listen", default="0.0.0.0:8443", show_default=True, help="HOST:PORT to serve on.")
+@click.option("--address", default=None,
+              help="HOST:PORT members reach the hub at (put in join tokens). "
+                   "Default: the listen address, or 127.0.0.1 when listening on all.")
+@click.option("--never-block", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A never-block list (file or folder of *.txt); repeatable.")
+@click.option("--allow", multiple=True, help="An alliance allowlist CIDR; repeatable.")
+def init(data_dir: Path, listen: str, address: str | None, never_block: tuple[Path, ...],
+         allow: tuple[str, ...]) -> None:
+    """Create a hub: database, Ed25519 identity, self-signed TLS certificate.
+
+    \b
+    Example:
+      shieldwall hub init --data ./hub --address 192.0.2.10:8443 \\
+        --never-block ../shared/data/public-dns-resolvers
+    """
+    from shieldwall.hub.identity import create_identity
+
+    host, port = split_host_port(listen)
+    if address is None:
+        address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else listen
+    public_host, _ = split_host_port(address)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if (data_dir / CONFIG_FILE).exists():
+        raise HubError(f"{data_dir} already holds a hub; refusing to overwrite it")
+    fp = create_identity(
+        data_dir, [public_host], datetime.datetime.now(datetime.UTC)
+    )
+    (data_dir / CONFIG_FILE).write_text(
+        render_hub_config(listen, address, [str(p.resolve()) for p in never_block], list(allow))
+    )
+    default_policy = resources.files("shieldwall.hub").joinpath("default_policy.toml")
+    with resources.as_file(default_policy) as source:
+        shutil.copyfile(source, data_dir / "policy.toml")
+    config = load_hub_config(data_dir)
+    config.protections()  # fail now, not at serve time, on a bad never-block list
+
+    async def create(ledger: SQLiteLedger) -> None:
+        return None
+
+    with_ledger(config, create)
+    click.echo(f"hub created in {data_dir}")
+    click.echo(f"certificate fingerprint (sha256): {fp}")
+    click.echo("next: shieldwall hub serve; then shieldwall hub invite --name NAME")
+
+
+@hub.command("serve")
+@data_option
+@click.option("--listen", default=None, help="HOST:PORT (default: from hub.toml).")
+def serve(data_dir: Path, listen: str | None) -> None:
+    """Serve the hub API over HTTPS until interrupted.
+
+    \b
+    Example:
+      shieldwall hub serve --data ./hub --listen 127.0.0.1:8443
+    """
+    from shieldwall.hub.server import serve as run
+
+    config = load_hub_config(data_dir)
+    config.protections()
+    run(config, listen)
+
+
+@hub.command("invite")
+@data_option
+@click.option("--name", default="", help="Name the member will have (default: it chooses).")
+@click.option("--expires", default="24h", show_default=True, help="Token lifetime: 30m, 24h, 7d.")
+def invite(data_dir: Path, name: str, expires: str) -> None:
+    """Print a one-time join token (hub address, certificate fingerprint, secret).
+
+    \b
+    Example:
+      shieldwall hub invite --name web1 --expires 2h
+      # on web1: shieldwall join swj1.eyJo... --owns 198.51.100.7
+    """
+    from shieldwall.hub.admin import create_invite
+    from shieldwall.hub.members import check_member_name, parse_duration
+
+    if name:
+        check_member_name(name)
+    lifetime = parse_duration(expires)
+    config = load_hub_config(data_dir)
+    token = with_ledger(config, lambda ledger: create_invite(ledger, config, name, lifetime,
+                                                              time.time()))
+    click.echo(token)
+
+
+@hub.command("members")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per member.")
+def members(data_dir: Path, as_json: bool) -> None:
+    """List members: state, last seen, stream cursor, signals sent and rejected.
+
+    \b
+    Example:
+      shieldwall hub members --json
+    """
+    config = load_hub_config(data_dir)
+    records = with_ledger(config, lambda ledger: ledger.members())
+    now = time.time()
+    for m in records:
+        state = "active" if m.active else m.revoked_why or "revoked"
+        if as_json:
+            click.echo(msgspec.json.encode({
+                "name": m.name, "state": state, "key_id": m.key_id, "owns": list(m.owns),
+                "last_seen": m.last_seen, "cursor": m.cursor, "signals": m.signals,
+                "rejected": m.rejected,
+            }).decode())
+        else:
+            seen = f"{now - m.last_seen:.0f}s ago" if m.last_seen else "never"
+            click.echo(
+                f"{m.name:20} {state:9} seen {seen:>12}  cursor {m.cursor:<8}"
+                f" signals {m.signals:<8} rejected {m.rejected:<6} owns {','.join(m.owns) or '-'}"
+            )
+    if not records and not as_json:
+        click.echo("no members yet; invite one with `shieldwall hub invite`")
+
+
+@hub.command("expel")
+@data_option
+@click.argument("name")
+def expel(data_dir: Path, name: str) -> None:
+    """Revoke a member: whatever its key signs from now on is rejected.
+
+    \b
+    Example:
+      shieldwall hub expel web1
+    """
+    from shieldwall.hub.admin import expel as revoke
+
+    config = load_hub_config(data_dir)
+    record = with_ledger(config, lambda ledger: revoke(ledger, name, time.time()))
+    click.echo(f"member {record.name} expelled; its key {record.key_id} is revoked")
+
+
+@hub.command("lift")
+@data_option
+@click.argument("address")
+def lift(data_dir: Path, address: str) -> None:
+    """Lift the blocks covering ADDRESS; the lift reaches every member like a decision.
+
+    \b
+    Example:
+      shieldwall hub lift 203.0.113.7
+    """
+    from shieldwall.hub.admin import lift as do_lift
+
+    config = load_hub_config(data_dir)
+    lifts = with_ledger(config, lambda ledger: do_lift(ledger, config, address, time.time()))
+    if not lifts:
+        click.echo(f"{address} is not blocked; nothing to lift")
+    for d in lifts:
+        click.echo(f"lifted {d.target} (decision #{d.cursor})")
+
+
+@hub.command("explain")
+@data_option
+@click.argument("address")
+def explain(data_dir: Path, address: str) -> None:
+    """Say why ADDRESS is blocked (decisions, evidence) or why not (protections, quorum).
+
+    \b
+    Example:
+      shieldwall hub explain 203.0.113.7
+    """
+    from shieldwall.hub.admin import explain as gather
+
+    config = load_hub_config(data_dir)
+    now = time.time()
+    result = with_ledger(config, lambda ledger: gather(ledger, config, address, now))
+    click.echo(result.render(now))

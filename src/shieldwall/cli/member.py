@@ -1,0 +1,62 @@
+"""``shieldwall join`` and ``shieldwall leave``: a host's membership of an alliance."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from shieldwall.signals.member_state import DEFAULT_MEMBER_DIR
+
+data_option = click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MEMBER_DIR, show_default=True, help="The member's state folder.",
+)
+
+
+@click.command("join")
+@click.argument("token")
+@data_option
+@click.option("--owns", multiple=True, metavar="CIDR",
+              help="An address or range this host owns (never blocked by others); repeatable.")
+@click.option("--name", default="", help="Member name, if the invite did not set one.")
+def join(token: str, data_dir: Path, owns: tuple[str, ...], name: str) -> None:
+    """Join a hub with a token from `shieldwall hub invite`.
+
+    Creates this member's Ed25519 key, pins the hub's certificate by the
+    fingerprint in the token, and registers the ranges this host owns.
+
+    \b
+    Example:
+      shieldwall join swj1.eyJodWIiOi... --owns 198.51.100.7 --owns 2001:db8:5::/48
+    """
+    from shieldwall.events.address import parse_network
+    from shieldwall.signals.client import join as do_join
+
+    for text in owns:
+        parse_network(text)
+    state = asyncio.run(do_join(token, data_dir, owns, name))
+    click.echo(f"joined the hub at {state.hub} as {state.name} (key {state.key_id})")
+
+
+@click.command("leave")
+@data_option
+def leave(data_dir: Path) -> None:
+    """Leave the alliance: the hub revokes this member's key.
+
+    \b
+    Example:
+      shieldwall leave --data /var/lib/shieldwall/member
+    """
+    from shieldwall.signals.client import HubClient
+    from shieldwall.signals.member_state import load_member_state
+
+    state = load_member_state(data_dir)
+
+    async def run() -> None:
+        async with HubClient(state) as client:
+            await client.leave()
+
+    asyncio.run(run())
+    click.echo(f"{state.name} left the hub at {state.hub}")

@@ -1,0 +1,146 @@
+"""Operator actions on a hub's ledger: invite, expel, lift, explain.
+
+These run in the operator's ``shieldwall hub`` process against the same ledger
+the serving hub uses; the serving hub notices the change (see
+:meth:`~shieldwall.hub.ledger.sqlite.SQLiteLedger.changed_elsewhere`) and
+publishes any new decision to every member's stream.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+import msgspec
+
+from shieldwall.decisions.decision import Decision
+from shieldwall.hub.config import HubConfig
+from shieldwall.hub.identity import CERT_FILE, fingerprint
+from shieldwall.hub.ledger.storage import (
+    InviteRecord,
+    Ledger,
+    MemberRecord,
+    StoredSignal,
+    WriteGroup,
+)
+from shieldwall.hub.members import JoinToken, encode_token, new_secret, secret_hash
+from shieldwall.hub.policy import Contribution, canonical_target
+from shieldwall.hub.writer import build_policy, decision_record
+
+
+async def create_invite(
+    ledger: Ledger, config: HubConfig, name: str, lifetime: float, now: float
+) -> str:
+    """Store a one-time invite and return the printable join token."""
+    secret = new_secret()
+    await ledger.add_invite(
+        InviteRecord(secret_hash(secret), name=name, created=now, expires=now + lifetime)
+    )
+    cert = (config.data_dir / CERT_FILE).read_text()
+    token = JoinToken(
+        hub=config.public_address, fingerprint=fingerprint(cert), secret=secret,
+        expires=now + lifetime, name=name,
+    )
+    return encode_token(token)
+
+
+async def expel(ledger: Ledger, name: str, now: float) -> MemberRecord:
+    """Revoke a member's key; whatever it signs afterwards is rejected."""
+    return await ledger.revoke_member(name, "expelled", now)
+
+
+async def lift(ledger: Ledger, config: HubConfig, address: str, now: float) -> list[Decision]:
+    """Lift every active block covering ``address``; returns the lift decisions written."""
+    policy = await build_policy(ledger, config.policy(), config.protections(), now)
+    lifts = policy.operator_lift(address, now)
+    if not lifts:
+        return []
+    records = [decision_record(item, now) for item in lifts]
+    cursors = await ledger.write(WriteGroup(decisions=records))
+    return [
+        Decision(cursor=c, action="lift", target=r.target, until=r.until, scenario=r.scenario,
+                 origin=r.origin, created=r.created)
+        for c, r in zip(cursors, records, strict=True)
+    ]
+
+
+def covering_targets(text: str) -> list[str]:
+    """Every target text that covers ``text``: itself and each enclosing prefix."""
+    target, network = canonical_target(text)
+    targets = [target]
+    for length in range(network.prefixlen - 1, -1, -1):
+        wider = network.supernet(new_prefix=length)
+        targets.append(str(wider))
+    return targets
+
+
+@dataclass
+class Explanation:
+    """Why an address is or is not blocked."""
+
+    target: str
+    blocked_by: list[Decision] = field(default_factory=list)
+    evidence: dict[int, list[Contribution]] = field(default_factory=dict)
+    lifted: list[Decision] = field(default_factory=list)
+    protections: list[str] = field(default_factory=list)
+    signals: list[StoredSignal] = field(default_factory=list)
+
+    def render(self, now: float) -> str:
+        """Human-readable text."""
+        lines: list[str] = []
+        if self.blocked_by:
+            lines.append(f"{self.target} is BLOCKED")
+            for d in self.blocked_by:
+                lines.append(
+                    f"  decision #{d.cursor} on {d.target}: {d.scenario}, by {d.origin},"
+                    f" {max(0.0, d.until - now):.0f}s left"
+                )
+                for c in self.evidence.get(d.cursor, []):
+                    lines.append(
+                        f"    evidence: member {c.member} saw {c.scenario} x{c.count}"
+                        f" ({c.first_seen:.0f}..{c.last_seen:.0f}) {c.reason}".rstrip()
+                    )
+                    lines.extend(f"      | {line}" for line in c.sample)
+        else:
+            lines.append(f"{self.target} is not blocked")
+        for d in self.lifted:
+            lines.append(f"  lifted by #{d.cursor} ({d.scenario}, {d.origin})")
+        for label in self.protections:
+            lines.append(f"  protected: {label}")
+        if self.signals:
+            lines.append("  recent signals:")
+            for s in self.signals:
+                lines.append(
+                    f"    {s.member}: {s.signal.kind} {s.signal.scenario} on {s.signal.target}"
+                    f" -> {s.note}"
+                )
+        elif not self.blocked_by:
+            lines.append("  no member has signalled it")
+        return "\n".join(lines)
+
+
+async def explain(ledger: Ledger, config: HubConfig, address: str, now: float) -> Explanation:
+    """Gather the decisions, protections and signals that bear on ``address``."""
+    targets = covering_targets(address)
+    target, network = canonical_target(address)
+    result = Explanation(target=target)
+    latest: dict[str, Decision] = {}
+    evidence_of: dict[int, bytes] = {}
+    for stored in await ledger.decisions_for(targets):
+        latest[stored.decision.target] = stored.decision
+        evidence_of[stored.decision.cursor] = stored.evidence
+    decoder = msgspec.json.Decoder(list[Contribution])
+    for decision in latest.values():
+        if decision.action == "block" and decision.until > now:
+            result.blocked_by.append(decision)
+            try:
+                result.evidence[decision.cursor] = decoder.decode(evidence_of[decision.cursor])
+            except msgspec.DecodeError:
+                result.evidence[decision.cursor] = []
+        elif decision.action == "lift":
+            result.lifted.append(decision)
+    policy = await build_policy(ledger, config.policy(), config.protections(), now)
+    if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        result.protections = policy.explain_protection(network)
+    result.signals = await ledger.signals_for(targets, 10)
+    return result

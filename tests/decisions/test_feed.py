@@ -1,0 +1,86 @@
+"""Fan-out: a follower gets the backlog then live decisions, no gap, no duplicate.
+
+The ledger is replaced by an in-memory list here (the feed only needs a page
+reader); the real ledger is exercised in tests/integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from shieldwall.decisions.codec import SSEParser
+from shieldwall.decisions.decision import Decision, decode_decision
+from shieldwall.decisions.feed import Feed
+
+
+def decision(cursor: int) -> Decision:
+    return Decision(cursor=cursor, action="block", target=f"45.13.{cursor // 250}.{cursor % 250}",
+                    until=2e9)
+
+
+class Log:
+    def __init__(self) -> None:
+        self.entries: list[Decision] = []
+
+    async def read(self, after: int, limit: int) -> list[Decision]:
+        return [d for d in self.entries if d.cursor > after][:limit]
+
+
+async def collect(feed: Feed, after: int, count: int) -> list[int]:
+    parser = SSEParser()
+    cursors: list[int] = []
+    async for frame in feed.follow(after, heartbeat=0.05):
+        for event in parser.feed(frame):
+            if event.event == "decision":
+                cursors.append(decode_decision(event.data).cursor)
+        if len(cursors) >= count:
+            break
+    return cursors
+
+
+async def test_follower_gets_backlog_then_live_without_gap_or_duplicate() -> None:
+    log = Log()
+    log.entries = [decision(i) for i in range(1, 8)]
+    feed = Feed(log.read, page_size=3)
+    await feed.start(7)
+    task = asyncio.create_task(collect(feed, 2, 13))
+    await asyncio.sleep(0.01)
+    for i in range(8, 16):
+        log.entries.append(decision(i))
+        await feed.publish([decision(i)])
+    assert await asyncio.wait_for(task, 2) == list(range(3, 16))
+
+
+async def test_slow_follower_overflowing_its_queue_rereads_the_ledger() -> None:
+    log = Log()
+    feed = Feed(log.read, page_size=5, queue_size=2)
+    await feed.start(0)
+    task = asyncio.create_task(collect(feed, 0, 20))
+    await asyncio.sleep(0.01)
+    batch = [decision(i) for i in range(1, 21)]
+    log.entries.extend(batch)
+    await feed.publish(batch)
+    assert await asyncio.wait_for(task, 2) == list(range(1, 21))
+
+
+async def test_decisions_written_by_another_process_are_backfilled() -> None:
+    log = Log()
+    feed = Feed(log.read)
+    await feed.start(0)
+    task = asyncio.create_task(collect(feed, 0, 3))
+    await asyncio.sleep(0.01)
+    log.entries.extend([decision(1), decision(2), decision(3)])
+    await feed.publish([decision(3)])  # 1 and 2 came from elsewhere
+    assert await asyncio.wait_for(task, 2) == [1, 2, 3]
+    assert feed.head == 3
+
+
+async def test_idle_stream_sends_heartbeats() -> None:
+    log = Log()
+    feed = Feed(log.read)
+    await feed.start(0)
+    frames = feed.follow(0, heartbeat=0.01)
+    first = await asyncio.wait_for(frames.__anext__(), 1)
+    assert first.startswith(b"event: heartbeat")
+    await frames.aclose()
+    assert feed.connected == 0
