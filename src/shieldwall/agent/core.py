@@ -1,0 +1,220 @@
+"""The agent's pure core: log chunks and decisions in, commands out.
+
+Nothing here touches a socket, a file, the firewall or the clock: ``now`` is an
+argument and every effect is a command for :mod:`.runtime` to carry out
+(mitmproxy's proxy layers work the same way). That makes the member's whole
+decision logic testable as plain function calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shieldwall.decisions.decision import Decision
+from shieldwall.detection.allowlist import Allowlist as DetectAllowlist
+from shieldwall.detection.detection import Detection
+from shieldwall.detection.detector import Detector
+from shieldwall.detection.scenario import Scenario
+from shieldwall.enforcers.allowlist import Allowlist as EnforceAllowlist
+from shieldwall.enforcers.block import Block, canonical_target, target_network
+from shieldwall.enforcers.plan import Plan
+from shieldwall.errors import AddressError
+from shieldwall.events.packs import PackSpec
+from shieldwall.events.stream import EventStream
+from shieldwall.signals.signal import Signal
+
+# ---- commands ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Queue these signals durably and send them to the hub."""
+
+    signals: tuple[Signal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Enforce:
+    """Apply this change to the enforcer, in one transaction."""
+
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Remember:
+    """Persist these blocks (and forget these targets) so a restart re-applies them."""
+
+    put: tuple[Block, ...] = ()
+    forget: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCursor:
+    """Every decision up to ``cursor`` has been handled."""
+
+    cursor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something an operator (or the demo's timeline) wants to see in the log."""
+
+    event: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Command = Report | Enforce | Remember | SaveCursor | Note
+
+
+def signal_of(detection: Detection) -> Signal:
+    """The signal a detection becomes (evidence bounded, decoded for JSON)."""
+    return Signal(
+        kind="detection",
+        target=detection.key,
+        scenario=detection.scenario,
+        count=detection.count,
+        first_seen=detection.first_seen,
+        last_seen=detection.last_seen,
+        evidence=tuple(line.decode("utf-8", "replace")[:512] for line in detection.evidence),
+    )
+
+
+class AgentCore:
+    """Composes the member's pure stages and keeps the set of active blocks."""
+
+    def __init__(
+        self,
+        scenarios: Iterable[Scenario],
+        *,
+        detect_allow: DetectAllowlist | None = None,
+        enforce_allow: EnforceAllowlist | None = None,
+        ipv6_prefix: int = 64,
+        local_first: bool = True,
+        blocks: Mapping[str, Block] | None = None,
+        cursor: int = 0,
+    ) -> None:
+        self.detector = Detector(scenarios, detect_allow)
+        self.enforce_allow = enforce_allow or EnforceAllowlist()
+        self.ipv6_prefix = ipv6_prefix
+        self.local_first = local_first
+        self.blocks: dict[str, Block] = dict(blocks or {})
+        self.cursor = cursor
+        self.streams: dict[str, list[EventStream]] = {}
+
+    def add_source(self, label: str, packs: Iterable[PackSpec], year: int) -> None:
+        """Register a source; ``year`` dates syslog lines that carry none."""
+        self.streams[label] = [
+            EventStream(pack, year=year, ipv6_prefix=self.ipv6_prefix) for pack in packs
+        ]
+
+    def startup(self, now: float) -> list[Command]:
+        """What to enforce when the agent starts: every block still active."""
+        active = {t: b for t, b in self.blocks.items() if b.active(now)}
+        expired = tuple(t for t in self.blocks if t not in active)
+        self.blocks = active
+        commands: list[Command] = [Enforce(Plan(add=tuple(active.values()), rebuild=True))]
+        if expired:
+            commands.append(Remember(forget=expired))
+        return commands
+
+    def lines(self, label: str, chunk: bytes, now: float) -> list[Command]:
+        """Complete log lines from one source: detect, report, maybe block at once."""
+        detections: list[Detection] = []
+        for stream in self.streams[label]:
+            events = stream.feed(chunk)
+            if events:
+                detections += self.detector.feed(events)
+        if not detections:
+            return []
+        commands: list[Command] = []
+        for detection in detections:
+            commands.append(Note("detection", {
+                "ip": detection.key, "scenario": detection.scenario,
+                "count": detection.count, "source": label,
+            }))
+        commands.append(Report(tuple(signal_of(d) for d in detections)))
+        if self.local_first:
+            local = [
+                Block(
+                    target=canonical_target(d.key),
+                    until=now + d.duration,
+                    origin="local",
+                    scenario=d.scenario,
+                    reason=f"{d.count} events",
+                    created=now,
+                )
+                for d in detections
+                if d.confirmed
+            ]
+            commands += self._add(local, now)
+        return commands
+
+    def decision(self, decision: Decision, now: float) -> list[Command]:
+        """One decision from the hub's log, in cursor order."""
+        commands: list[Command] = []
+        if decision.cursor <= self.cursor:
+            return commands  # already handled: the log is applied exactly once
+        self.cursor = decision.cursor
+        fields = {"cursor": decision.cursor, "action": decision.action,
+                  "target": decision.target, "scenario": decision.scenario}
+        commands.append(Note("decision", fields))
+        try:
+            target = canonical_target(decision.target)
+        except AddressError:
+            commands.append(Note("decision.skipped", {**fields, "reason": "not an address"}))
+            commands.append(SaveCursor(decision.cursor))
+            return commands
+        if decision.action == "lift":
+            if target in self.blocks:
+                del self.blocks[target]
+                commands.append(Enforce(Plan(remove=(target,))))
+                commands.append(Remember(forget=(target,)))
+                commands.append(Note("block.lifted", {"target": target}))
+        elif decision.until > now:
+            block = Block(
+                target=target,
+                until=decision.until,
+                origin=decision.origin or "hub",
+                scenario=decision.scenario,
+                created=decision.created or now,
+            )
+            commands += self._add([block], now)
+        commands.append(SaveCursor(decision.cursor))
+        return commands
+
+    def expire(self, now: float) -> list[Command]:
+        """Forget blocks that ran out (the firewall's own timeouts remove them there)."""
+        gone = tuple(t for t, b in self.blocks.items() if not b.active(now))
+        for target in gone:
+            del self.blocks[target]
+        if not gone:
+            return []
+        return [Enforce(Plan(remove=gone)), Remember(forget=gone)]
+
+    def _add(self, blocks: Iterable[Block], now: float) -> list[Command]:
+        added: list[Block] = []
+        commands: list[Command] = []
+        for block in blocks:
+            protected = self.enforce_allow.protects(target_network(block.target))
+            if protected is not None:
+                # This member's own allowlist always wins over any decision.
+                commands.append(Note("block.skipped", {
+                    "target": block.target, "reason": f"protected here: {protected}",
+                }))
+                continue
+            current = self.blocks.get(block.target)
+            if current is not None and current.until >= block.until:
+                continue
+            self.blocks[block.target] = block
+            added.append(block)
+        if added:
+            commands.insert(0, Remember(put=tuple(added)))
+            commands.insert(0, Enforce(Plan(add=tuple(added))))
+            for block in added:
+                commands.append(Note("block.applied", {
+                    "target": block.target, "until": block.until,
+                    "origin": block.origin, "scenario": block.scenario,
+                }))
+        return commands

@@ -1,0 +1,289 @@
+"""The agent's one driver: runs sources, the hub link and the enforcer.
+
+It owns every side effect and nothing else: each input (a chunk of log lines,
+a decision, a tick) goes to :class:`~.core.AgentCore`, and the commands it
+returns are carried out here, in order. Every background task runs under a
+:class:`~.supervise.Supervisor`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from shieldwall.agent.config import AgentConfig, SourceConfig
+from shieldwall.agent.core import (
+    AgentCore,
+    Command,
+    Enforce,
+    Note,
+    Remember,
+    Report,
+    SaveCursor,
+)
+from shieldwall.agent.state import AgentState
+from shieldwall.agent.supervise import Supervisor
+from shieldwall.detection.allowlist import Allowlist as DetectAllowlist
+from shieldwall.detection.scenario import load_scenarios
+from shieldwall.enforcers.allowlist import Allowlist as EnforceAllowlist
+from shieldwall.enforcers.allowlist import parse_allowlist
+from shieldwall.enforcers.enforcer import Enforcer
+from shieldwall.enforcers.exports import write_exports
+from shieldwall.enforcers.plan import Plan
+from shieldwall.enforcers.store import BlockStore
+from shieldwall.errors import ConfigError, HubError, SignalError
+from shieldwall.events.packs import load_pack
+from shieldwall.signals.member_state import STATE_FILE, MemberState, load_member_state
+from shieldwall.sources.state import PositionStore
+
+log = logging.getLogger("shieldwall.agent")
+
+TICK = 1.0
+SEND_BACKOFF = (0.2, 15.0)
+
+#: Where notes go: (event, fields). The CLI prints them as JSON or text lines.
+NoteSink = Callable[[str, dict[str, Any]], None]
+
+
+def json_notes(stream: Any = None) -> NoteSink:
+    """A note sink printing one JSON object per line with a wall-clock ``t``."""
+    out = stream or sys.stdout
+    encoder = msgspec.json.Encoder()
+
+    def sink(event: str, fields: dict[str, Any]) -> None:
+        out.write(encoder.encode({"t": time.time(), "event": event, **fields}).decode() + "\n")
+        out.flush()
+
+    return sink
+
+
+def text_notes(stream: Any = None) -> NoteSink:
+    """A note sink printing readable lines."""
+    out = stream or sys.stderr
+
+    def sink(event: str, fields: dict[str, Any]) -> None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+        details = " ".join(f"{k}={v}" for k, v in fields.items())
+        out.write(f"{stamp} {event:<16} {details}\n")
+        out.flush()
+
+    return sink
+
+
+class DryRunEnforcer:
+    """Shows what would be applied and applies nothing."""
+
+    name = "dry-run"
+
+    def __init__(self, notes: NoteSink) -> None:
+        self.notes = notes
+
+    def apply(self, plan: Plan, now: float) -> None:
+        self.notes("dry-run", {"would": plan.summary()})
+
+
+def build_enforcer(config: AgentConfig, notes: NoteSink) -> Any:
+    """The enforcer named by the configuration (imported lazily: nftables needs libnftables)."""
+    if config.dry_run:
+        return DryRunEnforcer(notes)
+    if config.backend == "nftables":
+        from shieldwall.enforcers.nftables import NftablesEnforcer, open_runner
+
+        return NftablesEnforcer(open_runner("auto"))
+    from shieldwall.enforcers.memory import MemoryEnforcer
+
+    return MemoryEnforcer()
+
+
+class AgentRuntime:
+    """Carries out the core's commands; see the module docstring."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        enforcer: Enforcer | DryRunEnforcer | None = None,
+        notes: NoteSink | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.notes = notes or text_notes()
+        self.data_dir = config.data_dir
+        self.member: MemberState | None = None
+        if (self.data_dir / STATE_FILE).exists():
+            self.member = load_member_state(self.data_dir)
+        self.state = AgentState.open(self.data_dir)
+        self.store = BlockStore.open(self.data_dir)
+        self.positions = PositionStore.load(self.data_dir / "positions.json")
+        self.enforcer = enforcer if enforcer is not None else build_enforcer(config, self.notes)
+        now = clock()
+        self.core = AgentCore(
+            load_scenarios(config.scenarios),
+            detect_allow=DetectAllowlist.from_strings(config.detect_allow, "detection.allow"),
+            enforce_allow=_enforce_allowlist(config.enforce_allow),
+            ipv6_prefix=config.ipv6_prefix,
+            local_first=config.local_first,
+            blocks=self.store.active(now),
+            cursor=self.state.cursor(),
+        )
+        year = dt.datetime.fromtimestamp(now, dt.UTC).year
+        for source in config.sources:
+            self.core.add_source(source.label, [load_pack(source.pack)], year)
+        self.supervisor = Supervisor()
+        self._outbox = asyncio.Event()
+        self._exports_dirty = True
+        self.applied = 0
+
+    # -- commands -----------------------------------------------------------
+
+    def execute(self, commands: list[Command]) -> None:
+        """Carry out commands in order; effects are synchronous and short."""
+        now = self.clock()
+        for command in commands:
+            if isinstance(command, Enforce):
+                self.enforcer.apply(command.plan, now)
+                self.applied += 1
+                self._exports_dirty = True
+            elif isinstance(command, Remember):
+                if command.put:
+                    self.store.put(command.put)
+                if command.forget:
+                    self.store.remove(command.forget)
+            elif isinstance(command, Report):
+                if self.member is not None:
+                    self.state.queue(list(command.signals))
+                    self._outbox.set()
+            elif isinstance(command, SaveCursor):
+                self.state.set_cursor(command.cursor)
+            elif isinstance(command, Note):
+                self.notes(command.event, command.fields)
+
+    # -- tasks ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start everything and run until cancelled."""
+        self.notes("agent.start", {
+            "data_dir": str(self.data_dir),
+            "hub": self.member.hub if self.member else None,
+            "member": self.member.name if self.member else None,
+            "sources": [s.label for s in self.config.sources],
+            "enforcer": getattr(self.enforcer, "name", type(self.enforcer).__name__),
+            "blocks": len(self.core.blocks),
+        })
+        # One transaction makes the firewall match the persisted state.
+        self.execute(self.core.startup(self.clock()))
+        for source in self.config.sources:
+            self.supervisor.start(source.label, functools.partial(self._read, source))
+        if self.member is not None:
+            self.supervisor.start("hub.send", self._send)
+            self.supervisor.start("hub.follow", self._follow)
+            if self.state.backlog():
+                self._outbox.set()
+        self.supervisor.start("tick", self._tick)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.supervisor.stop()
+            self.positions.save()
+            self.state.close()
+            self.store.close()
+
+    async def _read(self, source: SourceConfig) -> None:
+        async for chunk in self._chunks(source):
+            self.execute(self.core.lines(source.label, chunk, self.clock()))
+
+    def _chunks(self, source: SourceConfig) -> AsyncIterator[bytes]:
+        if source.kind == "file":
+            from shieldwall.sources.tail import TailSource
+
+            return TailSource(source.path, self.positions).chunks()
+        if source.kind == "journald":
+            from shieldwall.sources.journald import JournaldSource
+
+            return JournaldSource(
+                units=source.units, comms=source.comms, state=self.positions
+            ).chunks()
+        return _stdin_chunks()
+
+    async def _send(self) -> None:
+        from shieldwall.signals.client import HubClient
+
+        if self.member is None:
+            return
+        delay = SEND_BACKOFF[0]
+        async with HubClient(self.member) as hub:
+            while True:
+                await self._outbox.wait()
+                pending = self.state.pending(self.config.batch_size)
+                if not pending:
+                    self._outbox.clear()
+                    continue
+                try:
+                    ack = await hub.send([signal for _, signal in pending])
+                except (HubError, SignalError) as exc:
+                    # Keep detecting and enforcing locally; the outbox keeps the signals.
+                    self.notes("hub.unreachable", {"error": str(exc)[:200],
+                                                   "backlog": self.state.backlog()})
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, SEND_BACKOFF[1])
+                    continue
+                delay = SEND_BACKOFF[0]
+                self.state.sent([row_id for row_id, _ in pending])
+                self.notes("signal.acked", {"signals": len(pending), "status": ack.status,
+                                            "seq": ack.seq})
+
+    async def _follow(self) -> None:
+        from shieldwall.decisions.follow import DecisionFollower
+
+        if self.member is None:
+            return
+        async with DecisionFollower(self.member, after=self.core.cursor) as follower:
+            async for decision in follower:
+                self.execute(self.core.decision(decision, self.clock()))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            now = self.clock()
+            self.execute(self.core.expire(now))
+            if self.config.exports_dir and self._exports_dirty:
+                self._exports_dirty = False
+                write_exports(Path(self.config.exports_dir), self.core.blocks.values(), now)
+
+
+async def _stdin_chunks() -> AsyncIterator[bytes]:
+    from shieldwall.sources.lines import LineAssembler
+
+    loop = asyncio.get_running_loop()
+    assembler = LineAssembler()
+    fd = sys.stdin.fileno()
+    while True:
+        data = await loop.run_in_executor(None, os.read, fd, 1 << 16)
+        if not data:
+            rest = assembler.flush()
+            if rest:
+                yield rest
+            return
+        chunk = assembler.feed(data)
+        if chunk:
+            yield chunk
+
+
+def _enforce_allowlist(entries: tuple[str, ...]) -> EnforceAllowlist:
+    if not entries:
+        return EnforceAllowlist()
+    try:
+        return parse_allowlist("\n".join(entries), "enforce.allow")
+    except ValueError as exc:
+        raise ConfigError(f"enforce.allow: {exc}") from None
