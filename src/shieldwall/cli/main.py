@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("shieldwall.cli.hub:hub", "Run the alliance hub: init, serve, invite, members..."),
     "join": ("shieldwall.cli.member:join", "Join a hub with a token from `hub invite`."),
     "leave": ("shieldwall.cli.member:leave", "Leave the alliance (revokes this member's key)."),
+    "demo": ("shieldwall.cli.demo:demo", "Watch an alliance answer an attack (netns lab)."),
 }
 
 

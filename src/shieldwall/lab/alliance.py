@@ -25,7 +25,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from shieldwall.decisions.decision import Decision
 from shieldwall.enforcers.nftables import NftablesEnforcer, NftCommand
 from shieldwall.lab import attacker as attack
 from shieldwall.lab.nginx import nginx_argv, render_nginx_config
@@ -335,6 +337,52 @@ class Alliance:
                                f"agent log: {self.members[name].agent_log}")
             time.sleep(0.05)
 
+    def notes(self, name: str) -> list[dict[str, Any]]:
+        """The JSON notes a member's agent printed so far."""
+        from shieldwall.lab.timeline import parse_notes
+
+        try:
+            return parse_notes(self.members[name].agent_log.read_bytes())
+        except FileNotFoundError:
+            return []
+
+    def wait_note(self, name: str, event: str, target: str | None = None,
+                  timeout: float = 20.0) -> dict[str, Any]:
+        """Wait until member ``name``'s agent printed ``event`` (about ``target``)."""
+        deadline = time.time() + timeout
+        while True:
+            for note in self.notes(name):
+                about = note.get("ip") or note.get("target")
+                if note.get("event") == event and (target is None or about == target):
+                    return note
+            if time.time() > deadline:
+                raise LabError(f"{name}'s agent did not report {event}"
+                               f"{' for ' + target if target else ''} within {timeout:.0f} s; "
+                               f"see {self.members[name].agent_log}")
+            time.sleep(0.05)
+
+    def decisions(self) -> list[Decision]:
+        """The hub's decision log (see :func:`read_decisions`)."""
+        return read_decisions(self.hub_dir)
+
     def explain(self, address: str) -> str:
         """``shieldwall hub explain ADDRESS`` against the hub's ledger."""
         return self.shieldwall("hub", "explain", "--data", str(self.hub_dir), address).stdout
+
+
+def read_decisions(hub_dir: Path) -> list[Decision]:
+    """The hub's decision log, read from its ledger (safe while the hub serves)."""
+    import asyncio
+
+    from shieldwall.hub.config import LEDGER_FILE
+    from shieldwall.hub.ledger.sqlite import SQLiteLedger
+
+    async def read() -> list[Decision]:
+        ledger = SQLiteLedger(hub_dir / LEDGER_FILE)
+        await ledger.open()
+        try:
+            return await ledger.decisions_after(0, 1_000_000)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(read())
