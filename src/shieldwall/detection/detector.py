@@ -33,6 +33,13 @@ class _State:
     windows: dict[str, deque[tuple[float, bytes]]] = field(default_factory=dict)
     users: dict[str, dict[str, float]] = field(default_factory=dict)
     active: dict[str, Detection] = field(default_factory=dict)
+    # Copied from the scenario: read on every event.
+    threshold: int = 0
+    distinct: bool = False
+
+    def __post_init__(self) -> None:
+        self.threshold = self.scenario.threshold
+        self.distinct = self.scenario.distinct is not None
 
 
 class Detector:
@@ -51,12 +58,15 @@ class Detector:
         self.max_keys = max_keys
         self.keep_evidence = keep_evidence
         self.allowed_events = 0
-        self._route: dict[tuple[str, str], list[_State]] = {}
+        #: pack -> kind -> the scenario states that count it (two plain lookups per event).
+        self._route: dict[str, dict[str, list[_State]]] = {}
         for state in self.states:
             for pack in state.scenario.packs:
                 for kind in state.scenario.kinds:
-                    self._route.setdefault((pack, kind), []).append(state)
+                    self._route.setdefault(pack, {}).setdefault(kind, []).append(state)
         self._next_sweep: float | None = None
+        self._since_sweep = 0
+        self._sweep_budget = 0
         self.detections: list[Detection] = []
 
     def tracked(self) -> int:
@@ -68,14 +78,19 @@ class Detector:
         found: list[Detection] = []
         route = self._route
         allows = self.allowlist.allows if len(self.allowlist) else None
+        keep = self.keep_evidence
         for event in events:
-            states = route.get((event.pack, event.kind))
-            if not states:
+            kinds = route.get(event.pack)
+            if kinds is None:
+                continue
+            states = kinds.get(event.kind)
+            if states is None:
                 continue
             t = event.time
+            self._since_sweep += 1
             if self._next_sweep is None:
                 self._next_sweep = t + SWEEP_EVERY
-            elif t >= self._next_sweep:
+            elif t >= self._next_sweep and self._since_sweep >= self._sweep_budget:
                 self.sweep(t)
             key = event.key
             if allows is not None and allows(key):
@@ -86,14 +101,15 @@ class Detector:
                 if active is not None:
                     if t < active.last_seen + state.scenario.duration or t < active.first_seen:
                         active.count += event.weight
-                        active.last_seen = max(active.last_seen, t)
-                        if len(active.evidence) < MAX_EVIDENCE and self.keep_evidence:
+                        if t > active.last_seen:
+                            active.last_seen = t
+                        if keep and len(active.evidence) < MAX_EVIDENCE:
                             active.evidence.append(event.line)
                         continue
                     del state.active[key]
                 detection = (
                     self._distinct(state, key, event)
-                    if state.scenario.distinct
+                    if state.distinct
                     else self._count(state, key, event)
                 )
                 if detection is not None:
@@ -103,40 +119,53 @@ class Detector:
         return found
 
     def _count(self, state: _State, key: str, event: Event) -> Detection | None:
-        scenario = state.scenario
+        threshold = state.threshold
         window = state.windows.get(key)
         if window is None:
             if len(state.windows) >= self.max_keys:
                 self._evict(state.windows)
-            window = state.windows[key] = deque(maxlen=scenario.threshold)
+            window = state.windows[key] = deque(maxlen=threshold)
+        t = event.time
+        weight = event.weight
         before = len(window)
-        oldest = window[0][0] if before else event.time
-        item = (event.time, event.line)
-        for _ in range(min(event.weight, scenario.threshold)):
-            window.append(item)
-        if len(window) < scenario.threshold or event.time - window[0][0] > scenario.window:
+        if weight == 1:
+            if before < threshold - 1:
+                window.append((t, event.line))
+                return None
+            oldest = window[0][0] if before else t
+            window.append((t, event.line))
+        else:
+            oldest = window[0][0] if before else t
+            item = (t, event.line)
+            for _ in range(min(weight, threshold)):
+                window.append(item)
+            if len(window) < threshold:
+                return None
+        scenario = state.scenario
+        if t - window[0][0] > scenario.window:
             return None
         del state.windows[key]
         # A weighted line ("message repeated 5 times") may push older events out
         # of the bounded window; they still count when they were within it.
-        if event.time - oldest <= scenario.window:
-            first_seen, count = oldest, before + event.weight
+        if t - oldest <= scenario.window:
+            first_seen, count = oldest, before + weight
         else:
-            first_seen, count = window[0][0], scenario.threshold
+            first_seen, count = window[0][0], threshold
         return Detection(
             key=key,
             scenario=scenario.name,
             pack=event.pack,
             count=count,
             first_seen=first_seen,
-            last_seen=event.time,
+            last_seen=t,
             confirmed=scenario.confirmed,
             duration=scenario.duration,
             evidence=_sample(window) if self.keep_evidence else [],
         )
 
     def _distinct(self, state: _State, key: str, event: Event) -> Detection | None:
-        if event.user is None:
+        user = event.user
+        if user is None:
             return None
         scenario = state.scenario
         seen = state.users.get(key)
@@ -144,17 +173,15 @@ class Detector:
             if len(state.users) >= self.max_keys:
                 self._evict(state.users)
             seen = state.users[key] = {}
-        seen.pop(event.user, None)
-        seen[event.user] = event.time  # insertion order = recency order
+        seen.pop(user, None)
+        seen[user] = event.time  # insertion order = recency order
         horizon = event.time - scenario.window
-        for user, when in list(seen.items()):
-            if when >= horizon:
+        while True:
+            oldest = next(iter(seen))
+            if seen[oldest] >= horizon:
                 break
-            del seen[user]
+            del seen[oldest]  # never the user just added: its time is not before the horizon
         if len(seen) < scenario.threshold:
-            if len(seen) > scenario.threshold * 4:
-                for user in list(seen)[: len(seen) - scenario.threshold]:
-                    del seen[user]
             return None
         del state.users[key]
         return Detection(
@@ -183,6 +210,11 @@ class Detector:
             ]:
                 del state.active[key]
         self._next_sweep = now + SWEEP_EVERY
+        # A sweep costs one step per tracked window: wait for at least an eighth
+        # as many events before the next, so that sweeping stays a small,
+        # bounded share of the work whatever the log's rate and width.
+        self._since_sweep = 0
+        self._sweep_budget = self.tracked() // 8
 
     @staticmethod
     def _evict(table: dict[str, _V]) -> None:

@@ -52,39 +52,51 @@ class ConnectionTable:
         self, role: str, conn: bytes | None, key: str | None, weight: int, now: float
     ) -> tuple[str | None, int]:
         """Return the key to blame and how many attempts this line adds (maybe 0)."""
-        if role == "request" or conn is None:
-            if role == "connect":
+        if conn is None or role == "request":
+            if role == "connect" or not key:
                 return None, 0
-            return key, (1 if role == "connection" else weight) if key else 0
+            return key, (1 if role == "connection" else weight)
         if now >= self._next_sweep:
             self._sweep(now)
-        state = self._conns.get(conn)
+        conns = self._conns
+        state = conns.get(conn)
         if state is not None and (now - state.last > CONNECTION_IDLE or (key and key != state.key)):
             state = None  # a recycled process id, or another client: a new connection
         if state is None:
             if key is None:
                 return None, 0
-            if len(self._conns) >= MAX_CONNECTIONS:
+            if len(conns) >= MAX_CONNECTIONS:
                 self._sweep(now, force=True)
-            state = self._conns[conn] = _Connection(key=key, last=now)
-        state.last = now
-        if role == "connect":
-            return None, 0
+            state = conns[conn] = _Connection(key=key, last=now)
+        else:
+            state.last = now
+        if role == "attempt":
+            credit = state.credit
+            if credit:
+                if credit >= weight:
+                    state.credit = credit - weight
+                    return state.key, 0
+                state.credit = 0
+                weight -= credit
+            state.counted += weight
+            return state.key, weight
+        if role == "pam":
+            credit = state.credit
+            counted = weight
+            if credit:
+                absorbed = min(credit, counted)
+                counted -= absorbed
+                credit -= absorbed
+            state.counted += counted
+            state.credit = credit + weight
+            return state.key, counted
         if role == "connection":
             if state.counted:
                 return state.key, 0
             state.counted = 1
             state.credit = 1
             return state.key, 1
-        counted = weight
-        if state.credit:
-            absorbed = min(state.credit, counted)
-            state.credit -= absorbed
-            counted -= absorbed
-        state.counted += counted
-        if role == "pam":
-            state.credit += weight
-        return state.key, counted
+        return None, 0  # connect: the address is remembered, nothing counts
 
     def _sweep(self, now: float, force: bool = False) -> None:
         limit = now - CONNECTION_IDLE

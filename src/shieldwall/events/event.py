@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True, gc=False):
     """Something a service wrote about a client, ready for detection.
 
     ``key`` is the blamed address as counted (an IPv4 address or an IPv6 prefix);
@@ -14,6 +13,10 @@ class Event:
     seconds read from the line. ``weight`` is how many attempts the line stands
     for (``message repeated 3 times`` is 3; a line absorbed by the connection
     accounting of :mod:`.attempts` never becomes an event).
+
+    A msgspec struct rather than a frozen dataclass: one is built per counted
+    line, and this costs a tenth of the time. ``gc=False`` is safe because every
+    field is an immutable scalar, so an event can never sit in a reference cycle.
     """
 
     time: float

@@ -1,11 +1,18 @@
 """Compile a pack into one scanner over buffers of complete lines.
 
-All patterns of a pack become a single alternation behind the format's anchor
-(see :class:`LineFormat`), compiled once with :data:`re.MULTILINE`.
-:meth:`Scanner.scan` runs it over a whole buffer with ``finditer``, so lines that
-match nothing are skipped inside the regex engine and cost no Python code at
-all; the line's head (timestamp, host) is then checked from the line start, and
-``m.lastindex`` tells which pattern matched.
+All patterns of a pack become a single regex per line:
+``\n`` + head (timestamp, host) + anchor (program name, or ``] "``) + the
+alternation of the patterns, each ending with an empty marker group, + the line
+end. It is compiled once with :data:`re.MULTILINE` and run over a whole buffer
+(with a newline put in front) by ``finditer``. The literal ``\n`` in front lets
+the engine jump from line start to line start; lines that match nothing cost no
+Python code at all; ``m.lastindex`` (the marker group, which closes last) names
+the pattern.
+
+Why the head is in the regex: a match can only start at a line start, with the
+header the logging system writes, followed at once by the program name. Text a
+client controls (a user name carrying ``sshd[1]: Failed password ... from A``)
+sits after that and can never be taken for a line of its own.
 
 Why one pattern per line end: a pattern must run to the end of the line, so a
 greedy client-controlled field (a user name) can never capture the text that the
@@ -35,13 +42,12 @@ _TS_SYSLOG = (
 
 @dataclass(frozen=True)
 class LineFormat:
-    """Where a format's lines are anchored, and what precedes the anchor.
+    """How a format's lines start: ``head`` from the line start, then ``anchor``.
 
-    ``anchor`` starts with literal text (the program name, or ``] "``) so that
-    the regex engine can skip quickly from one candidate to the next; ``head``
-    must then match exactly from the start of the line to the anchor. A
-    candidate whose head does not match - the program name inside a user name,
-    say - is never an event.
+    ``head`` holds the ``ts`` group (and, for access logs, the ``ip`` group: the
+    client address the server writes first); ``anchor`` is what comes between
+    the head and a pattern (the program name and pid, or ``] "``); ``trailer``
+    ends the line.
     """
 
     head: str
@@ -117,61 +123,53 @@ class Scanner:
             # lets the engine reject it on its first byte.
             alternatives.append(f"{body}(?P<p_{index}>)")
         anchor = fmt.anchor.replace("{program}", spec.program)
-        source = anchor + "(?:" + "|".join(alternatives) + ")" + fmt.trailer
+        source = (
+            r"\n" + fmt.head + anchor + "(?:" + "|".join(alternatives) + ")" + fmt.trailer
+        )
         try:
             self.regex = re.compile(source.encode(), re.MULTILINE)
-            self.head = re.compile(fmt.head.encode())
         except re.error as exc:
             raise PackError(f"{where}: patterns do not compile: {exc}") from None
         groups = self.regex.groupindex
-        # For each marker group: (pattern index, group of ip, group of user); 0 = absent.
-        self._slots: dict[int, tuple[int, int, int]] = {}
+        #: Per group number: (pattern index, group of ip, group of user), 0 = absent.
+        #: A list indexed by ``m.lastindex`` (only marker groups are ever last).
+        self.slots: list[tuple[int, int, int]] = [(-1, 0, 0)] * (self.regex.groups + 1)
         for index in range(len(spec.patterns)):
-            self._slots[groups[f"p_{index}"]] = (
+            self.slots[groups[f"p_{index}"]] = (
                 index,
                 groups.get(f"ip_{index}", 0),
                 groups.get(f"user_{index}", 0),
             )
-        self._pid = groups.get("pid", 0)
-        self._rep = groups.get("rep", 0)
-        self._head_ip = "ip" in self.head.groupindex
+        self.ts_group: int = groups["ts"]
+        #: The head's address group (access logs), 0 when the head has none.
+        self.head_ip_group: int = groups.get("ip", 0)
+        self.pid_group: int = groups.get("pid", 0)
+        self.rep_group: int = groups.get("rep", 0)
 
     def scan(self, buffer: bytes) -> Iterator[RawMatch]:
         """Yield one :data:`RawMatch` per matching line of ``buffer``.
 
         ``buffer`` holds complete lines; a last line without a newline is fine.
+        The event stream has its own fused copy of this loop (see
+        :meth:`shieldwall.events.stream.EventStream.feed`); this one serves
+        ``patterns test`` and the tests.
         """
-        slots = self._slots
-        pid_group, rep_group = self._pid, self._rep
-        head_match = self.head.fullmatch
-        search = self.regex.search
-        rfind = buffer.rfind
-        head_ip = self._head_ip
-        for m in self.regex.finditer(buffer):
-            start = m.start()
-            line_start = rfind(b"\n", 0, start) + 1
-            head = head_match(buffer, line_start, start)
-            while head is None:
-                # The anchor text appeared inside the line, not where the
-                # service writes it: look further along the same line only.
-                line_end = m.end()
-                retry = search(buffer, start + 1, line_end)
-                if retry is None:
-                    break
-                m, start = retry, retry.start()
-                head = head_match(buffer, line_start, start)
-            if head is None:
-                continue
+        slots = self.slots
+        ts_group, ip_head = self.ts_group, self.head_ip_group
+        pid_group, rep_group = self.pid_group, self.rep_group
+        data = b"\n" + buffer
+        for m in self.regex.finditer(data):
             index, ip_group, user_group = slots[m.lastindex or 0]
+            ip_group = ip_group or ip_head
             rep = m.group(rep_group) if rep_group else None
             yield (
                 index,
-                head.group("ts"),
-                m.group(ip_group) if ip_group else (head.group("ip") if head_ip else None),
+                m.group(ts_group),
+                m.group(ip_group) if ip_group else None,
                 m.group(user_group) if user_group else None,
                 m.group(pid_group) if pid_group else None,
                 int(rep) if rep else 1,
-                buffer[line_start : m.end()],
+                data[m.start() + 1 : m.end()],
             )
 
     def match_line(self, line: bytes) -> RawMatch | None:

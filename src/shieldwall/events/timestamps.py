@@ -29,6 +29,7 @@ _BSD = re.compile(rb"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d
 _CLF = re.compile(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
 
 _HALF_YEAR = 183 * 86400
+_SECONDS = {b"%02d" % n: n for n in range(61)}
 
 
 class TimestampError(ValueError):
@@ -40,12 +41,19 @@ class Clockless:
 
     One instance per source: it caches the day part of each timestamp (a log
     holds many lines per day) and tracks year rollover (Dec 31 -> Jan 1).
+
+    ``latest`` (Unix seconds, optional) is when the log was last written, its
+    file's mtime say: a first BSD timestamp more than a day after it belongs to
+    the year before (a log of December rotated in January).
     """
 
-    def __init__(self, year: int) -> None:
+    def __init__(self, year: int, latest: float | None = None) -> None:
         self.year = year
+        self.latest = latest
         self._last_bsd = 0.0
         self._day_cache: dict[bytes, float] = {}
+        #: ``b"Dec 10 06:55"`` -> Unix seconds of that minute in the current year.
+        self._minutes: dict[bytes, float] = {}
 
     def parse(self, text: bytes) -> float:
         """Unix seconds for ``text``; raises :class:`TimestampError`."""
@@ -72,6 +80,17 @@ class Clockless:
         return cached
 
     def _bsd(self, text: bytes) -> float:
+        # Fast path: a minute seen before, and no year boundary in sight.
+        if len(text) == 15:
+            minute = self._minutes.get(text[:12])
+            if minute is not None and text[12:13] == b":":
+                seconds = _SECONDS.get(text[13:])
+                if seconds is not None:
+                    value = minute + seconds
+                    last = self._last_bsd
+                    if last - _HALF_YEAR <= value <= last + _HALF_YEAR:
+                        self._last_bsd = value
+                        return value
         m = _BSD.match(text)
         if m is None:
             raise TimestampError(f"not a syslog timestamp: {text[:40]!r}")
@@ -81,13 +100,32 @@ class Clockless:
         hh, mm, ss = int(m.group(3)), int(m.group(4)), int(m.group(5))
         if hh > 23 or mm > 59 or ss > 60:
             raise TimestampError(f"not a time of day: {text[:40]!r}")
-        value = self._day(self.year, month, int(m.group(2))) + hh * 3600 + mm * 60 + ss
-        if self._last_bsd and value < self._last_bsd - _HALF_YEAR:
+        day = int(m.group(2))
+        value = self._day(self.year, month, day) + hh * 3600 + mm * 60 + ss
+        last = self._last_bsd
+        if not last:
+            if self.latest is not None and value > self.latest + 86400:
+                self.year -= 1
+                value = self._day(self.year, month, day) + hh * 3600 + mm * 60 + ss
+        elif value < last - _HALF_YEAR:
             # December -> January: the log has crossed into a new year.
             self.year += 1
-            value = self._day(self.year, month, int(m.group(2))) + hh * 3600 + mm * 60 + ss
+            self._minutes.clear()
+            value = self._day(self.year, month, day) + hh * 3600 + mm * 60 + ss
+        elif value > last + _HALF_YEAR:
+            # A straggler from December written just after the first January
+            # line (several processes log out of order): last year's, and it
+            # must not move the rollover reference forward by a year.
+            value = self._day(self.year - 1, month, day) + hh * 3600 + mm * 60 + ss
+            if m.group(6):
+                value += float(b"0." + m.group(6))
+            return value
         if m.group(6):
             value += float(b"0." + m.group(6))
+        elif len(text) == 15:
+            if len(self._minutes) >= 4096:
+                self._minutes.clear()
+            self._minutes[text[:12]] = value - ss
         self._last_bsd = value
         return value
 
