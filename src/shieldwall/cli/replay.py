@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -18,59 +18,41 @@ from shieldwall.detection.scenario import load_scenarios
 from shieldwall.errors import ShieldwallError, SourceError
 from shieldwall.events.address import DEFAULT_IPV6_PREFIX
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
+from shieldwall.events.patterns import Scanner
 from shieldwall.events.stream import EventStream
+from shieldwall.sources.lines import LineStats
+from shieldwall.sources.replay import iter_file_chunks
 
-CHUNK = 4 * 1024 * 1024
 SNIFF = 64 * 1024
 
 
-def _chunks(path: str) -> Iterator[bytes]:
-    """Complete-line chunks of a file (``-`` is stdin); the last line may lack a newline."""
-    try:
-        handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}; check the path and permissions") from None
-    with handle:
-        rest = b""
-        while True:
-            try:
-                block = handle.read(CHUNK)
-            except OSError as exc:
-                raise SourceError(f"cannot read {path}: {exc.strerror}") from None
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                rest = block
-                continue
-            rest = block[cut:]
-            yield block[:cut]
-        if rest:
-            yield rest
-
-
-def _sniff(path: str) -> bytes:
-    if path == "-":
-        return b""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(SNIFF)
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}; check the path and permissions") from None
-
-
 def choose_packs(sample: bytes, packs: list[PackSpec]) -> list[PackSpec]:
-    """Packs whose ``detect`` literals appear in the first bytes of a file."""
-    chosen = [p for p in packs if any(lit.encode() in sample for lit in p.detect)]
+    """Packs that recognise the first bytes of a file.
+
+    A pack is chosen when one of its ``detect`` literals appears, or when one of
+    its patterns matches a line of the sample (``sshd(pam_unix)[...]`` lines of
+    old Linux hosts carry none of sshd's literals).
+    """
+    sample = sample[: sample.rfind(b"\n") + 1] or sample  # complete lines only
+    chosen = []
+    for pack in packs:
+        if any(lit.encode() in sample for lit in pack.detect) or next(
+            iter(Scanner(pack).scan(sample)), None
+        ):
+            chosen.append(pack)
     return chosen
 
 
-def _year(path: str) -> int:
+def _written(path: str) -> float | None:
+    """When the file was last written (its mtime), or None for stdin."""
     if path == "-":
-        return dt.datetime.now(dt.UTC).year
-    mtime = os.stat(path).st_mtime
-    return dt.datetime.fromtimestamp(mtime, dt.UTC).year
+        return None
+    return os.stat(path).st_mtime
+
+
+def _year(latest: float | None) -> int:
+    stamp = dt.datetime.now(dt.UTC) if latest is None else dt.datetime.fromtimestamp(latest, dt.UTC)
+    return stamp.year
 
 
 @click.command()
@@ -146,29 +128,30 @@ def _run(
     )
     explicit = [load_pack(n) for n in pack_names if n != "auto"]
     every: list[PackSpec] | None = None
-    lines = matched = cut = 0
+    lines = matched = 0
+    line_stats = LineStats()
     for path in files:
-        if path != "-" and not Path(path).is_file():
-            raise SourceError(f"no such file: {path}")
+        chunks = iter_file_chunks(path, stats=line_stats)  # opens now: errors before any work
         packs = list(explicit)
         if "auto" in pack_names:
             if every is None:
                 every = [load_pack(n) for n in builtin_pack_names()]
-            packs += [p for p in choose_packs(_sniff(path), every) if p not in packs]
+            first = next(chunks, b"")
+            chunks = itertools.chain((first,), chunks)
+            packs += [p for p in choose_packs(first[:SNIFF], every) if p not in packs]
         if not packs:
             click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
                        f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
+        latest = None if year else _written(path)
         streams = [
-            EventStream(p, year=year or _year(path), ipv6_prefix=ipv6_prefix,
-                        keep_lines=not no_evidence)
+            EventStream(p, year=year or _year(latest), ipv6_prefix=ipv6_prefix,
+                        keep_lines=not no_evidence, latest=latest)
             for p in packs
         ]
-        file_lines = 0
-        for chunk in _chunks(path):
+        for chunk in chunks:
             for stream in streams:
                 detector.feed(stream.feed(chunk))
-            file_lines += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-        lines += file_lines
+            lines += chunk.count(b"\n")
         matched += sum(s.stats.matched for s in streams)
     out = sys.stdout
     encoder = msgspec.json.Encoder()
@@ -184,7 +167,7 @@ def _run(
     elapsed = time.perf_counter() - wall
     click.echo(
         f"shieldwall replay: {lines} lines read, {matched} matched, "
-        f"{len(detector.detections)} detections, {cut} lines cut; "
+        f"{len(detector.detections)} detections, {line_stats.lines_cut} lines cut; "
         f"{lines / cpu:,.0f} lines per CPU-second ({elapsed:.2f} s)",
         err=True,
     )
