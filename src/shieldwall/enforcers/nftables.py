@@ -13,7 +13,8 @@ import ctypes.util
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from shieldwall.enforcers.block import Block
@@ -24,7 +25,7 @@ from shieldwall.enforcers.nft_ruleset import (
     render_plan,
     render_uninstall,
 )
-from shieldwall.enforcers.plan import Plan, plan_changes
+from shieldwall.enforcers.plan import EXPIRY_TOLERANCE, Plan, plan_changes
 from shieldwall.errors import EnforcerError
 
 INSTALL_HINT = "install nftables (Debian/Ubuntu: apt-get install nftables libnftables1)"
@@ -188,13 +189,27 @@ def open_runner(backend: str = "auto", prefix: Sequence[str] = ()) -> NftRunner:
         ) from None
 
 
+#: Above this many desired blocks, :meth:`NftablesEnforcer.reconcile` rebuilds
+#: the table without reading it first. Measured with nft 1.0.6: listing 1M
+#: elements takes ~35 s (its cache fetches every element, even for ``list
+#: tables``), while rebuilding 1M in one transaction takes ~5 s.
+READ_LIMIT = 50_000
+
+
 class NftablesEnforcer:
     """Keeps table ``inet shieldwall`` equal to the desired blocks."""
 
     name = "nftables"
 
-    def __init__(self, runner: NftRunner) -> None:
+    def __init__(
+        self,
+        runner: NftRunner,
+        read_limit: int = READ_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.runner = runner
+        self.read_limit = read_limit
+        self._clock = clock
 
     def state(self, now: float) -> TableState | None:
         """The table as read now; ``None`` when it does not exist."""
@@ -208,9 +223,11 @@ class NftablesEnforcer:
 
     def plan(self, desired: Mapping[str, Block], now: float) -> Plan:
         """Diff against the table; a missing or damaged table means a rebuild."""
+        started = self._clock()
         state = self.state(now)
+        reading = self._clock() - started
         actual = state.elements if state is not None and state.intact else None
-        return plan_changes(desired, actual, now)
+        return plan_changes(desired, actual, now, EXPIRY_TOLERANCE + reading)
 
     def apply(self, plan: Plan, now: float) -> None:
         """Run the plan as one batch."""
@@ -218,8 +235,14 @@ class NftablesEnforcer:
             self.runner.run(render_plan(plan, now))
 
     def reconcile(self, desired: Mapping[str, Block], now: float) -> Plan:
-        """Read, diff, apply in one transaction; return what was done."""
-        plan = self.plan(desired, now)
+        """Make the table match ``desired`` in one transaction; return what was done.
+
+        Up to ``read_limit`` blocks: read, diff, apply only the difference (which
+        keeps the drop counters). Beyond: rebuild the whole table unread, which
+        is faster than reading it (see :data:`READ_LIMIT`).
+        """
+        blind = len(desired) > self.read_limit
+        plan = plan_changes(desired, None, now) if blind else self.plan(desired, now)
         self.apply(plan, now)
         return plan
 

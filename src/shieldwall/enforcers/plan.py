@@ -66,23 +66,27 @@ def firewall_blocks(desired: Mapping[str, Block], now: float) -> dict[str, Block
     return active
 
 
-def same_expiry(a: float, b: float) -> bool:
-    """True when two expiries are equal within :data:`EXPIRY_TOLERANCE`."""
+def same_expiry(a: float, b: float, tolerance: float = EXPIRY_TOLERANCE) -> bool:
+    """True when two expiries are equal within ``tolerance`` seconds."""
     if math.isinf(a) or math.isinf(b):
         return a == b
-    return abs(a - b) <= EXPIRY_TOLERANCE
+    return abs(a - b) <= tolerance
 
 
 def plan_changes(
     desired: Mapping[str, Block],
     actual: Mapping[str, float] | None,
     now: float,
+    tolerance: float = EXPIRY_TOLERANCE,
 ) -> Plan:
     """The plan that turns ``actual`` (target -> until, as read) into ``desired``.
 
     ``actual=None`` means the table is missing or damaged: rebuild it whole.
     Elements whose expiry differs are removed and re-added in the same batch,
-    since re-adding an existing element does not change its timeout.
+    since re-adding an existing element does not change its timeout. Expiries
+    within ``tolerance`` seconds are equal (widen it by however long reading
+    the table took, since each element's remaining time was read at a
+    different moment).
     """
     want = firewall_blocks(desired, now)
     if actual is None:
@@ -93,7 +97,7 @@ def plan_changes(
         held = actual.get(target)
         if held is None:
             add.append(block)
-        elif not same_expiry(held, block.until):
+        elif not same_expiry(held, block.until, tolerance):
             remove.append(target)
             add.append(block)
     remove.extend(t for t in actual if t not in want)
