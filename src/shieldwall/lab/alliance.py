@@ -197,7 +197,11 @@ class Alliance:
             self.hub.name, [*SHIELDWALL, "hub", "serve", "--data", str(self.hub_dir)],
             log=self.hub_dir / "serve.log",
         )
-        self.wait_port(self.hub.name, self.hub.v4, HUB_PORT, timeout, self.hub_process)
+        try:
+            self.wait_port(self.hub.name, self.hub.v4, HUB_PORT, timeout, self.hub_process)
+        except LabError as exc:
+            tail = (self.hub_dir / "serve.log").read_text(errors="replace")[-1500:]
+            raise LabError(f"{exc}\nhub log ends with:\n{tail}") from None
 
     def stop_hub(self, sig: int = signal.SIGTERM) -> None:
         """Stop the hub (``SIGKILL`` for a crash)."""

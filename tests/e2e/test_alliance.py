@@ -1,0 +1,163 @@
+"""End to end: an attack on one member is answered by all, with real hosts in namespaces.
+
+One lab for the module (hub, members a, b, c, an admin host and an attacker
+with several addresses, so each test attacks from its own address): every
+member runs a real OpenSSH server logging to its own file and a Shieldwall
+agent enforcing with nftables in its namespace; b also runs nginx. Each test
+checks the firewall tables and real TCP connections, never only logs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from shieldwall.lab.alliance import Alliance
+from shieldwall.lab.runner import Lab
+from shieldwall.lab.topology import plan_lab
+from tests.conftest import require_root
+
+pytestmark = pytest.mark.root
+
+TOOLS = ("ip", "nft", "/usr/sbin/sshd", "ssh", "sshpass", "ssh-keygen", "/usr/sbin/nginx",
+         "curl", "useradd", "userdel", "chpasswd")
+
+
+@pytest.fixture(scope="module")
+def alliance() -> Iterator[Alliance]:
+    require_root(*TOOLS)
+    suffix = secrets.token_hex(3)
+    topology = plan_lab(["hub", "a", "b", "c", "admin", "attacker"], suffix,
+                        extra_v4={"attacker": 6})
+    admin = topology.node("admin")
+    with Lab(topology) as lab:
+        # A real account for the admin's successful logins, removed with the lab.
+        user, password = f"swlab{suffix}", secrets.token_urlsafe(12)
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/bin/sh", user], check=True, capture_output=True)
+        lab.add_cleanup(f"user {user}", lambda: subprocess.run(
+            ["userdel", user], check=True, capture_output=True) and None)
+        subprocess.run(["chpasswd"], input=f"{user}:{password}", text=True, check=True,
+                       capture_output=True)
+        alliance = Alliance(
+            lab, ("a", "b", "c"), nginx_on=("b",),
+            detect_allow={"a": [admin.v4]}, enforce_allow={"a": [admin.v4]},
+        )
+        alliance.admin_user = (user, password)  # type: ignore[attr-defined]
+        alliance.build()
+        for name in alliance.members:
+            alliance.wait_note(name, "agent.start", timeout=20)
+        yield alliance
+
+
+def test_brute_force_on_a_is_blocked_by_b_and_c(alliance: Alliance) -> None:
+    attacker = alliance.source(0)
+    assert alliance.tcp_open("b", source=attacker)
+    assert alliance.tcp_open("c", source=attacker)
+
+    alliance.ssh_attempts("a", 6, source=attacker)
+
+    for name in ("a", "b", "c"):
+        alliance.wait_blocked(name, attacker, timeout=20)
+    assert not alliance.tcp_open("b", source=attacker)
+    assert not alliance.tcp_open("c", source=attacker)
+    # Only the attacker: the admin host still reaches every member.
+    assert alliance.tcp_open("b", source=alliance.lab.topology.node("admin").v4, node="admin")
+    decision = [d for d in alliance.decisions() if d.target.split("/")[0] == attacker]
+    assert [(d.action, d.scenario, d.origin) for d in decision] == [
+        ("block", "ssh-bruteforce", "a")]
+
+
+def test_nginx_probes_for_env_and_wp_login_are_detected_on_the_probed_member(
+    alliance: Alliance,
+) -> None:
+    prober = alliance.source(1)
+    statuses = {alliance.http_probe("b", path, source=prober)
+                for path in ("/.env", "/wp-login.php") * 5}
+    assert statuses == {"404"}
+
+    note = alliance.wait_note("b", "detection", prober, timeout=20)
+    assert note["scenario"] == "http-probing"
+    alliance.wait_blocked("b", prober, timeout=10)
+    assert alliance.http_probe("b", "/", source=prober) == "000"
+    # The shipped policy asks a second member before probing becomes alliance-wide.
+    assert "quorum" in alliance.explain(prober).lower() or not alliance.blocks("c", prober)
+
+
+def test_hostile_user_name_carrying_bs_address_never_blocks_b(alliance: Alliance) -> None:
+    hostile = alliance.source(2)
+    b = alliance.members["b"].node.v4
+    alliance.ssh_attempts("a", 6, user=f"x {b} on", source=hostile)
+
+    for name in ("a", "b", "c"):
+        alliance.wait_blocked(name, hostile, timeout=20)
+    for name in ("a", "b", "c"):
+        assert not alliance.blocks(name, b), alliance.firewall(name)
+    assert all(d.target.split("/")[0] != b for d in alliance.decisions())
+    assert alliance.tcp_open("b", source=alliance.members["c"].node.v4, node="c")
+
+
+def test_allowlisted_admin_failing_a_few_passwords_among_logins_is_never_blocked(
+    alliance: Alliance,
+) -> None:
+    user, password = alliance.admin_user  # type: ignore[attr-defined]
+    admin = alliance.lab.topology.node("admin").v4
+    codes = []
+    for round_ in range(8):
+        codes += alliance.ssh_attempts("a", 1, user=user, password=password, node="admin",
+                                       source=admin)
+        if round_ % 2:
+            codes += alliance.ssh_attempts("a", 2, user=user, password="typo", node="admin",
+                                           source=admin)
+    assert codes.count(0) == 8  # the successful logins really succeeded
+    # A marker attack after the admin's lines: once it is blocked, a has read them all.
+    marker = alliance.source(3)
+    alliance.ssh_attempts("a", 6, source=marker)
+    alliance.wait_blocked("a", marker, timeout=20)
+
+    log = alliance.members["a"].auth_log.read_text()
+    assert log.count(f"Failed password for {user} from {admin}") == 8
+    assert not any(n.get("ip") == admin for n in alliance.notes("a"))
+    for name in ("a", "b", "c"):
+        assert not alliance.blocks(name, admin)
+    assert alliance.tcp_open("a", source=admin, node="admin")
+
+
+def test_member_whose_link_is_down_gets_the_decision_when_it_comes_back(
+    alliance: Alliance,
+) -> None:
+    attacker = alliance.source(4)
+    alliance.lab.set_link("c", up=False)
+    try:
+        alliance.ssh_attempts("a", 6, source=attacker)
+        alliance.wait_blocked("b", attacker, timeout=20)
+        assert not alliance.blocks("c", attacker)
+    finally:
+        alliance.lab.set_link("c", up=True)
+    alliance.wait_blocked("c", attacker, timeout=60)
+    assert not alliance.tcp_open("c", source=attacker)
+
+
+def test_hub_killed_mid_attack_loses_no_decision(alliance: Alliance) -> None:
+    before, during = alliance.source(5), alliance.source(6)
+    alliance.ssh_attempts("a", 6, source=before)
+    alliance.wait_blocked("c", before, timeout=20)
+
+    alliance.ssh_attempts("a", 3, source=during)
+    alliance.stop_hub(signal.SIGKILL)
+    try:
+        alliance.ssh_attempts("a", 3, source=during)
+        # a keeps detecting and enforcing alone while the hub is down.
+        alliance.wait_blocked("a", during, timeout=20)
+    finally:
+        alliance.start_hub()
+    for name in ("b", "c"):
+        alliance.wait_blocked(name, during, timeout=60)
+        assert alliance.blocks(name, before)
+    targets = [d.target.split("/")[0] for d in alliance.decisions() if d.action == "block"]
+    assert targets.count(before) == 1
+    assert targets.count(during) == 1
