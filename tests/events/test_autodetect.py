@@ -1,0 +1,85 @@
+"""``--pack auto`` chooses packs from a file's first lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from shieldwall.events.autodetect import SNIFF_BYTES, choose_packs, complete_lines
+from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
+from tests.conftest import shared_data
+
+EVERY = [load_pack(name) for name in builtin_pack_names()]
+
+
+def _names(packs: list[PackSpec]) -> list[str]:
+    return [p.name for p in packs]
+
+
+@pytest.mark.parametrize(
+    ("line", "pack"),
+    [
+        (b"Dec 10 06:55:46 h sshd[1]: Accepted publickey for a from 192.0.2.1 port 22 ssh2\n", "sshd"),
+        (b'192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "x"\n', "http"),
+        (b"May 11 04:02:36 h postfix/smtpd[2]: connect from unknown[192.0.2.1]\n", "postfix"),
+        (b"Jan 15 08:00:00 h dovecot: imap-login: Login: user=<a>, rip=192.0.2.1, lip=10.0.0.1\n", "dovecot"),
+        (b'Sep  8 00:39:49 ftp vsftpd[5]: [a] OK LOGIN: Client "192.0.2.1"\n', "vsftpd"),
+        (b"Jan  7 18:26:02 ftp proftpd[8]: s (c[192.0.2.1]) - FTP session opened.\n", "proftpd"),
+    ],
+)
+def test_a_lawful_line_of_a_service_chooses_its_pack(line: bytes, pack: str) -> None:
+    assert _names(choose_packs(line, EVERY)) == [pack]
+
+
+def test_a_failure_line_chooses_its_pack_without_a_detect_literal() -> None:
+    # Old Linux hosts write sshd(pam_unix)[pid], which holds none of sshd's literals.
+    line = (
+        b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 "
+        b"euid=0 tty=NODEVssh ruser= rhost=218.188.2.4\n"
+    )
+    assert _names(choose_packs(line, EVERY)) == ["sshd"]
+
+
+def test_a_literal_quoted_inside_another_service_line_chooses_nothing_more() -> None:
+    line = b'192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET /sshd[1]/postfix/smtpd[ HTTP/1.1" 200 5\n'
+    assert _names(choose_packs(line, EVERY)) == ["http"]
+
+
+def test_a_file_of_no_known_service_chooses_no_pack() -> None:
+    assert choose_packs(b"Dec 10 06:55:46 h cron[1]: (root) CMD (run-parts)\n", EVERY) == []
+
+
+def test_a_mixed_syslog_file_chooses_every_service_in_it() -> None:
+    sample = (
+        b"Dec 10 06:55:46 h sshd[1]: Invalid user a from 192.0.2.1 port 22\n"
+        b"Dec 10 06:55:47 h postfix/smtpd[2]: warning: unknown[192.0.2.2]: SASL LOGIN "
+        b"authentication failed: x\n"
+    )
+    assert _names(choose_packs(sample, EVERY)) == ["postfix", "sshd"]
+
+
+def test_only_complete_lines_are_judged() -> None:
+    cut = b"Dec 10 06:55:46 h cron[1]: ok\nDec 10 06:55:46 h sshd[1]: Invalid user a from 192.0"
+    assert complete_lines(cut).endswith(b"ok\n")
+    assert choose_packs(cut, EVERY) == []
+    assert _names(choose_packs(cut + b".2.1", EVERY, whole_file=True)) == ["sshd"]
+
+
+def test_only_the_first_64_kib_are_looked_at() -> None:
+    filler = b"Dec 10 06:55:46 h cron[1]: (root) CMD (run-parts)\n" * (SNIFF_BYTES // 40)
+    late = b"Dec 10 06:55:46 h sshd[1]: Invalid user a from 192.0.2.1 port 22\n"
+    assert choose_packs(filler + late, EVERY) == []
+
+
+@pytest.mark.parametrize(
+    ("parts", "pack"),
+    [
+        (("loghub", "OpenSSH_2k.log"), "sshd"),
+        (("loghub", "Linux_2k.log"), "sshd"),
+        (("honeynet-chuvakin-httpd", "httpd", "access_log.1"), "http"),
+        (("crowdsec-hub-tests", "postfix-sasl-bf", "postfix-sasl-bf.log"), "postfix"),
+        (("crowdsec-hub-tests", "dovecot-logs", "dovecot-logs.log"), "dovecot"),
+    ],
+)
+def test_real_logs_choose_their_pack(parts: tuple[str, ...], pack: str) -> None:
+    data = shared_data(*parts).read_bytes()[:SNIFF_BYTES]
+    assert pack in _names(choose_packs(data, EVERY, whole_file=True))
