@@ -45,26 +45,53 @@ RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+_SET_NAMES = {
+    (False, False): "block_v4",
+    (False, True): "block_v6",
+    (True, False): "range_v4",
+    (True, True): "range_v6",
+}
+
+
 def set_for(target: str) -> str:
     """Name of the set a canonical target belongs in."""
-    family = "v6" if ":" in target else "v4"
-    kind = "range" if "/" in target else "block"
-    return f"{kind}_{family}"
+    return _SET_NAMES["/" in target, ":" in target]
 
 
-def _element(block: Block, now: float) -> str | None:
-    if math.isinf(block.until):
-        return block.target
-    ms = math.ceil((block.until - now) * 1000)
+def _timeout(until: float, now: float) -> str | None:
+    """`` timeout <ms>ms`` for an expiry, ``""`` for none, ``None`` if already expired."""
+    if math.isinf(until):
+        return ""
+    ms = math.ceil((until - now) * 1000)
     if ms < 1:
         return None  # expired: adding it would only make the kernel drop it again
-    return f"{block.target} timeout {ms}ms"
+    return f" timeout {ms}ms"
 
 
-def _group(targets: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+def _group(blocks: Iterable[Block], now: float) -> dict[str, list[str]]:
+    """Element texts per set, expired blocks left out.
+
+    The hot loop of a million-element batch: timeouts are memoised per expiry
+    (imports and bulk decisions share a handful of them).
+    """
     groups: dict[str, list[str]] = {name: [] for name in SETS}
-    for set_name, text in targets:
-        groups[set_name].append(text)
+    suffixes: dict[float, str | None] = {}
+    for block in blocks:
+        until = block.until
+        if until in suffixes:
+            suffix = suffixes[until]
+        else:
+            suffix = suffixes[until] = _timeout(until, now)
+        if suffix is not None:
+            target = block.target
+            groups[set_for(target)].append(target + suffix)
+    return groups
+
+
+def _group_targets(targets: Iterable[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {name: [] for name in SETS}
+    for target in targets:
+        groups[set_for(target)].append(target)
     return groups
 
 
@@ -97,13 +124,8 @@ def render_table(blocks: Iterable[Block], now: float) -> str:
     not exist yet; the kernel applies the batch as one transaction, so traffic
     never sees a half-built table.
     """
-    elements = []
-    for block in blocks:
-        text = _element(block, now)
-        if text is not None:
-            elements.append((set_for(block.target), text))
     lines = [f"add table {FAMILY} {TABLE}", f"delete table {FAMILY} {TABLE}", render_skeleton()]
-    lines.extend(_element_lines("add", _group(elements)))
+    lines.extend(_element_lines("add", _group(blocks, now)))
     return "\n".join(lines) + "\n"
 
 
@@ -116,14 +138,9 @@ def render_plan(plan: Plan, now: float) -> str:
     """
     if plan.rebuild:
         return render_table(plan.add, now)
-    removals = _group((set_for(t), t) for t in plan.remove)
+    removals = _group_targets(plan.remove)
     lines = _element_lines("add", removals) + _element_lines("delete", removals)
-    additions = []
-    for block in plan.add:
-        text = _element(block, now)
-        if text is not None:
-            additions.append((set_for(block.target), text))
-    lines.extend(_element_lines("add", _group(additions)))
+    lines.extend(_element_lines("add", _group(plan.add, now)))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
