@@ -329,3 +329,15 @@ async def test_openapi_document_and_health_are_served(hub_config: HubConfig) -> 
     assert doc["openapi"].startswith("3.") and "/v1/signals" in doc["paths"]
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_quorum_sightings_survive_a_hub_restart(hub_config: HubConfig, tmp_path: Path) -> None:
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        bob = await new_member(hub_config, tmp_path / "b", "bob")
+        async with HubClient(alice) as client:
+            first = await client.send([brute(scenario="http-probing")])
+    async with running_hub(hub_config):  # a new process's memory, rebuilt from the ledger
+        async with HubClient(bob) as client:
+            second = await client.send([brute(scenario="http-probing")])
+    assert first.decisions == () and len(second.decisions) == 1

@@ -35,10 +35,11 @@ from typing import Any
 import msgspec
 
 from shieldwall.errors import AddressError, ConfigError
-from shieldwall.events.address import IPNetwork, is_global, parse_network
+from shieldwall.events.address import IPNetwork, parse_network
 from shieldwall.hub.ledger.storage import PolicyRows
 from shieldwall.hub.protections import Protections
 from shieldwall.signals.signal import Signal
+from shieldwall.signals.target import Target, parse_target
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -165,9 +166,16 @@ def canonical_target(text: str) -> tuple[str, IPNetwork]:
     return str(network), network
 
 
+_RESERVED = Protections.reserved()
+
+
 def is_reserved(network: IPNetwork) -> bool:
     """True when any part of ``network`` is not a public, unicast address."""
-    return not (is_global(network.network_address) and is_global(network.broadcast_address))
+    return _RESERVED.protecting(network) is not None
+
+
+def _reserved_span(target: Target) -> bool:
+    return _RESERVED.protecting_span(target.version, target.low, target.high) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +224,9 @@ class Outcome:
     #: already-blocked, rate-limited, retracted, nothing-to-retract, lifted.
     note: str
     detail: str = ""
+
+
+_RATE_LIMITED = Outcome(None, "rate-limited", "member reached its decisions-per-hour limit")
 
 
 @dataclass(slots=True)
@@ -280,15 +291,22 @@ class Policy:
             self._sight(member, target, signal, received)
 
     # -- the rules -----------------------------------------------------------------
-    def decide(self, member: str, signal: Signal, now: float) -> Outcome:
-        """Apply the rules to one signal from ``member`` received at ``now``."""
-        try:
-            target, network = canonical_target(signal.target)
-        except AddressError as exc:
-            return Outcome(None, "invalid", str(exc))
+    def decide(
+        self, member: str, signal: Signal, now: float, span: Target | None = None
+    ) -> Outcome:
+        """Apply the rules to one signal from ``member`` received at ``now``.
+
+        ``span`` is the signal's parsed target when the caller already has it.
+        """
+        if span is None:
+            try:
+                span = parse_target(signal.target)
+            except AddressError as exc:
+                return Outcome(None, "invalid", str(exc))
+        target = span.text
         if signal.kind == "retract":
             return self._retract(member, target, now)
-        guard = self._guard(network)
+        guard = self._guard(span)
         if guard is not None:
             return guard
 
@@ -301,8 +319,8 @@ class Policy:
         else:
             rule = self.config.rule(signal.scenario)
         needed = rule.needed()
-        limit = self.config.max_prefix_v4 if network.version == 4 else self.config.max_prefix_v6
-        if network.prefixlen < limit:
+        limit = self.config.max_prefix_v4 if span.version == 4 else self.config.max_prefix_v6
+        if span.prefixlen < limit:
             # A wide range on one member's word could black out a whole network.
             needed = max(needed, 2)
 
@@ -311,25 +329,24 @@ class Policy:
             active.supporters.add(member)
             return Outcome(None, "already-blocked", f"blocked until {active.until:.0f}")
 
-        contribution = _contribution(member, signal, now)
         if needed > 1:
             seen = self._sight(member, target, signal, now, window=rule.window)
             if len(seen) < needed:
                 return Outcome(None, f"quorum {len(seen)}/{needed}", "waiting for more members")
             evidence = tuple(seen.values())
         else:
-            evidence = (contribution,)
+            evidence = ()
 
-        charges = self.charges.setdefault(member, deque())
+        charges = self.charges.get(member)
+        if charges is None:
+            charges = self.charges[member] = deque()
         while charges and charges[0] <= now - HOUR:
             charges.popleft()
         if len(charges) >= self.config.member_decisions_per_hour:
-            return Outcome(
-                None,
-                "rate-limited",
-                f"{member!r} already caused {len(charges)} decisions in the last hour",
-            )
+            return _RATE_LIMITED
         charges.append(now)
+        if not evidence:
+            evidence = (_contribution(member, signal, now),)
 
         count, last = self.offenses.get(target, (0, 0.0))
         if last < now - self.config.offense_memory:
@@ -374,11 +391,11 @@ class Policy:
         return reasons
 
     # -- internals -----------------------------------------------------------------
-    def _guard(self, network: IPNetwork) -> Outcome | None:
-        label = self.protections.protecting(network)
+    def _guard(self, span: Target) -> Outcome | None:
+        label = self.protections.protecting_span(span.version, span.low, span.high)
         if label is not None:
             return Outcome(None, "protected", label)
-        if not self.config.allow_reserved and is_reserved(network):
+        if not self.config.allow_reserved and _reserved_span(span):
             return Outcome(None, "reserved", "reserved ranges are never alliance-wide decisions")
         return None
 

@@ -55,6 +55,35 @@ def _loose_network(text: str) -> IPNetwork:
         raise AddressError(f"not a valid CIDR: {text!r} ({exc})") from None
 
 
+#: Address space that is not public unicast: never an alliance-wide decision by default.
+#: IPv4 from the IANA special-purpose registry; for IPv6 everything outside 2000::/3
+#: (global unicast) plus the special blocks inside it.
+RESERVED_RANGES = """
+0.0.0.0/8 this network
+10.0.0.0/8 private
+100.64.0.0/10 shared address space (CGNAT)
+127.0.0.0/8 loopback
+169.254.0.0/16 link-local
+172.16.0.0/12 private
+192.0.0.0/24 IETF protocol assignments
+192.0.2.0/24 documentation
+192.88.99.0/24 6to4 relay anycast
+192.168.0.0/16 private
+198.18.0.0/15 benchmarking
+198.51.100.0/24 documentation
+203.0.113.0/24 documentation
+224.0.0.0/4 multicast
+240.0.0.0/4 reserved and broadcast
+::/3 not global unicast (loopback, unspecified, IPv4-mapped, NAT64...)
+4000::/2 not global unicast
+8000::/1 not global unicast (ULA, link-local, multicast...)
+2001::/23 IETF protocol assignments
+2001:db8::/32 documentation
+2002::/16 6to4
+3fff::/20 documentation
+"""
+
+
 class Protections:
     """A set of protected networks with fast overlap lookups."""
 
@@ -84,9 +113,13 @@ class Protections:
 
     def protecting(self, network: IPNetwork) -> str | None:
         """The label of a protected range overlapping ``network``, or ``None``."""
-        starts, ends, labels = self._index[network.version]
-        low = int(network.network_address)
-        high = int(network.broadcast_address)
+        return self.protecting_span(
+            network.version, int(network.network_address), int(network.broadcast_address)
+        )
+
+    def protecting_span(self, version: int, low: int, high: int) -> str | None:
+        """Like :meth:`protecting`, for a span of integers (the fast path)."""
+        starts, ends, labels = self._index[version]
         i = bisect_right(starts, high) - 1
         if i >= 0 and ends[i] >= low:
             return labels[i]
@@ -99,6 +132,11 @@ class Protections:
             for p in self.entries
             if p.network.version == network.version and p.network.overlaps(network)
         ]
+
+    @classmethod
+    def reserved(cls) -> Protections:
+        """The reserved ranges (see :data:`RESERVED_RANGES`)."""
+        return cls(parse_never_block_list(RESERVED_RANGES, "reserved"))
 
     def with_entries(self, extra: Iterable[Protected]) -> Protections:
         """A new set with ``extra`` added (used when members join or leave)."""

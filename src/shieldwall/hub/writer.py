@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +39,14 @@ from shieldwall.hub.protections import Protected, Protections
 from shieldwall.signals.envelope import Ack, OpenedEnvelope, check_freshness, check_sequence
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    group: WriteGroup
+    answers: list[tuple[_Pending, Ack | SignalError]]
+    #: (member, seq) of the batches it applies: known to retries before they are durable.
+    keys: list[tuple[str, int]]
 
 
 @dataclass(slots=True)
@@ -128,6 +137,8 @@ class Writer:
         self._reload_needed = True
         self._members_changed = False
         self._task: asyncio.Task[None] | None = None
+        self._inflight: asyncio.Task[None] | None = None
+        self._unsettled: dict[tuple[str, int], str] = {}
         self.crashes = 0
 
     async def start(self) -> None:
@@ -143,6 +154,10 @@ class Writer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._inflight is not None:
+            with contextlib.suppress(Exception):
+                await self._inflight
+            self._inflight = None
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -190,19 +205,40 @@ class Writer:
                 self._reload_needed = True
 
     async def _run(self) -> None:
+        # Pipelined: while group N is being written (fsync in the ledger's thread),
+        # group N+1 is checked and run through the policy here. N+1's write starts
+        # only after N is durable; if N fails, N+1 (computed on top of it) fails too
+        # and the caches are rebuilt from the ledger.
+        last_check = time.monotonic()
         while True:
             try:
-                first = await asyncio.wait_for(self._queue.get(), self.idle_check)
+                first: _Pending | None = await asyncio.wait_for(
+                    self._queue.get(), self.idle_check
+                )
             except TimeoutError:
+                first = None
+            due = time.monotonic() - last_check >= self.idle_check
+            if first is None or due or self._reload_needed or self._members_changed:
+                await self._settle()
                 await self._refresh()
-                if self._cursors or self._rejected:
-                    await self._commit([])
-                continue
-            items = [first]
-            while len(items) < self.max_group and not self._queue.empty():
+                last_check = time.monotonic()
+            items = [] if first is None else [first]
+            while first is not None and len(items) < self.max_group and not self._queue.empty():
                 items.append(self._queue.get_nowait())
-            await self._refresh()
-            await self._commit(items)
+            if not items and not (self._cursors or self._rejected):
+                continue
+            prepared = await self._prepare(items)
+            await self._settle()
+            if self._reload_needed:
+                self._fail(prepared, HubError("the previous write failed; retry"))
+                continue
+            self._inflight = asyncio.create_task(self._finish(prepared))
+
+    async def _settle(self) -> None:
+        """Wait for the write in flight, if any."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
 
     async def _refresh(self) -> None:
         if await self.ledger.changed_elsewhere():
@@ -214,7 +250,7 @@ class Writer:
             self.policy.protections = self.base.with_entries(member_protections(members))
             self._members_changed = False
 
-    async def _commit(self, items: list[_Pending]) -> None:
+    async def _prepare(self, items: list[_Pending]) -> _Prepared:
         now = self.clock()
         group = WriteGroup(rejected=self._rejected, cursors=self._cursors)
         self._rejected, self._cursors = {}, {}
@@ -225,7 +261,9 @@ class Writer:
         for pending in items:
             opened = pending.opened
             member = opened.member
-            applied = in_group.get((member, opened.seq))
+            applied = in_group.get((member, opened.seq)) or self._unsettled.get(
+                (member, opened.seq)
+            )
             if applied is None and opened.seq <= last_seq.get(member, 0):
                 applied = await self.ledger.batch_digest(member, opened.seq)
             try:
@@ -251,8 +289,9 @@ class Writer:
                 BatchRecord(member, opened.seq, opened.digest, now, len(opened.signals))
             )
             first_decision = len(verdicts)
-            for signal in opened.signals:
-                outcome = self.policy.decide(member, signal, now)
+            spans = opened.targets or (None,) * len(opened.signals)
+            for signal, span in zip(opened.signals, spans, strict=True):
+                outcome = self.policy.decide(member, signal, now, span)
                 index = None
                 if outcome.decision is not None:
                     index = len(verdicts)
@@ -264,17 +303,31 @@ class Writer:
             answers.append((pending, Ack("applied", opened.seq, len(opened.signals),
                                          tuple(range(first_decision, len(verdicts))))))
         group.decisions = [decision_record(v, now) for v in verdicts]
+        # Speculative: the next group is checked against these sequence numbers
+        # before this one is durable; a failed write rebuilds them from the ledger.
+        self._last_seq = last_seq
+        self._unsettled.update(in_group)
+        return _Prepared(group, answers, list(in_group))
+
+    def _fail(self, prepared: _Prepared, error: Exception) -> None:
+        for key in prepared.keys:
+            self._unsettled.pop(key, None)
+        for pending, _ in prepared.answers:
+            if not pending.future.done():
+                pending.future.set_exception(error)
+
+    async def _finish(self, prepared: _Prepared) -> None:
+        group, answers = prepared.group, prepared.answers
         try:
             cursors = await self.ledger.write(group) if group else []
-        except BaseException as exc:
+        except Exception as exc:
             # Nothing was written: the policy's memory ran ahead of the ledger.
+            log.error("ledger write failed; rebuilding state from the ledger: %s", exc)
             self._reload_needed = True
-            error = HubError(f"could not make the batch durable, retry: {exc}")
-            for pending, _ in answers:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
-            raise
-        self._last_seq = last_seq
+            self._fail(prepared, HubError(f"could not make the batch durable, retry: {exc}"))
+            return
+        for key in prepared.keys:
+            self._unsettled.pop(key, None)
         if group.batches:
             self.metrics.commits += 1
             self.metrics.committed_envelopes += len(group.batches)
