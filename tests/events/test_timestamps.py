@@ -111,3 +111,23 @@ def test_minute_cache_stays_bounded() -> None:
     for minute in range(5000):
         clock.parse(b"Jan %2d %02d:%02d:00" % (1 + minute // 1440, minute // 60 % 24, minute % 60))
     assert len(clock._minutes) <= 4096
+
+
+def test_a_minute_seen_before_with_impossible_seconds_is_still_refused() -> None:
+    clock = Clockless(2024)
+    clock.parse(b"Dec 10 06:55:46")
+    with pytest.raises(TimestampError):
+        clock.parse(b"Dec 10 06:55:61")
+
+
+def test_single_space_day_and_fractional_straggler() -> None:
+    clock = Clockless(2024)
+    assert clock.parse(b"Dec 1 10:00:00") == utc(2024, 12, 1, 10, 0, 0)
+    clock.parse(b"Dec 31 23:59:59")
+    clock.parse(b"Jan  1 00:00:00")
+    assert clock.parse(b"Dec 31 23:59:59.5") == utc(2024, 12, 31, 23, 59, 59) + 0.5
+
+
+def test_year_zero_is_not_a_date() -> None:
+    with pytest.raises(TimestampError, match="no such day"):
+        Clockless(2024).parse(b"0000-01-01T00:00:00Z")
