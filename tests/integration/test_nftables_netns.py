@@ -22,7 +22,7 @@ import pytest
 
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.nftables import NftablesEnforcer, NftCommand
-from tests.conftest import require_root
+from tests.conftest import require_root, shared_data
 
 pytestmark = pytest.mark.root
 
@@ -284,6 +284,22 @@ def test_apply_from_the_store_and_uninstall_touch_only_our_table(clean: Pair, tm
         assert clean.shieldwall(None, "enforce", "uninstall").returncode == 0
     finally:
         clean.nft("delete", "table", "inet", "neighbour")
+
+
+def test_import_of_the_real_ipsum_feed_loads_the_table_minus_protected_entries(
+    clean: Pair, tmp_path: Path
+) -> None:
+    feed = shared_data("ipsum", "ipsum.txt")
+    args = ["import", str(feed)]
+    for path in sorted(shared_data("ipranges-allowlist").glob("*.txt")):
+        args += ["--never-block", str(path)]
+    done = clean.shieldwall(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert "accepted 120364, refused 66" in done.stdout
+    state = clean.enforcer().state(time.time())
+    assert state is not None and state.intact
+    assert len(state.elements) == 120_364
+    assert "66.249.64.85" not in state.elements  # a Googlebot address listed by ipsum
 
 
 def test_without_cap_net_admin_the_error_names_the_capability(clean: Pair, tmp_path: Path) -> None:

@@ -144,6 +144,7 @@ def apply_command(
         return
     plan = open_enforcer(backend).reconcile(desired, now)
     write_exports(exports_dir(data_dir), desired.values(), now)
+    store.purge(now)  # housekeeping: expired blocks are gone from the kernel already
     click.echo(f"applied: {plan.summary()} ({len(firewall_blocks(desired, now))} enforced)")
 
 
