@@ -54,7 +54,7 @@ def detections(*args: str) -> list[dict[str, Any]]:
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     for row in rows:
-        assert FIELDS <= row.keys()
+        assert row.keys() >= FIELDS
         for key in ("first_seen", "last_seen"):
             datetime.fromisoformat(row[key].replace("Z", "+00:00"))  # ISO 8601
         assert row["first_seen"] <= row["last_seen"]
