@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from shieldwall.events.address import blame_key_from_text
+from shieldwall.events.autodetect import line_shape
 from shieldwall.events.packs import PackSpec, load_pack
 from shieldwall.events.patterns import Scanner
 from shieldwall.events.stream import EventStream
@@ -235,6 +236,8 @@ class Score:
     other_format: int = 0
     judged_wrong: int = 0
     hostnames: int = 0
+    #: Misses whose line header the engine does not read (a format it lacks).
+    header_unread: int = 0
 
 
 def _journal_line(line: str) -> str:
@@ -251,6 +254,7 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
     misses: list[str] = []
     for name in spec.files:
         blamer = Blamer(load_pack(spec.pack))
+        shape = line_shape(blamer.pack)
         for label in read_fail2ban(shared_data("fail2ban-test-logs", "logs", name)):
             if not _scored(label, spec.mode):
                 continue
@@ -281,25 +285,34 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
                 score.agree += 1
             else:
                 got = counted or recognised
+                if not shape.match(line.encode("utf-8", "surrogateescape")):
+                    score.header_unread += 1
                 misses.append(f"{name}:{label.lineno}: want {want} got {got}: {label.line[:160]}")
     return score, misses
 
 
 #: What the packs achieve today; a regression below these fails.
-F2B_FLOOR = {"sshd": 204, "postfix": 56, "dovecot": 51, "vsftpd": 5, "proftpd": 2, "http": 8}
+F2B_FLOOR = {"sshd": 205, "postfix": 56, "dovecot": 51, "vsftpd": 5, "proftpd": 2, "http": 8}
 
 
-@pytest.mark.parametrize("service", sorted(F2B))
-def test_fail2ban_labels_agree_per_service(service: str) -> None:
-    score, misses = score_fail2ban(service)
-    print(
-        f"\nfail2ban {service:8} agree {score.agree}/{score.scored}"
-        f" (other format {score.other_format}, judged wrong {score.judged_wrong},"
-        f" host names {score.hostnames})"
-    )
-    for miss in misses:
+def test_fail2ban_labels_agree_per_service() -> None:
+    rows, all_misses, below = [], [], []
+    for service in sorted(F2B):
+        score, misses = score_fail2ban(service)
+        share = 100.0 * score.agree / score.scored if score.scored else 100.0
+        rows.append(
+            f"  {service:8} {score.agree:>4}/{score.scored:<4} {share:5.1f}%"
+            f"   judged wrong {score.judged_wrong:>3}   other format {score.other_format:>3}"
+            f"   host names {score.hostnames:>3}   misses with an unread header {score.header_unread:>3}"
+        )
+        all_misses += misses
+        if score.agree < F2B_FLOOR[service]:
+            below.append(f"{service}: {score.agree} < floor {F2B_FLOOR[service]}")
+    print("\nfail2ban labels: agreement per service")
+    print("\n".join(rows))
+    for miss in all_misses:
         print("  miss", miss)
-    assert score.agree >= F2B_FLOOR[service], misses
+    assert not below, (below, all_misses)
 
 
 # ---- CrowdSec ---------------------------------------------------------------
@@ -365,17 +378,40 @@ def crowdsec_fixtures() -> Iterator[tuple[str, str, Path]]:
         yield folder.name, pack, folder
 
 
+#: Scenario words -> the event kinds that scenario stands for (web only: the
+#: other services' scenarios all count failures). The first word found wins.
+CROWDSEC_KINDS: list[tuple[str, frozenset[str]]] = [
+    ("bad-user-agent", frozenset({"http_scanner_ua"})),
+    *(
+        (word, frozenset({"http_probe"}))
+        for word in (
+            "sensitive-files", "path-traversal", "open-proxy", "wordpress-scan", "wpconfig",
+            "cve-probing", "admin-interface", "w00t", "backdoor",
+        )
+    ),
+    ("", frozenset({"http_probe", "http_error"})),  # probing, sqli, xss, generic-bf, ...
+]
+
+
+def _kinds_for(pack: str, folder: Path) -> frozenset[str] | None:
+    if pack != "http":
+        return None
+    config = (folder / "config.yaml").read_text()
+    return next(kinds for word, kinds in CROWDSEC_KINDS if word in config)
+
+
 def score_crowdsec(name: str, pack_name: str, folder: Path) -> tuple[set[str], set[str]]:
-    """(expected attackers, addresses our pack blamed) for one fixture."""
+    """(expected attackers, addresses our pack blamed with a fitting kind) for one fixture."""
     expected = set(_ATTACKER.findall((folder / "scenario.assert").read_text()))
     expected = {blame_key_from_text(a, 64) or a for a in expected}
+    kinds = _kinds_for(pack_name, folder)
     stream = EventStream(load_pack(pack_name), year=2024)
     blamed: set[str] = set()
     for log in sorted(folder.glob("*.log")):
         data = log.read_bytes()
         if data and not data.endswith(b"\n"):
             data += b"\n"
-        blamed |= {event.key for event in stream.feed(data)}
+        blamed |= {e.key for e in stream.feed(data) if kinds is None or e.kind in kinds}
     return expected, blamed
 
 

@@ -20,7 +20,8 @@ from shieldwall.events.patterns import FORMATS, Scanner
 SNIFF_BYTES = 64 * 1024
 
 
-def _shape(pack: PackSpec) -> re.Pattern[bytes]:
+def line_shape(pack: PackSpec) -> re.Pattern[bytes]:
+    """A regex for the start of a line of ``pack``'s format and program (header only)."""
     fmt = FORMATS[pack.format]
     anchor = fmt.anchor.replace("{program}", pack.program)
     # Only the line's start is checked: groups are renamed away so the head and
@@ -41,7 +42,7 @@ def pack_fits(pack: PackSpec, sample: bytes) -> bool:
         return True
     if not pack.detect:
         return False
-    for m in _shape(pack).finditer(sample):
+    for m in line_shape(pack).finditer(sample):
         end = sample.find(b"\n", m.start())
         line = sample[m.start() : end if end >= 0 else len(sample)]
         if any(literal.encode() in line for literal in pack.detect):
