@@ -147,6 +147,7 @@ async def test_retry_of_the_same_bytes_is_acknowledged_and_applied_once(
         (b"[1,2,3]", 400, "malformed"),
         (b"x" * (4 * 1024 * 1024 + 1), 413, "too-large"),
     ],
+    ids=["broken-json", "wrong-type", "not-an-object", "oversized"],
 )
 async def test_bad_envelopes_get_a_4xx_problem_and_write_nothing(
     hub_config: HubConfig, tmp_path: Path, body: bytes, status: int, reason: str
@@ -337,7 +338,7 @@ async def test_quorum_sightings_survive_a_hub_restart(hub_config: HubConfig, tmp
         bob = await new_member(hub_config, tmp_path / "b", "bob")
         async with HubClient(alice) as client:
             first = await client.send([brute(scenario="http-probing")])
-    async with running_hub(hub_config):  # a new process's memory, rebuilt from the ledger
-        async with HubClient(bob) as client:
-            second = await client.send([brute(scenario="http-probing")])
+    # A new hub instance: its memory is rebuilt from the ledger.
+    async with running_hub(hub_config), HubClient(bob) as client:
+        second = await client.send([brute(scenario="http-probing")])
     assert first.decisions == () and len(second.decisions) == 1
