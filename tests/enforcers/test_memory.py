@@ -21,3 +21,12 @@ def test_reconcile_then_incremental_apply_then_expiry() -> None:
     assert set(enforcer.current(60.0)) == {"192.0.2.1", "2001:db8::/32"}
     enforcer.uninstall()
     assert enforcer.current(0.0) == {}
+
+
+def test_range_replacement_swaps_every_range() -> None:
+    enforcer = MemoryEnforcer()
+    old = {"198.51.100.0/28": Block("198.51.100.0/28", 100.0), "192.0.2.1": Block("192.0.2.1")}
+    enforcer.reconcile(old, 0.0)
+    new = {"198.51.100.0/24": Block("198.51.100.0/24", 100.0), "192.0.2.1": Block("192.0.2.1")}
+    enforcer.apply(plan_between(old, new, 1.0), 1.0)
+    assert set(enforcer.current(1.0)) == {"198.51.100.0/24", "192.0.2.1"}

@@ -62,6 +62,23 @@ def test_removal_is_an_add_then_delete_so_an_expired_element_cannot_fail_the_bat
     ]
 
 
+def test_range_replacement_flushes_both_range_sets_then_adds() -> None:
+    plan = Plan(
+        add=(Block("192.0.2.9", NOW + 1),),
+        remove=("192.0.2.7",),
+        ranges=(Block("198.51.100.0/24", NOW + 60), Block("2001:db8::/32")),
+    )
+    assert render_plan(plan, NOW).splitlines() == [
+        "add element inet shieldwall block_v4 { 192.0.2.7 }",
+        "delete element inet shieldwall block_v4 { 192.0.2.7 }",
+        "flush set inet shieldwall range_v4",
+        "flush set inet shieldwall range_v6",
+        "add element inet shieldwall range_v4 { 198.51.100.0/24 timeout 60000ms }",
+        "add element inet shieldwall range_v6 { 2001:db8::/32 }",
+        "add element inet shieldwall block_v4 { 192.0.2.9 timeout 1000ms }",
+    ]
+
+
 def test_empty_plan_renders_nothing() -> None:
     assert render_plan(Plan(), NOW) == ""
 

@@ -94,3 +94,37 @@ def test_canonical_target_folds_host_networks_and_mapped_addresses() -> None:
     assert canonical_target("::ffff:192.0.2.7") == "192.0.2.7"
     assert canonical_target("2001:DB8::/32") == "2001:db8::/32"
     assert canonical_target("2001:db8::1/128") == "2001:db8::1"
+
+
+def test_wider_range_arriving_replaces_the_nested_one_in_the_same_plan() -> None:
+    # nft refuses "delete /28, add /24" in one batch; flush + re-add is accepted.
+    old = blocks(("198.51.100.0/28", NOW + 60), ("192.0.2.1", NOW + 60))
+    new = old | blocks(("198.51.100.0/24", NOW + 60), ("192.0.2.2", NOW + 60))
+    plan = plan_between(old, new, NOW)
+    assert plan.ranges is not None
+    assert [b.target for b in plan.ranges] == ["198.51.100.0/24"]
+    assert [b.target for b in plan.add] == ["192.0.2.2"]
+    assert plan.remove == ()
+    assert plan.summary() == "add 1, remove 0, replace ranges with 1"
+
+
+def test_new_ranges_alone_are_plain_additions() -> None:
+    old = blocks(("198.51.100.0/24", NOW + 60))
+    new = old | blocks(("203.0.113.0/24", NOW + 60))
+    plan = plan_between(old, new, NOW)
+    assert plan.ranges is None
+    assert [b.target for b in plan.add] == ["203.0.113.0/24"]
+
+
+def test_changed_range_expiry_replaces_the_ranges() -> None:
+    desired = blocks(("198.51.100.0/24", NOW + 600), ("203.0.113.0/24", NOW + 60))
+    actual = {"198.51.100.0/24": NOW + 60, "203.0.113.0/24": NOW + 60, "192.0.2.9": NOW + 5}
+    plan = plan_changes(desired, actual, NOW)
+    assert plan.ranges is not None and len(plan.ranges) == 2
+    assert plan.remove == ("192.0.2.9",) and plan.add == ()
+
+
+def test_lifting_a_shadowed_range_touches_nothing() -> None:
+    old = blocks(("198.51.0.0/16", NOW + 60), ("198.51.100.0/24", NOW + 60))
+    new = blocks(("198.51.0.0/16", NOW + 60))
+    assert not plan_between(old, new, NOW)

@@ -22,6 +22,7 @@ import pytest
 
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.nftables import NftablesEnforcer, NftCommand
+from shieldwall.enforcers.plan import plan_between
 from tests.conftest import require_root, shared_data
 
 pytestmark = pytest.mark.root
@@ -216,6 +217,13 @@ def test_ranges_and_ipv6_are_blocked(clean: Pair) -> None:
     assert clean.can_connect(clean.v6("9"))
     drops = clean.enforcer().state(time.time())
     assert drops is not None and drops.drops["range_v4"] > 0 and drops.drops["block_v6"] > 0
+
+    # A wider range arrives: the kernel refuses overlapping intervals, so the
+    # incremental plan swaps the nested one out in the same transaction.
+    wider = dict(desired)
+    wider[f"10.200.{clean.net}.0/24"] = Block(f"10.200.{clean.net}.0/24", now + 600)
+    clean.enforcer().apply(plan_between(desired, wider, time.time()), time.time())
+    assert not clean.can_connect(clean.v4(20))
 
 
 def test_reconcile_repairs_a_table_changed_behind_its_back(clean: Pair) -> None:

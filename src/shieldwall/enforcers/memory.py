@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shieldwall.enforcers.block import Block
+from shieldwall.enforcers.block import Block, is_range
 from shieldwall.enforcers.plan import Plan, plan_changes
 
 
@@ -31,6 +31,9 @@ class MemoryEnforcer:
             self.elements.clear()
         for target in plan.remove:
             self.elements.pop(target, None)
+        if plan.ranges is not None:
+            self.elements = {t: u for t, u in self.elements.items() if not is_range(t)}
+            self.elements.update((b.target, b.until) for b in plan.ranges if b.until > now)
         for block in plan.add:
             if block.until > now:
                 self.elements[block.target] = block.until

@@ -130,16 +130,21 @@ def render_table(blocks: Iterable[Block], now: float) -> str:
 
 
 def render_plan(plan: Plan, now: float) -> str:
-    """One batch for ``plan``: removals first, then additions.
+    """One batch for ``plan``: removals first, then range replacement, then additions.
 
     A removal is written ``add`` then ``delete``: deleting an element the kernel
     already expired would fail the whole transaction, and adding an existing
     element is a no-op, so the pair removes it whether or not it is still there.
+    (For ranges, that pair must not be followed by an overlapping add in the same
+    batch; plans from :mod:`plan` use ``ranges`` for that case.)
     """
     if plan.rebuild:
         return render_table(plan.add, now)
     removals = _group_targets(plan.remove)
     lines = _element_lines("add", removals) + _element_lines("delete", removals)
+    if plan.ranges is not None:
+        lines.extend(f"flush set {FAMILY} {TABLE} {name}" for name in SETS if "range" in name)
+        lines.extend(_element_lines("add", _group(plan.ranges, now)))
     lines.extend(_element_lines("add", _group(plan.add, now)))
     return "\n".join(lines) + ("\n" if lines else "")
 

@@ -19,23 +19,28 @@ EXPIRY_TOLERANCE = 2.0
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """One transaction: remove ``remove``, then add ``add``.
+    """One transaction: remove ``remove``, replace the ranges, then add ``add``.
 
     With ``rebuild`` the table is deleted and recreated in the same transaction
-    and ``add`` holds every element it must contain.
+    and ``add`` holds every element it must contain. ``ranges``, when not
+    ``None``, replaces the whole content of the range sets: nft refuses a batch
+    that deletes a range and adds an overlapping one (its overlap check does
+    not see the delete), but accepts a flush followed by the new ranges.
     """
 
     add: tuple[Block, ...] = ()
     remove: tuple[str, ...] = ()
     rebuild: bool = False
+    ranges: tuple[Block, ...] | None = None
 
     def __bool__(self) -> bool:
-        return self.rebuild or bool(self.add) or bool(self.remove)
+        return self.rebuild or bool(self.add) or bool(self.remove) or self.ranges is not None
 
     def summary(self) -> str:
         """One line for logs and ``--dry-run``."""
         head = "rebuild table, " if self.rebuild else ""
-        return f"{head}add {len(self.add)}, remove {len(self.remove)}"
+        tail = "" if self.ranges is None else f", replace ranges with {len(self.ranges)}"
+        return f"{head}add {len(self.add)}, remove {len(self.remove)}{tail}"
 
 
 def firewall_blocks(desired: Mapping[str, Block], now: float) -> dict[str, Block]:
@@ -93,15 +98,25 @@ def plan_changes(
         return Plan(add=tuple(want.values()), rebuild=True)
     add: list[Block] = []
     remove: list[str] = []
+    replace_ranges = False
     for target, block in want.items():
         held = actual.get(target)
         if held is None:
             add.append(block)
         elif not same_expiry(held, block.until, tolerance):
+            replace_ranges = replace_ranges or is_range(target)
             remove.append(target)
             add.append(block)
-    remove.extend(t for t in actual if t not in want)
-    return Plan(add=tuple(add), remove=tuple(remove))
+    gone = [t for t in actual if t not in want]
+    remove.extend(gone)
+    if not (replace_ranges or any(is_range(t) for t in gone)):
+        # Only new ranges: they cannot overlap the ones in place (the view is unnested).
+        return Plan(add=tuple(add), remove=tuple(remove))
+    return Plan(
+        add=tuple(b for b in add if not is_range(b.target)),
+        remove=tuple(t for t in remove if not is_range(t)),
+        ranges=tuple(b for t, b in want.items() if is_range(t)),
+    )
 
 
 def plan_between(old: Mapping[str, Block], new: Mapping[str, Block], now: float) -> Plan:
