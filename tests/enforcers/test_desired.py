@@ -62,9 +62,7 @@ def test_garbage_target_is_skipped_not_raised() -> None:
 
 def test_decisions_fold_onto_a_starting_state() -> None:
     start = {"192.0.2.1": Block("192.0.2.1", NOW + 60)}
-    result = desired_blocks(
-        [lift(9, "192.0.2.1"), block(10, "192.0.2.2", NOW + 9)], NONE, NOW, start
-    )
+    result = desired_blocks([lift(9, "192.0.2.1"), block(10, "192.0.2.2", NOW + 9)], NONE, NOW, start)
     assert list(result.blocks) == ["192.0.2.2"]
 
 

@@ -3,9 +3,7 @@ from shieldwall.enforcers.lookup import BlockLookup, IntervalIndex, pack_address
 
 
 def test_single_addresses_and_ranges_are_found() -> None:
-    lookup = BlockLookup.from_targets(
-        ["192.0.2.7", "2001:db8::1", "198.51.100.0/24", "2001:db8:bad::/48"]
-    )
+    lookup = BlockLookup.from_targets(["192.0.2.7", "2001:db8::1", "198.51.100.0/24", "2001:db8:bad::/48"])
     assert lookup.is_blocked("192.0.2.7")
     assert not lookup.is_blocked("192.0.2.8")
     assert lookup.is_blocked("198.51.100.0")

@@ -57,9 +57,7 @@ def open_enforcer(backend: str) -> NftablesEnforcer:
     return NftablesEnforcer(open_runner(backend))
 
 
-def screen_desired(
-    blocks: Mapping[str, Block], allowlist: Allowlist
-) -> tuple[dict[str, Block], list[str]]:
+def screen_desired(blocks: Mapping[str, Block], allowlist: Allowlist) -> tuple[dict[str, Block], list[str]]:
     """Drop blocks the allowlist protects; the member's allowlist always wins."""
     kept: dict[str, Block] = {}
     skipped: list[str] = []
@@ -72,9 +70,7 @@ def screen_desired(
     return kept, skipped
 
 
-def sync_firewall(
-    enforcer: NftablesEnforcer, change: Plan, desired: Mapping[str, Block], now: float
-) -> Plan:
+def sync_firewall(enforcer: NftablesEnforcer, change: Plan, desired: Mapping[str, Block], now: float) -> Plan:
     """Apply a small change; if the table is not as expected, reconcile it whole."""
     try:
         enforcer.apply(change, now)
@@ -116,9 +112,7 @@ def enforce() -> None:
 @backend_option
 @never_block_option
 @click.option("--dry-run", is_flag=True, help="Print the batch that would run; change nothing.")
-def apply_command(
-    data_dir: Path | None, backend: str, never_block: Sequence[Path], dry_run: bool
-) -> None:
+def apply_command(data_dir: Path | None, backend: str, never_block: Sequence[Path], dry_run: bool) -> None:
     """Make table inet shieldwall match the block store, in one transaction.
 
     Adds what is missing, removes what expired or was lifted, and rebuilds the

@@ -81,9 +81,7 @@ def parse_allowlist(text: str, label: str) -> Allowlist:
         try:
             if "/" in word:
                 base, _, length = word.partition("/")
-                net: IPNetwork = ipaddress.ip_network(
-                    f"{parse_address(base)}/{length}", strict=False
-                )
+                net: IPNetwork = ipaddress.ip_network(f"{parse_address(base)}/{length}", strict=False)
             else:
                 net = ipaddress.ip_network(parse_address(word))
         except (AddressError, ValueError):

@@ -46,9 +46,7 @@ def _hop(text: str) -> IPAddress | None:
         return None
 
 
-def client_address(
-    peer: str | None, forwarded_for: Iterable[str], trusted: TrustedProxies
-) -> str | None:
+def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: TrustedProxies) -> str | None:
     """The client's address as text, or ``None`` when it cannot be known.
 
     ``forwarded_for`` holds every ``X-Forwarded-For`` header value in the order

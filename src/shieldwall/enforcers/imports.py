@@ -100,9 +100,7 @@ def screen_network(net: IPNetwork, allowlist: Allowlist) -> str | None:
     return None
 
 
-def screen_blocklist(
-    lines: Iterable[str], allowlist: Allowlist, min_count: int = 1
-) -> ImportReport:
+def screen_blocklist(lines: Iterable[str], allowlist: Allowlist, min_count: int = 1) -> ImportReport:
     """Parse and screen a blocklist; entries with a count below ``min_count`` are refused."""
     accepted: dict[str, None] = {}
     refused: Counter[str] = Counter()

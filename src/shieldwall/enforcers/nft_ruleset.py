@@ -108,9 +108,7 @@ def render_skeleton() -> str:
     lines = [f"table {FAMILY} {TABLE} {{"]
     for name, (kind, flags) in SETS.items():
         lines.append(f"\tset {name} {{\n\t\ttype {kind}\n\t\tflags {', '.join(flags)}\n\t}}")
-    lines.append(
-        f"\tchain {CHAIN} {{\n\t\ttype filter hook input priority {PRIORITY}; policy accept;"
-    )
+    lines.append(f"\tchain {CHAIN} {{\n\t\ttype filter hook input priority {PRIORITY}; policy accept;")
     for proto, name in RULES:
         lines.append(f"\t\t{proto} saddr @{name} counter drop")
     lines.append("\t}\n}")

@@ -42,9 +42,7 @@ def translate_nft_error(message: str, action: str) -> EnforcerError:
     if "Operation not permitted" in text or "Permission denied" in text:
         return EnforcerError(f"{action} failed: {CAPABILITY_HINT}")
     if "Protocol not supported" in text:
-        return EnforcerError(
-            f"{action} failed: the kernel lacks nf_tables support ({text.splitlines()[0]})"
-        )
+        return EnforcerError(f"{action} failed: the kernel lacks nf_tables support ({text.splitlines()[0]})")
     first = text.splitlines()[0] if text else "no message"
     return EnforcerError(f"{action} failed: nft said: {first}")
 
@@ -145,9 +143,7 @@ class NftCommand:
 
     def _call(self, args: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(
-                self._argv + args, input=stdin, capture_output=True, text=True, check=False
-            )
+            return subprocess.run(self._argv + args, input=stdin, capture_output=True, text=True, check=False)
         except OSError as exc:
             raise EnforcerError(f"cannot run {self._argv[-1]}: {exc.strerror}") from None
 
@@ -184,9 +180,7 @@ def open_runner(backend: str = "auto", prefix: Sequence[str] = ()) -> NftRunner:
     try:
         return NftCommand(prefix=prefix)
     except EnforcerError:
-        raise EnforcerError(
-            f"neither libnftables nor the nft command found: {INSTALL_HINT}"
-        ) from None
+        raise EnforcerError(f"neither libnftables nor the nft command found: {INSTALL_HINT}") from None
 
 
 #: Above this many desired blocks, :meth:`NftablesEnforcer.reconcile` rebuilds

@@ -73,10 +73,7 @@ class BlockStore:
 
     def put(self, blocks: Iterable[Block]) -> int:
         """Insert or replace blocks in one transaction; returns how many."""
-        rows = [
-            (b.target, _until_to_db(b.until), b.origin, b.scenario, b.reason, b.created)
-            for b in blocks
-        ]
+        rows = [(b.target, _until_to_db(b.until), b.origin, b.scenario, b.reason, b.created) for b in blocks]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -86,9 +83,7 @@ class BlockStore:
         """Delete blocks by target; returns how many existed."""
         with self._db:
             self._db.execute("BEGIN")
-            cursor = self._db.executemany(
-                "DELETE FROM blocks WHERE target = ?", [(t,) for t in targets]
-            )
+            cursor = self._db.executemany("DELETE FROM blocks WHERE target = ?", [(t,) for t in targets])
         return cursor.rowcount
 
     def get(self, target: str) -> Block | None:

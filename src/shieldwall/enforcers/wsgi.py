@@ -29,9 +29,7 @@ class BlockWSGIMiddleware:
     def client(self, environ: dict[str, Any]) -> str | None:
         """The client address of a request (``X-Forwarded-For`` only from trusted peers)."""
         forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        return client_address(
-            environ.get("REMOTE_ADDR"), [forwarded] if forwarded else [], self.trusted
-        )
+        return client_address(environ.get("REMOTE_ADDR"), [forwarded] if forwarded else [], self.trusted)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         address = self.client(environ)
