@@ -84,8 +84,14 @@ def test_nginx_probes_for_env_and_wp_login_are_detected_on_the_probed_member(
     assert note["scenario"] == "http-probing"
     alliance.wait_blocked("b", prober, timeout=10)
     assert alliance.http_probe("b", "/", source=prober) == "000"
-    # The shipped policy asks a second member before probing becomes alliance-wide.
-    assert "quorum" in alliance.explain(prober).lower() or not alliance.blocks("c", prober)
+    # The shipped policy asks a second member before probing becomes alliance-wide:
+    # the hub has b's signal and no decision, so a and c do not block.
+    alliance.wait_note("b", "signal.acked", timeout=20)
+    explanation = alliance.explain(prober)
+    assert explanation.startswith(f"{prober} is not blocked"), explanation
+    assert "b: detection http-probing" in explanation
+    assert not alliance.blocks("a", prober)
+    assert not alliance.blocks("c", prober)
 
 
 def test_hostile_user_name_carrying_bs_address_never_blocks_b(alliance: Alliance) -> None:
