@@ -42,16 +42,16 @@ def demo(simulate: bool, attempts: int) -> None:
                        "Try `shieldwall demo --simulate`: the same flow in one process with "
                        "in-memory enforcers.", err=True)
             sys.exit(1)
-    exit_on_signals()
-    if simulate:
-        from shieldwall.lab.simulation import run_simulation
+    with exit_on_signals():
+        if simulate:
+            from shieldwall.lab.simulation import run_simulation
 
-        click.echo("simulated alliance (one process, in-memory enforcers):")
-        result = run_simulation(click.echo, attempts)
-    else:
-        from shieldwall.lab.show import run_lab_demo
+            click.echo("simulated alliance (one process, in-memory enforcers):")
+            result = run_simulation(click.echo, attempts)
+        else:
+            from shieldwall.lab.show import run_lab_demo
 
-        result = run_lab_demo(click.echo, attempts)
+            result = run_lab_demo(click.echo, attempts)
     click.echo("")
     others = {m: ms for m, ms in result.delays_ms.items() if m != "a"}
     if result.proven and others:

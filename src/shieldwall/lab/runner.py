@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO
@@ -245,14 +245,20 @@ class Lab:
         return problems
 
 
-def exit_on_signals() -> None:
-    """Turn SIGTERM and SIGHUP into ``SystemExit`` so ``with Lab(...)`` blocks unwind.
+@contextlib.contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise ``SystemExit`` so ``with Lab(...)`` unwinds.
 
-    Call from the main thread of a program that owns a lab (the demo).
+    Use in the main thread of a program that owns a lab (the demo); the previous
+    handlers are restored afterwards.
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
