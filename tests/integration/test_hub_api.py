@@ -342,3 +342,14 @@ async def test_quorum_sightings_survive_a_hub_restart(hub_config: HubConfig, tmp
     async with running_hub(hub_config), HubClient(bob) as client:
         second = await client.send([brute(scenario="http-probing")])
     assert first.decisions == () and len(second.decisions) == 1
+
+
+async def test_members_stream_position_is_recorded(hub_config: HubConfig, tmp_path: Path) -> None:
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        async with DecisionFollower(alice) as follower:
+            got = await take_after_send(alice, follower, ["45.13.3.1", "45.13.3.2"])
+        await asyncio.sleep(0.4)  # the writer records positions with its next idle tick
+    async with ledger_of(hub_config) as ledger:
+        member = (await ledger.members())[0]
+    assert member.cursor == got[-1].cursor and member.signals == 2

@@ -100,8 +100,14 @@ class Feed:
             cursor = page[-1].cursor
         return result + known
 
-    async def follow(self, after: int, heartbeat: float) -> AsyncIterator[bytes]:
-        """SSE frames for one stream: backlog after ``after``, then live, with heartbeats."""
+    async def follow(
+        self, after: int, heartbeat: float, progress: Callable[[int], None] | None = None
+    ) -> AsyncIterator[bytes]:
+        """SSE frames for one stream: backlog after ``after``, then live, with heartbeats.
+
+        ``progress`` is told the cursor of each decision handed to the stream (the
+        hub records it as the member's position).
+        """
         sub = _Subscription(self.queue_size)
         self._subscribers.add(sub)
         token = id(sub)
@@ -116,6 +122,8 @@ class Feed:
                         yield decision_frame(decision)
                         sent = decision.cursor
                         self._positions[token] = sent
+                    if page and progress is not None:
+                        progress(sent)
                     if len(page) < self.page_size:
                         break
                 if sub.overflowed:
@@ -140,6 +148,8 @@ class Feed:
                     yield frame
                     sent = cursor
                     self._positions[token] = sent
+                    if progress is not None:
+                        progress(sent)
         finally:
             self._subscribers.discard(sub)
             self._positions.pop(token, None)

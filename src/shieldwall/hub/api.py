@@ -202,7 +202,10 @@ async def stream_decisions(request: Request) -> Response:
 
     async def frames() -> Any:
         yield retry_frame(2000)
-        async for frame in hub.feed.follow(after, hub.config.heartbeat):
+        def progress(cursor: int) -> None:
+            hub.writer.note_cursor(member.name, cursor, hub.clock())
+
+        async for frame in hub.feed.follow(after, hub.config.heartbeat, progress):
             yield frame
 
     return StreamingResponse(

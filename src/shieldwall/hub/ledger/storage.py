@@ -35,7 +35,7 @@ class MemberRecord:
     last_seq: int = 0
     signals: int = 0
     rejected: int = 0
-    #: The last decision cursor the member asked to resume from.
+    #: The last decision cursor delivered to the member (or that it resumed from).
     cursor: int = 0
 
     @property
