@@ -158,3 +158,14 @@ def test_on_an_alliance_member_a_ban_becomes_a_ban_signal(
         ("ban", "45.0.0.1", 7200.0, "r"),
         ("retract", "45.0.0.1", 0.0, ""),
     ]
+
+
+def test_dry_run_output_cuts_long_element_lists() -> None:
+    from shieldwall.cli.enforce import abbreviate
+
+    batch = "add element inet shieldwall block_v4 { " + ", ".join(f"45.0.0.{i}" for i in range(50)) + " }\n"
+    shown = abbreviate(batch, keep=3)
+    assert (
+        shown == "add element inet shieldwall block_v4 { 45.0.0.0, 45.0.0.1, 45.0.0.2, ... } # 50 elements\n"
+    )
+    assert abbreviate("flush set inet shieldwall range_v4\n") == "flush set inet shieldwall range_v4\n"

@@ -277,6 +277,8 @@ def test_apply_from_the_store_and_uninstall_touch_only_our_table(clean: Pair, tm
     try:
         assert clean.shieldwall(tmp_path, "ban", clean.v4(3), "--for", "1h").returncode == 0
         clean.nft("delete", "table", "inet", "shieldwall")
+        status = clean.shieldwall(tmp_path, "enforce", "status")
+        assert status.returncode == 1 and "table: missing" in status.stdout
         dry = clean.shieldwall(tmp_path, "enforce", "apply", "--dry-run")
         assert "# would rebuild table, add 1" in dry.stdout, dry.stderr
         assert clean.can_connect(clean.v4(3))  # a dry run changes nothing

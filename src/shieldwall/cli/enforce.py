@@ -21,7 +21,7 @@ from shieldwall.enforcers.block import Block, target_network
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.nft_ruleset import SETS, render_plan, render_uninstall, set_for
 from shieldwall.enforcers.nftables import NftablesEnforcer, open_runner
-from shieldwall.enforcers.plan import Plan, firewall_blocks, plan_changes
+from shieldwall.enforcers.plan import EXPIRY_TOLERANCE, Plan, firewall_blocks, plan_changes
 from shieldwall.enforcers.store import BlockStore, data_dir
 from shieldwall.errors import EnforcerError
 
@@ -158,7 +158,9 @@ def status_command(data_dir: Path | None, backend: str, as_json: bool) -> None:
     now = time.time()
     desired = BlockStore.open(data_dir).active(now)
     enforcer = open_enforcer(backend)
+    started = time.monotonic()
     state = enforcer.state(now)
+    reading = time.monotonic() - started  # each element's remaining time was read at a different moment
     want = firewall_blocks(desired, now)
     if state is None:
         report: dict[str, object] = {"table": "missing", "store": len(desired)}
@@ -167,7 +169,8 @@ def status_command(data_dir: Path | None, backend: str, as_json: bool) -> None:
         counts = dict.fromkeys(SETS, 0)
         for target in state.elements:
             counts[set_for(target)] += 1
-        plan = plan_changes(desired, state.elements if state.intact else None, now)
+        actual = state.elements if state.intact else None
+        plan = plan_changes(desired, actual, now, EXPIRY_TOLERANCE + reading)
         in_sync = state.intact and not plan
         report = {
             "table": "intact" if state.intact else "damaged",
