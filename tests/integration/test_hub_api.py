@@ -353,3 +353,31 @@ async def test_members_stream_position_is_recorded(hub_config: HubConfig, tmp_pa
     async with ledger_of(hub_config) as ledger:
         member = (await ledger.members())[0]
     assert member.cursor == got[-1].cursor and member.signals == 2
+
+
+@pytest.mark.parametrize("owns", ["0.0.0.0/0", "45.0.0.0/8", "2a01::/16"])
+async def test_member_cannot_claim_a_huge_range_as_its_own(
+    hub_config: HubConfig, tmp_path: Path, owns: str
+) -> None:
+    async with running_hub(hub_config):
+        with pytest.raises(SignalError, match="wider than"):
+            await new_member(hub_config, tmp_path / "a", "alice", (owns,))
+
+
+async def test_member_retraction_lifts_its_block_for_everyone(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        bob = await new_member(hub_config, tmp_path / "b", "bob")
+        async with DecisionFollower(bob) as follower:
+            waiting = asyncio.create_task(take(follower, 2))
+            await asyncio.sleep(0.2)
+            async with HubClient(alice) as client:
+                await client.send([brute()])
+                await client.send(
+                    [Signal(kind="retract", target=ATTACKER, scenario="ssh-bruteforce")]
+                )
+            got = await waiting
+    assert [(d.action, d.target) for d in got] == [("block", ATTACKER), ("lift", ATTACKER)]
+    assert got[1].scenario == "retracted"

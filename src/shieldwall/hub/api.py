@@ -30,6 +30,9 @@ from shieldwall.signals.keys import MemberKey, key_id_of
 from shieldwall.signals.request_signature import verify_request
 
 MAX_PAGE = 1000
+#: Widest range a member may declare as its own at join. Owned ranges are protected
+#: from every signal, so a member claiming 0.0.0.0/0 would disarm the alliance.
+WIDEST_OWNED = {4: 16, 6: 32}
 
 
 class JoinRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -229,12 +232,22 @@ async def post_join(request: Request) -> Response:
         raise ProblemError("invalid", "public_key is not base64") from None
     if len(public_key) != 32:
         raise ProblemError("invalid", "public_key must be 32 bytes (Ed25519)")
+    if len(join.owns) > 1024:
+        raise ProblemError("invalid", "owns: at most 1024 ranges")
     owns: list[str] = []
-    for text in join.owns[:1024]:
+    for text in join.owns:
         try:
-            owns.append(canonical_target(text)[0])
+            target, network = canonical_target(text)
         except AddressError as exc:
             raise ProblemError("invalid", f"owns: {exc}") from None
+        if network.prefixlen < WIDEST_OWNED[network.version]:
+            raise ProblemError(
+                "invalid",
+                f"owns: {target} is wider than /{WIDEST_OWNED[network.version]}; a member may"
+                " only protect ranges it really holds (split it, or ask the operator to add"
+                " it to the alliance allowlist)",
+            )
+        owns.append(target)
     key_id = key_id_of(public_key)
     name = join.name or f"member-{key_id[:8]}"
     try:
