@@ -227,7 +227,15 @@ class Writer:
                 items.append(self._queue.get_nowait())
             if not items and not (self._cursors or self._rejected):
                 continue
-            prepared = await self._prepare(items)
+            try:
+                prepared = await self._prepare(items)
+            except Exception as exc:
+                # Never leave a sender waiting: refuse the group, then let the
+                # supervisor log, count and restart (with caches rebuilt).
+                for pending in items:
+                    if not pending.future.done():
+                        pending.future.set_exception(HubError(f"hub failed, retry: {exc}"))
+                raise
             await self._settle()
             if self._reload_needed:
                 self._fail(prepared, HubError("the previous write failed; retry"))
