@@ -40,6 +40,17 @@ def test_links_are_created_inside_namespaces_never_in_the_hosts_own() -> None:
     assert veth[0][-4:] == ["name", "eth0", "netns", topo.node("hub").netns]
 
 
+def test_extra_addresses_never_collide_with_node_addresses_in_a_large_lab() -> None:
+    topo = plan_lab([f"m{i}" for i in range(120)], "abcd", extra_v4={"m0": 3})
+    addresses = [a for n in topo.nodes for a in n.addresses]
+    assert len(addresses) == len(set(addresses))
+
+
+def test_a_range_too_small_for_the_lab_is_refused() -> None:
+    with pytest.raises(ConfigError, match="too small"):
+        plan_lab([f"m{i}" for i in range(300)], "abcd")
+
+
 def test_switch_ports_fit_the_kernels_fifteen_character_limit() -> None:
     topo = plan_lab(["attacker10"], "abcdef123456")
     assert all(len(n.switch_port) <= 15 for n in topo.nodes)

@@ -89,7 +89,8 @@ def plan_lab(
 ) -> Topology:
     """Plan a lab with one node per name (host numbers 1, 2, ... in name order).
 
-    ``extra_v4`` gives some nodes further IPv4 addresses (numbered from 100).
+    ``extra_v4`` gives some nodes further IPv4 addresses (numbered from 100, or
+    after the last node when there are more than 99).
     Raises :class:`ConfigError` on a bad name, suffix or range.
     """
     if not _SUFFIX.match(suffix):
@@ -102,11 +103,10 @@ def plan_lab(
     except ValueError as exc:
         raise ConfigError(f"bad lab range: {exc}") from None
     extra = extra_v4 or {}
-    wanted = len(names) + sum(extra.values()) + 100
-    if v4.num_addresses < wanted + 2:
+    next_extra = max(100, len(names) + 1)
+    if v4.num_addresses < next_extra + sum(extra.values()) + 1:
         raise ConfigError(f"lab range {v4} too small for {len(names)} nodes")
     nodes: list[Node] = []
-    next_extra = 100
     for index, name in enumerate(names, start=1):
         if not _NODE_NAME.match(name):
             raise ConfigError(f"lab node name must be 1-10 lowercase letters/digits: {name!r}")
