@@ -48,3 +48,14 @@ def test_every_pattern_has_a_sample_that_reaches_it(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PACKS))
 def test_every_pack_has_hostile_samples_that_blame_nobody(name: str) -> None:
     assert any(s.ip is None for s in PACKS[name].samples), name
+
+
+@pytest.mark.parametrize(("pack", "sample"), SAMPLES)
+def test_crlf_line_endings_change_neither_blame_nor_user(pack: PackSpec, sample: Sample) -> None:
+    data = sample.line.replace("\n", "\r\n").encode("utf-8", "surrogateescape") + b"\r\n"
+    events = EventStream(pack, year=2024).feed(data)
+    assert (events[0].key if events else None) == sample.ip
+    for event in events:
+        assert event.user is None or "\r" not in event.user
+    if sample.user is not None:
+        assert events[0].user == sample.user
