@@ -142,3 +142,20 @@ def test_any_chunking_gives_the_same_lines_as_splitting_the_whole(
     assert all(out.endswith(b"\n") for out in outs)
     assert stats.lines_cut == cut
     assert asm.offset == end
+
+
+def test_skip_line_drops_bytes_up_to_the_next_newline() -> None:
+    stats = LineStats()
+    asm = LineAssembler(offset=50, stats=stats)
+    asm.skip_line()
+    assert asm.feed(b"tail of a line we started inside") == b""
+    assert asm.feed(b" still\nwhole\n") == b"whole\n"
+    assert stats.lines_cut == 0
+    assert asm.offset == 50 + 32 + 7 + 6
+
+
+def test_skipped_line_is_not_flushed() -> None:
+    asm = LineAssembler()
+    asm.skip_line()
+    asm.feed(b"fragment")
+    assert asm.flush() == b""

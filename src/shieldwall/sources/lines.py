@@ -48,7 +48,7 @@ class LineAssembler:
     when resuming a file); ``stats`` may be shared between assemblers.
     """
 
-    __slots__ = ("_cutting", "_held", "_partial", "_position", "max_line", "stats")
+    __slots__ = ("_cutting", "_held", "_partial", "_position", "_skipping", "max_line", "stats")
 
     def __init__(
         self, *, offset: int = 0, max_line: int = MAX_LINE, stats: LineStats | None = None
@@ -61,6 +61,7 @@ class LineAssembler:
         self._partial = 0  # stream bytes fed since the last newline
         self._held = b""  # kept bytes of the unfinished line (at most max_line)
         self._cutting = False  # the unfinished line is already over-long
+        self._skipping = False  # drop the unfinished line: we started inside it
 
     @property
     def offset(self) -> int:
@@ -78,6 +79,13 @@ class LineAssembler:
         self._partial = 0
         self._held = b""
         self._cutting = False
+        self._skipping = False
+
+    def skip_line(self) -> None:
+        """Drop bytes up to the next newline: the stream starts inside a line."""
+        self._held = b""
+        self._cutting = True
+        self._skipping = True
 
     def feed(self, data: bytes) -> bytes:
         """The complete lines that ``data`` finishes, or ``b""``; holds back the rest."""
@@ -97,15 +105,19 @@ class LineAssembler:
         self._partial = len(data) - last - 1
         if self._held or self._cutting:
             first = data.find(b"\n")
-            if self._cutting:
-                line = self._held
+            rest = self._complete(data[first + 1 : last + 1])
+            if self._skipping:
+                self._skipping = False
+                out = rest
+            elif self._cutting:
+                out = self._held + b"\n" + rest
                 self.stats.lines_cut += 1
             else:
                 line = self._held + data[:first]
                 if len(line) > self.max_line:
                     line = line[: self.max_line]
                     self.stats.lines_cut += 1
-            out = line + b"\n" + self._complete(data[first + 1 : last + 1])
+                out = line + b"\n" + rest
         else:
             out = self._complete(data if last == len(data) - 1 else data[: last + 1])
         tail = data[last + 1 :]
@@ -122,12 +134,15 @@ class LineAssembler:
         if not self._partial:
             return b""
         line = self._held
-        if self._cutting:
+        skipped = self._skipping
+        if self._cutting and not skipped:
             self.stats.lines_cut += 1
-        self.stats.lines_flushed += 1
         self._partial = 0
         self._held = b""
-        self._cutting = False
+        self._cutting = self._skipping = False
+        if skipped:
+            return b""
+        self.stats.lines_flushed += 1
         return line + b"\n"
 
     def _complete(self, body: bytes) -> bytes:
