@@ -178,8 +178,7 @@ def _reserved_span(target: Target) -> bool:
     return _RESERVED.protecting_span(target.version, target.low, target.high) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
+class Contribution(msgspec.Struct, frozen=True):
     """One member's report that supports (or supported) a decision: its evidence."""
 
     member: str
@@ -192,8 +191,7 @@ class Contribution:
     sample: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(msgspec.Struct, frozen=True):
     """A new decision to block ``target`` until ``until``."""
 
     target: str
@@ -206,8 +204,7 @@ class Block:
     evidence: tuple[Contribution, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Lift:
+class Lift(msgspec.Struct, frozen=True):
     """A decision that ends the block on ``target``."""
 
     target: str
@@ -215,8 +212,7 @@ class Lift:
     origin: str
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """What one signal led to: maybe a decision, always a note saying why."""
 
     decision: Block | Lift | None

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
+
 from shieldwall.decisions.decision import Decision
 from shieldwall.signals.signal import Signal
 
@@ -55,8 +57,7 @@ class InviteRecord:
     used_by: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class SignalRecord:
+class SignalRecord(msgspec.Struct, frozen=True):
     """One received signal and what the policy made of it."""
 
     member: str
@@ -68,8 +69,7 @@ class SignalRecord:
     decision_index: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BatchRecord:
+class BatchRecord(msgspec.Struct, frozen=True):
     """One applied envelope: identifies it for idempotent retries."""
 
     member: str
@@ -79,8 +79,7 @@ class BatchRecord:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionRecord:
+class DecisionRecord(msgspec.Struct, frozen=True):
     """A decision to append to the log; the ledger assigns its cursor."""
 
     action: str
