@@ -24,7 +24,6 @@ so the hub process holds nothing another replica could not rebuild.
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections import deque
 from collections.abc import Mapping
@@ -448,10 +447,3 @@ def _contribution(member: str, signal: Signal, now: float) -> Contribution:
         reason=signal.reason,
         sample=signal.evidence[:5],
     )
-
-
-def network_text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
-    """Canonical text of a network (plain address for a host route)."""
-    if network.prefixlen == network.max_prefixlen:
-        return str(network.network_address)
-    return str(network)
