@@ -124,3 +124,24 @@ async def test_sigkill_loses_no_acknowledged_batch_and_applies_none_twice(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+async def test_sigterm_ends_open_streams_cleanly(config: HubConfig, tmp_path: Path) -> None:
+    log = tmp_path / "hub.log"
+    proc = start_hub(config, log)
+    try:
+        await wait_ready(config, proc)
+        state = await new_member(config, tmp_path / "member", "alice")
+        async with DecisionFollower(state) as follower:
+            following = asyncio.create_task(follower.stream().__anext__())
+            await asyncio.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(proc.wait, 20)
+            following.cancel()
+        text = log.read_text()
+        assert "Application shutdown complete" in text
+        assert "Traceback" not in text, text
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

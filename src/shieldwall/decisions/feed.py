@@ -10,6 +10,7 @@ reading the ledger, so one slow member cannot make the hub buffer without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from shieldwall.decisions.codec import decision_frame, heartbeat_frame
@@ -57,8 +58,12 @@ class Feed:
         self.head = head
 
     def close(self) -> None:
-        """End every open stream (hub shutdown)."""
+        """End every open stream (hub shutdown), waking the ones waiting for news."""
         self._closed.set()
+        for sub in self._subscribers:
+            # A sentinel below every cursor: the stream skips it and sees the close.
+            with contextlib.suppress(asyncio.QueueFull):
+                sub.queue.put_nowait((0, b""))
 
     async def publish(self, decisions: list[Decision]) -> None:
         """Hand newly durable decisions to every subscriber, filling any gap from the ledger.

@@ -9,9 +9,12 @@ TLS with the stdlib ``ssl`` module, and streams SSE responses without buffering.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 
@@ -20,14 +23,43 @@ from shieldwall.hub.config import HubConfig, split_host_port
 from shieldwall.hub.identity import CERT_FILE, KEY_FILE
 
 
+class HubServer(uvicorn.Server):
+    """uvicorn's server, ending the hub's event streams as soon as shutdown starts.
+
+    Without this, uvicorn would wait for the (never-ending) SSE responses until its
+    graceful-shutdown timeout and then cancel them mid-write.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_exit)
+        super().handle_exit(sig, frame)
+
+
 def make_server(
     config: HubConfig, listen: str | None = None, clock: Callable[[], float] = time.time,
     log_level: str = "warning",
-) -> uvicorn.Server:
+) -> HubServer:
     """A uvicorn server for the hub, not yet started (``await server.serve()``)."""
     host, port = split_host_port(listen or config.listen)
+    app = create_app(config, clock)
+
+    def end_streams() -> None:
+        hub = getattr(app.state, "hub", None)
+        if hub is not None:
+            hub.feed.close()
+
     uv_config = uvicorn.Config(
-        create_app(config, clock),
+        app,
         host=host,
         port=port,
         ssl_certfile=str(config.data_dir / CERT_FILE),
@@ -40,7 +72,7 @@ def make_server(
         timeout_keep_alive=30,
         server_header=False,
     )
-    return uvicorn.Server(uv_config)
+    return HubServer(uv_config, end_streams)
 
 
 def serve(config: HubConfig, listen: str | None = None) -> None:
