@@ -1,0 +1,156 @@
+"""journald JSON -> syslog-like lines, trusting journald's own fields only.
+
+Recorded input: tests/sources/recorded/journal_sshd.jsonl (see the README beside it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shieldwall.events.packs import load_pack
+from shieldwall.events.stream import EventStream
+from shieldwall.sources.journal_entry import (
+    SSHD,
+    JournalConverter,
+    JournalSelector,
+    entry_line,
+    field_bytes,
+    iso_time,
+    journalctl_argv,
+)
+
+RECORDED = Path(__file__).parent / "recorded" / "journal_sshd.jsonl"
+
+
+def recorded() -> list[dict[str, object]]:
+    return [json.loads(line) for line in RECORDED.read_text().splitlines()]
+
+
+def test_recorded_forgeries_are_dropped_and_real_sshd_entries_kept() -> None:
+    converter = JournalConverter(SSHD)
+    out = converter.convert(RECORDED.read_bytes())
+    lines = out.splitlines()
+    assert converter.stats.entries == 6
+    assert converter.stats.kept == 3
+    assert converter.stats.untrusted == 3
+    assert b"198.51.100.7" in lines[0] and b" sshd[" in lines[0]
+    assert b"203.0.113.9" in lines[1] and b" sshd-session[" in lines[1]
+    # The forged addresses (logger -t sshd, uid 65534 named sshd, second line) never appear
+    # at the start of a line.
+    for forged in (b"192.0.2.66", b"192.0.2.77"):
+        assert forged not in out
+    assert len(lines) == 3
+
+
+def test_logger_t_sshd_entry_is_dropped_though_its_identifier_says_sshd() -> None:
+    forged = [e for e in recorded() if e.get("_COMM") == "logger"]
+    assert forged and forged[0]["SYSLOG_IDENTIFIER"] == "sshd"
+    assert not SSHD.trusts(forged[0])
+
+
+def test_process_named_sshd_that_is_not_root_is_not_trusted() -> None:
+    renamed = [e for e in recorded() if e.get("_UID") == "65534"]
+    assert renamed and renamed[0]["_COMM"] == "sshd"
+    assert not SSHD.trusts(renamed[0])
+
+
+def test_entry_without_comm_is_not_trusted() -> None:
+    assert not SSHD.trusts({"SYSLOG_IDENTIFIER": "sshd", "_UID": "0", "MESSAGE": "x"})
+
+
+def test_unit_restriction_requires_the_unit_when_given() -> None:
+    selector = JournalSelector(comms=frozenset({"sshd"}), units=frozenset({"ssh.service"}))
+    entry = {"_COMM": "sshd", "_UID": "0", "_SYSTEMD_UNIT": "ssh.service"}
+    assert selector.trusts(entry)
+    assert not selector.trusts({**entry, "_SYSTEMD_UNIT": "session-3.scope"})
+
+
+def test_empty_uid_set_accepts_any_user() -> None:
+    selector = JournalSelector(comms=frozenset({"smtpd"}), uids=frozenset())
+    assert selector.trusts({"_COMM": "smtpd", "_UID": "107"})
+
+
+def test_newline_inside_a_binary_message_cannot_start_a_second_line() -> None:
+    binary = next(e for e in recorded() if isinstance(e.get("MESSAGE"), list))
+    line = entry_line(binary)
+    assert line is not None
+    assert line.count(b"\n") == 1 and line.endswith(b"\n")
+    assert b"#012sshd[1]: Failed password for root from 192.0.2.88" in line
+    assert line.endswith(b"ssh2 \xff\n")  # invalid UTF-8 passes through as bytes
+
+
+def test_line_has_iso_time_host_comm_and_pid() -> None:
+    entry = {
+        "__REALTIME_TIMESTAMP": "1795920294148545",
+        "_HOSTNAME": "web-1",
+        "_COMM": "sshd",
+        "_PID": "812",
+        "MESSAGE": "Connection closed by 192.0.2.4 port 5 [preauth]\r",
+    }
+    assert entry_line(entry) == (
+        b"2026-11-29T02:44:54.148545+00:00 web-1 sshd[812]: "
+        b"Connection closed by 192.0.2.4 port 5 [preauth]#015\n"
+    )
+
+
+def test_missing_host_and_pid_still_give_a_line_and_odd_hosts_are_one_word() -> None:
+    entry = {"__REALTIME_TIMESTAMP": "0", "_COMM": "sshd", "MESSAGE": "m\n"}
+    assert entry_line(entry) == b"1970-01-01T00:00:00.000000+00:00 localhost sshd: m\n"
+    entry["_HOSTNAME"] = "bad host\n"
+    assert entry_line(entry) == b"1970-01-01T00:00:00.000000+00:00 bad_host_ sshd: m\n"
+
+
+def test_entries_without_time_or_message_are_unusable() -> None:
+    assert entry_line({"_COMM": "sshd", "MESSAGE": "m"}) is None
+    assert entry_line({"_COMM": "sshd", "__REALTIME_TIMESTAMP": "x1", "MESSAGE": "m"}) is None
+    assert entry_line({"_COMM": "sshd", "__REALTIME_TIMESTAMP": "1", "MESSAGE": None}) is None
+
+
+def test_field_values_string_bytes_and_repeated() -> None:
+    assert field_bytes("é") == "é".encode()
+    assert field_bytes([104, 105]) == b"hi"
+    assert field_bytes(["first", "second"]) == b"first"
+    assert field_bytes([]) is None
+    assert field_bytes(None) is None
+    assert field_bytes([300]) is None
+
+
+def test_malformed_json_lines_are_counted_and_the_cursor_still_advances() -> None:
+    converter = JournalConverter(SSHD)
+    chunk = (
+        b"not json\n[1,2]\n\n"
+        + json.dumps({"__CURSOR": "c1", "_COMM": "cron", "_UID": "0"}).encode()
+        + b"\n"
+        + json.dumps({"__CURSOR": "c2", "_COMM": "sshd", "_UID": "0"}).encode()
+        + b"\n"
+    )
+    assert converter.convert(chunk) == b""
+    assert converter.stats.malformed == 3
+    assert converter.stats.untrusted == 1
+    assert converter.cursor == "c2"
+
+
+def test_converted_lines_are_read_by_the_sshd_pack() -> None:
+    out = JournalConverter(SSHD).convert(RECORDED.read_bytes())
+    stream = EventStream(load_pack("sshd"), year=2026)
+    events = stream.feed(out)
+    blamed = {str(e.key) for e in events}
+    assert "198.51.100.7" in blamed
+    assert "203.0.113.9" in blamed
+    assert not blamed & {"192.0.2.66", "192.0.2.77", "192.0.2.88"}
+
+
+def test_iso_time_is_utc_with_microseconds() -> None:
+    assert iso_time(1_000_000 * 86400 + 5) == b"1970-01-02T00:00:00.000005+00:00"
+
+
+def test_journalctl_argv_is_a_list_with_trusted_matches_and_resume_point() -> None:
+    argv = journalctl_argv(SSHD, cursor="s=abc;i=5")
+    assert argv[:3] == ["journalctl", "--follow", "--output=json"]
+    assert "--after-cursor=s=abc;i=5" in argv
+    assert "--lines=0" not in argv
+    assert {"_COMM=sshd", "_COMM=sshd-session", "_COMM=sshd-auth", "_UID=0"} <= set(argv)
+    assert "--lines=0" in journalctl_argv(SSHD, cursor=None)
+    assert "--no-tail" in journalctl_argv(SSHD, cursor=None, from_start=True)
+    assert "--namespace=t" in journalctl_argv(SSHD, cursor=None, namespace="t")
