@@ -21,6 +21,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,7 @@ class Alliance:
         self.backend = backend
         self.hub_dir = lab.workdir / "hub"
         self.hub_process: subprocess.Popen[bytes] | None = None
+        self._invite_lock = threading.Lock()
         self.agent_argv = agent_argv or (
             lambda m: [*SHIELDWALL, "agent", "run", "--config", str(m.agent_config),
                        "--log-format", "json"]
@@ -212,8 +214,10 @@ class Alliance:
     def join(self, name: str) -> None:
         """Invite ``name`` and join from inside its namespace, owning its addresses."""
         member = self.members[name]
-        token = self.shieldwall("hub", "invite", "--data", str(self.hub_dir),
-                                "--name", name, "--expires", "1h").stdout.strip()
+        # One invite at a time: concurrent `hub invite` processes opening the ledger race.
+        with self._invite_lock:
+            token = self.shieldwall("hub", "invite", "--data", str(self.hub_dir),
+                                    "--name", name, "--expires", "1h").stdout.strip()
         self.shieldwall("join", token, "--data", str(member.data_dir),
                         "--owns", member.node.v4, "--owns", member.node.v6, node=name)
 
