@@ -24,6 +24,7 @@ def _names(packs: list[PackSpec]) -> list[str]:
         (b"Jan 15 08:00:00 h dovecot: imap-login: Login: user=<a>, rip=192.0.2.1, lip=10.0.0.1\n", "dovecot"),
         (b'Sep  8 00:39:49 ftp vsftpd[5]: [a] OK LOGIN: Client "192.0.2.1"\n', "vsftpd"),
         (b"Jan  7 18:26:02 ftp proftpd[8]: s (c[192.0.2.1]) - FTP session opened.\n", "proftpd"),
+        (b"Jan  7 14:20:06 ftp pure-ftpd: (?@192.0.2.1) [INFO] New connection from 192.0.2.1\n", "pureftpd"),
     ],
 )
 def test_a_lawful_line_of_a_service_chooses_its_pack(line: bytes, pack: str) -> None:

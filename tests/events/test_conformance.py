@@ -59,6 +59,7 @@ F2B: dict[str, F2BSpec] = {
     "dovecot": F2BSpec("dovecot", ("dovecot",)),
     "vsftpd": F2BSpec("vsftpd", ("vsftpd",)),
     "proftpd": F2BSpec("proftpd", ("proftpd",)),
+    "pureftpd": F2BSpec("pureftpd", ("pure-ftpd",)),
     # The http pack reads access logs; these filters also read error logs.
     "http": F2BSpec(
         "http",
@@ -292,7 +293,9 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
 
 
 #: What the packs achieve today; a regression below these fails.
-F2B_FLOOR = {"sshd": 205, "postfix": 56, "dovecot": 51, "vsftpd": 5, "proftpd": 2, "http": 8}
+F2B_FLOOR = {
+    "sshd": 205, "postfix": 56, "dovecot": 51, "vsftpd": 5, "proftpd": 2, "pureftpd": 1, "http": 8,
+}
 
 
 def test_fail2ban_labels_agree_per_service() -> None:
@@ -332,6 +335,7 @@ CROWDSEC_PACKS = {
     "dovecot": "dovecot",
     "vsftpd": "vsftpd",
     "proftpd": "proftpd",
+    "pureftpd": "pureftpd",
 }
 
 CROWDSEC_SKIPPED = {
@@ -416,7 +420,7 @@ def score_crowdsec(name: str, pack_name: str, folder: Path) -> tuple[set[str], s
 
 
 #: Fixtures whose expected attackers we find today, per pack.
-CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6}
+CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6, "pureftpd": 1}
 
 
 def test_crowdsec_expected_attackers_are_blamed_per_service() -> None:

@@ -21,7 +21,7 @@ SAMPLES = [
 
 
 def test_every_pack_ships_samples_and_the_extra_packs_exist() -> None:
-    assert {"sshd", "http", "postfix", "dovecot", "vsftpd", "proftpd"} <= set(PACKS)
+    assert {"sshd", "http", "postfix", "dovecot", "vsftpd", "proftpd", "pureftpd"} <= set(PACKS)
     for pack in PACKS.values():
         assert pack.samples, pack.name
 
