@@ -3,4 +3,110 @@
 A chunk is ``bytes`` ending with ``b"\\n"`` (it may hold many lines), consumed by
 ``EventStream.feed``. Lines longer than 64 KiB are cut (and counted); CRLF and
 invalid UTF-8 pass through untouched.
+
+Live sources are small classes behind the narrow :class:`Source` protocol,
+listed in one dict, :data:`SOURCES` (kind -> factory). Each factory imports its
+module only when used, so ``shieldwall replay`` (which reads whole files with
+:func:`shieldwall.sources.replay.iter_file_chunks`) never loads inotify or
+asyncio subprocess code.
+
+========  ==========================================  ===========================
+kind      what                                        resumes from
+========  ==========================================  ===========================
+file      ``tail -F`` on inotify (sources/tail.py)    (device, inode, offset, hash)
+journald  ``journalctl --follow -o json``, trusted    journal cursor
+          fields only (sources/journald.py)
+stdin     standard input, to its end                  (nothing: a stream)
+========  ==========================================  ===========================
 """
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from shieldwall.errors import ConfigError
+from shieldwall.sources.lines import LineStats
+
+if TYPE_CHECKING:
+    from shieldwall.sources.state import PositionStore
+
+
+class Source(Protocol):
+    """What the agent needs from a live source."""
+
+    kind: str
+
+    @property
+    def name(self) -> str:
+        """How the source is named in logs and messages (e.g. ``file:/var/log/auth.log``)."""
+        ...
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """Chunks of complete lines; a chunk's position is committed when the next is asked."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One configured source. ``path``: the file (kind ``file``)."""
+
+    kind: str
+    path: str | None = None
+    #: journald: the name of a selector in ``journal_entry.SELECTORS``.
+    selector: str = "sshd"
+    #: journald: a journal namespace (``journalctl --namespace``).
+    namespace: str | None = None
+    #: Without a saved position, read what is already there instead of starting at the end.
+    from_start: bool = False
+
+
+def _file(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Source:
+    from shieldwall.sources.tail import TailSource, TailStats
+
+    if not spec.path:
+        raise ConfigError("a source of kind 'file' needs a path, e.g. path = '/var/log/auth.log'")
+    return TailSource(
+        spec.path, state, from_start=spec.from_start, stats=TailStats(lines=stats)
+    )
+
+
+def _journald(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Source:
+    from shieldwall.sources.journal_entry import SELECTORS
+    from shieldwall.sources.journald import JournaldSource
+
+    selector = SELECTORS.get(spec.selector)
+    if selector is None:
+        raise ConfigError(
+            f"journald selector {spec.selector!r} is unknown; use one of {sorted(SELECTORS)}"
+        )
+    key = f"journald:{spec.selector}" + (f"@{spec.namespace}" if spec.namespace else "")
+    return JournaldSource(
+        state, selector=selector, key=key, namespace=spec.namespace,
+        from_start=spec.from_start, stats=stats,
+    )
+
+
+def _stdin(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Source:
+    from shieldwall.sources.stdin import StdinSource
+
+    return StdinSource(stats=stats)
+
+
+#: Every kind of live source.
+SOURCES: dict[str, Callable[[SourceSpec, PositionStore, LineStats], Source]] = {
+    "file": _file,
+    "journald": _journald,
+    "stdin": _stdin,
+}
+
+
+def make_source(
+    spec: SourceSpec, state: PositionStore, stats: LineStats | None = None
+) -> Source:
+    """The source ``spec`` describes; ConfigError for an unknown kind."""
+    factory = SOURCES.get(spec.kind)
+    if factory is None:
+        raise ConfigError(f"source kind {spec.kind!r} is unknown; use one of {sorted(SOURCES)}")
+    return factory(spec, state, stats if stats is not None else LineStats())
