@@ -110,7 +110,7 @@ def test_minute_cache_stays_bounded() -> None:
     clock = Clockless(2024)
     for minute in range(5000):
         clock.parse(b"Jan %2d %02d:%02d:00" % (1 + minute // 1440, minute // 60 % 24, minute % 60))
-    assert len(clock._minutes) <= 4096
+    assert len(clock.minutes) <= 4096
 
 
 def test_a_minute_seen_before_with_impossible_seconds_is_still_refused() -> None:

@@ -127,30 +127,26 @@ class Detector:
             window = state.windows[key] = deque(maxlen=threshold)
         t = event.time
         weight = event.weight
-        before = len(window)
+        scenario = state.scenario
         if weight == 1:
-            if before < threshold - 1:
-                window.append((t, event.line))
-                return None
-            oldest = window[0][0] if before else t
             window.append((t, event.line))
+            if len(window) < threshold or t - window[0][0] > scenario.window:
+                return None
+            # The deque holds the threshold most recent events, all in the window.
+            first_seen, count = window[0][0], threshold
         else:
-            oldest = window[0][0] if before else t
+            # "message repeated N times": N events at once. Count exactly those
+            # of the window that are still within it, even when N pushes them out.
+            horizon = t - scenario.window
+            recent = [when for when, _ in window if when >= horizon]
             item = (t, event.line)
             for _ in range(min(weight, threshold)):
                 window.append(item)
-            if len(window) < threshold:
+            count = len(recent) + weight
+            if count < threshold:
                 return None
-        scenario = state.scenario
-        if t - window[0][0] > scenario.window:
-            return None
+            first_seen = recent[0] if recent else t
         del state.windows[key]
-        # A weighted line ("message repeated 5 times") may push older events out
-        # of the bounded window; they still count when they were within it.
-        if t - oldest <= scenario.window:
-            first_seen, count = oldest, before + weight
-        else:
-            first_seen, count = window[0][0], threshold
         return Detection(
             key=key,
             scenario=scenario.name,

@@ -44,6 +44,7 @@ class ConnectionTable:
     def __init__(self) -> None:
         self._conns: dict[bytes, _Connection] = {}
         self._next_sweep = 0.0
+        self._since_sweep = 0
 
     def __len__(self) -> int:
         return len(self._conns)
@@ -56,7 +57,8 @@ class ConnectionTable:
             if role == "connect" or not key:
                 return None, 0
             return key, (1 if role == "connection" else weight)
-        if now >= self._next_sweep:
+        self._since_sweep += 1
+        if now >= self._next_sweep and self._since_sweep * 8 >= len(self._conns):
             self._sweep(now)
         conns = self._conns
         state = conns.get(conn)
@@ -108,4 +110,8 @@ class ConnectionTable:
             ordered = sorted(self._conns.items(), key=lambda item: item[1].last)
             for conn, _ in ordered[: len(ordered) // 2]:
                 del self._conns[conn]
-        self._next_sweep = now + 60.0
+        # A sweep costs one step per connection: run it once per idle period of
+        # log time, and only after an eighth as many lines as there are
+        # connections, so that it stays a small share of the work at any rate.
+        self._next_sweep = now + CONNECTION_IDLE
+        self._since_sweep = 0

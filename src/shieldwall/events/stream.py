@@ -20,7 +20,7 @@ from shieldwall.events.attempts import ConnectionTable
 from shieldwall.events.event import Event
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.patterns import Scanner
-from shieldwall.events.timestamps import Clockless, TimestampError
+from shieldwall.events.timestamps import SECONDS, Clockless, TimestampError
 
 MAX_USER_CHARS = 64
 #: Entries per cache before it is emptied (heads, addresses, user names).
@@ -85,6 +85,8 @@ class EventStream:
         slots = self._slots
         hits = self._hits
         times, keys, users = self._times, self._keys, self._users
+        clock = self.clock
+        minutes = clock.minutes
         weigh = self.connections.weigh
         prefix = self.ipv6_prefix
         keep = self.keep_lines
@@ -101,11 +103,21 @@ class EventStream:
             index, ip_group, user_group, role, name, kind = slot
             hits[index] += 1
             ts = m.group(ts_group)
-            when = times.get(ts)
-            if when is None:
-                when = self._parse_time(ts)
-                if when is None:
-                    continue
+            # Syslog time: the minute's start (cached by the clock) plus seconds.
+            if (
+                len(ts) == 15
+                and (base := minutes.get(ts[:13])) is not None
+                and clock.low <= base <= clock.high
+                and (seconds := SECONDS.get(ts[13:])) is not None
+            ):
+                when = base + seconds
+            else:
+                cached = times.get(ts)
+                if cached is None:
+                    cached = self._parse_time(ts)
+                    if cached is None:
+                        continue
+                when = cached
             ip = m.group(ip_group or head_ip) if (ip_group or head_ip) else None
             key = None
             if ip is not None:

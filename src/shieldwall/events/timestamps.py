@@ -29,7 +29,8 @@ _BSD = re.compile(rb"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d
 _CLF = re.compile(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
 
 _HALF_YEAR = 183 * 86400
-_SECONDS = {b"%02d" % n: n for n in range(61)}
+#: Two-digit seconds (leap second included) -> value.
+SECONDS = {b"%02d" % n: n for n in range(61)}
 
 
 class TimestampError(ValueError):
@@ -52,8 +53,13 @@ class Clockless:
         self.latest = latest
         self._last_bsd = 0.0
         self._day_cache: dict[bytes, float] = {}
-        #: ``b"Dec 10 06:55"`` -> Unix seconds of that minute in the current year.
-        self._minutes: dict[bytes, float] = {}
+        #: ``b"Dec 10 06:55:"`` -> Unix seconds of that minute in the current year.
+        #: Valid only for a minute within [low, high] (half a year either side of
+        #: the last timestamp parsed in full): outside, the full parse decides
+        #: about a new year. Public so that a hot loop can use it inline.
+        self.minutes: dict[bytes, float] = {}
+        self.low = float("inf")
+        self.high = float("-inf")
 
     def parse(self, text: bytes) -> float:
         """Unix seconds for ``text``; raises :class:`TimestampError`."""
@@ -82,15 +88,11 @@ class Clockless:
     def _bsd(self, text: bytes) -> float:
         # Fast path: a minute seen before, and no year boundary in sight.
         if len(text) == 15:
-            minute = self._minutes.get(text[:12])
-            if minute is not None and text[12:13] == b":":
-                seconds = _SECONDS.get(text[13:])
+            minute = self.minutes.get(text[:13])
+            if minute is not None and self.low <= minute <= self.high:
+                seconds = SECONDS.get(text[13:])
                 if seconds is not None:
-                    value = minute + seconds
-                    last = self._last_bsd
-                    if last - _HALF_YEAR <= value <= last + _HALF_YEAR:
-                        self._last_bsd = value
-                        return value
+                    return minute + seconds
         m = _BSD.match(text)
         if m is None:
             raise TimestampError(f"not a syslog timestamp: {text[:40]!r}")
@@ -110,7 +112,7 @@ class Clockless:
         elif value < last - _HALF_YEAR:
             # December -> January: the log has crossed into a new year.
             self.year += 1
-            self._minutes.clear()
+            self.minutes.clear()
             value = self._day(self.year, month, day) + hh * 3600 + mm * 60 + ss
         elif value > last + _HALF_YEAR:
             # A straggler from December written just after the first January
@@ -123,10 +125,12 @@ class Clockless:
         if m.group(6):
             value += float(b"0." + m.group(6))
         elif len(text) == 15:
-            if len(self._minutes) >= 4096:
-                self._minutes.clear()
-            self._minutes[text[:12]] = value - ss
+            if len(self.minutes) >= 4096:
+                self.minutes.clear()
+            self.minutes[text[:13]] = value - ss
         self._last_bsd = value
+        self.low = value - _HALF_YEAR
+        self.high = value + _HALF_YEAR
         return value
 
     def _iso(self, text: bytes) -> float:
