@@ -42,8 +42,9 @@ def test_lawful_requests_produce_no_event(line: str) -> None:
 
 _STATUS = re.compile(rb'" (\d{3}|-) ')
 _BROWSER_NOISE = re.compile(
-    rb'\] "(?:GET|HEAD) (?:/(?:favicon\.ico|apple-touch-icon|robots\.txt|\.well-known/|ads\.txt|'
-    rb'sitemap)\S*|\S*\.(?:css|js|png|jpe?g|gif|svg|ico|webp|woff2?)(?:\?\S*)?) '
+    rb'\] "(?:GET|HEAD) (?:/(?:favicon\.ico|apple-touch-icon|robots\.txt|\.well-known/|(?:app-)?ads\.txt|'
+    rb'sitemap|humans\.txt|browserconfig\.xml|crossdomain\.xml|site\.webmanifest|manifest\.json)\S*|'
+    rb'\S*\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|eot|mp4|webm|mp3)(?:\?\S*)?) '
 )
 
 
