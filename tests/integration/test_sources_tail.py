@@ -356,3 +356,35 @@ async def test_same_inode_with_different_content_is_not_resumed(tmp_path: Path) 
         assert await tail.until(numbered(105, 106)) == numbered(100, 106)
     finally:
         await tail.stop()
+
+
+async def test_symlink_to_a_file_in_another_directory_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "real" / "app.log"
+    target.write_bytes(b"")
+    link = tmp_path / "links" / "auth.log"
+    link.symlink_to(target)
+    tail = await Tail(link, PositionStore()).start()
+    try:
+        append(target, b"through the link\n")
+        assert await tail.until(b"link\n") == b"through the link\n"
+    finally:
+        await tail.stop()
+
+
+async def test_old_file_is_finished_after_a_quiet_spell_even_if_the_new_stays_empty(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "auth.log"
+    path.write_bytes(b"")
+    # A short safety timeout stands for the long quiet spell.
+    tail = await Tail(path, PositionStore(), safety_timeout=0.1).start()
+    try:
+        append(path, b"whole\ncut short")
+        await tail.until(b"whole\n")
+        os.rename(path, tmp_path / "auth.log.1")
+        path.write_bytes(b"")
+        assert await tail.until(b"cut short\n") == b"whole\ncut short\n"
+    finally:
+        await tail.stop()

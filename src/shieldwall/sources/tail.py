@@ -38,9 +38,11 @@ What happens when:
   Lines are never skipped. A line can be seen twice only if the process dies
   between the consumer handling a chunk and the next save (at most what was read
   since we were last caught up); a clean stop (cancellation, ``aclose``) saves.
+- **A symlink** to a file in another directory: that directory is watched too.
 - **Known limits**: a file truncated and regrown past our offset between two
   wake-ups is not noticed as truncated; lines written to an old file after the
-  new one got data are not read.
+  new one got data are not read; if the file is rotated twice before the writer
+  writes to the middle one, that middle file's unterminated last line is lost.
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ class TailSource:
         self._current: _Follow | None = None
         self._old: _Follow | None = None
         self._retire_pending = False
+        self._names = {self.path.name}
         #: Set once the directory is watched and the start position chosen.
         self.watching = asyncio.Event()
 
@@ -206,6 +209,8 @@ class TailSource:
         files are closed and the positions saved at once.
         """
         directory = str(self.path.parent)
+        real = os.path.realpath(self.path)
+        self._names = {self.path.name, os.path.basename(real)}
         if not os.path.isdir(directory):
             raise SourceError(
                 f"{directory}: no such directory; create it or fix the path of {self.path.name}"
@@ -216,6 +221,9 @@ class TailSource:
         try:
             try:
                 inotify.add_watch(directory, _WATCH)
+                if os.path.dirname(real) != directory and os.path.isdir(os.path.dirname(real)):
+                    # A symlink to a file elsewhere: its writes happen in that directory.
+                    inotify.add_watch(os.path.dirname(real), _WATCH)
             except OSError as exc:
                 hint = (
                     "raise fs.inotify.max_user_watches"
@@ -375,8 +383,6 @@ class TailSource:
         last = old.assembler.flush()
         self._old = None
         self._retire_pending = False
-        #: Set once the directory is watched and the start position chosen.
-        self.watching = asyncio.Event()
         old.close()
         if last:
             yield last, None, 0
@@ -400,7 +406,8 @@ class TailSource:
             return self._current is not None
         if (st.st_dev, st.st_ino) != (current.device, current.inode):
             if self._old is not None:
-                # Rotated twice before the writer wrote to the middle file.
+                # Rotated twice before the writer wrote to the middle file (which was
+                # read to its end just before): only its unterminated line is lost.
                 self._old.close()
             self._old = current
             self._current = _open(self.key, 0, self.stats.lines)
@@ -423,15 +430,15 @@ class TailSource:
 
     def _relevant(self, inotify: INotify) -> bool:
         """Whether the events waiting concern our file (or the old one we still read)."""
-        base = self.path.name
+        names = self._names
         relevant = False
         for event in inotify.read(timeout=0):
             if event.mask & _GONE and not event.name:
                 raise SourceError(
                     f"{self.path.parent}: the directory was removed or moved; fix the path "
-                    f"of {base} (the source will be restarted)"
+                    f"of {self.path.name} (the source will be restarted)"
                 )
-            if event.mask & in_flags.Q_OVERFLOW or event.name == base or self._old is not None:
+            if event.mask & in_flags.Q_OVERFLOW or event.name in names or self._old is not None:
                 relevant = True
         return relevant
 
