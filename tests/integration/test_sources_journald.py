@@ -213,3 +213,19 @@ async def test_private_journal_resumes_after_its_cursor_with_no_repeat_and_no_ga
         seen += follow.data
     numbers = [int(line.rsplit(b"n=", 1)[1]) for line in seen.splitlines()]
     assert numbers == list(range(number))
+
+
+async def test_rejected_saved_cursor_falls_back_to_following_the_journal(
+    private_journal: str, tmp_path: Path
+) -> None:
+    socket_path = journal_socket(private_journal)
+    send(socket_path, "sshd", "Connection closed by 192.0.2.1 port 22 after-bad-cursor")
+    store = PositionStore(tmp_path / "positions.json")
+    store.set_cursor("journald:sshd", "s=bogus;i=1")
+    follow = Follow(JournaldSource(store, namespace=private_journal, from_start=True))
+    try:
+        data = await follow.until(b"after-bad-cursor")
+    finally:
+        await follow.stop()
+    assert data.count(b"\n") == 1
+    assert store.cursor("journald:sshd") != "s=bogus;i=1"

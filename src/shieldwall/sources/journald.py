@@ -176,10 +176,18 @@ class JournaldSource:
 
 
 async def _keep_tail(stream: asyncio.StreamReader | None, into: bytearray) -> None:
-    """Read a pipe to its end, keeping only its last few KiB (a chatty child cannot block)."""
+    """Log a pipe's lines as warnings and keep its last few KiB (a chatty child cannot block).
+
+    journalctl keeps running when it may not read the system journal (it then
+    shows only this user's entries and says so on stderr): that hint must reach
+    the operator, not wait for an exit that never comes.
+    """
     if stream is None:
         return
     while data := await stream.read(65536):
+        for line in data.decode("utf-8", "replace").splitlines()[:20]:
+            if line.strip():
+                log.warning("journalctl: %s", line.strip()[:500])
         into += data
         del into[:-_STDERR_KEPT]
 
