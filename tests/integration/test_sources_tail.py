@@ -388,3 +388,16 @@ async def test_old_file_is_finished_after_a_quiet_spell_even_if_the_new_stays_em
         assert await tail.until(b"cut short\n") == b"whole\ncut short\n"
     finally:
         await tail.stop()
+
+
+async def test_starting_inside_an_overlong_last_line_drops_its_fragment(tmp_path: Path) -> None:
+    path = tmp_path / "auth.log"
+    # No newline in the last 64 KiB: we start inside a line; its tail must not pass
+    # for a line of its own (an attacker could shape it like a log line).
+    path.write_bytes(b"old\n" + b"x" * (2 * MAX_LINE))
+    tail = await Tail(path, PositionStore()).start()
+    try:
+        append(path, b"Nov 29 02:21:44 host sshd[1]: forged tail\nreal next\n")
+        assert await tail.until(b"real next\n") == b"real next\n"
+    finally:
+        await tail.stop()
