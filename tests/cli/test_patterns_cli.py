@@ -63,8 +63,8 @@ def test_test_shows_pattern_and_blame_per_line_and_why_a_line_counts_nothing(tmp
     assert "sshd/invalid_user [auth_failure] blames 192.0.2.16" in out
     assert "already counted with its connection" in out
     assert "connection record" in out
-    assert "lines that matched nothing:" in out and "check pass; user unknown" in out
-    assert "5 lines, 4 matched (2 counted), 1 matched nothing" in out
+    assert "lines that matched nothing" in out and "check pass; user unknown   [sshd]" in out
+    assert "5 lines, 4 matched (2 counted), 1 matched nothing (1 of them from the packs' services)" in out
 
 
 def test_test_bounds_its_output_and_can_hide_unmatched_lines(tmp_path: Path) -> None:

@@ -134,7 +134,9 @@ def _test(
     trial = Trial(packs, year=year or dt.datetime.now(dt.UTC).year, ipv6_prefix=ipv6_prefix)
     shown = unmatched_shown = 0
     total = matched = counted = 0
-    unmatched: list[LineResult] = []
+    unmatched: list[LineResult] = []  # lines of the packs' services first, then others
+    others: list[LineResult] = []
+    service_unmatched = 0
     per_pattern: Counter[str] = Counter()
     blamed: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -142,8 +144,11 @@ def _test(
     for result in trial.run(_lines(_prepend(first, chunks))):
         total += 1
         if result.pattern is None:
-            if show_unmatched and (not limit or len(unmatched) < limit):
-                unmatched.append(result)
+            service_unmatched += result.looks_like is not None
+            if show_unmatched:
+                bucket = unmatched if result.looks_like else others
+                if not limit or len(bucket) < limit:
+                    bucket.append(result)
             continue
         matched += 1
         per_pattern[f"{result.pack}/{result.pattern}"] += 1
@@ -157,14 +162,16 @@ def _test(
         shown += 1
         out.write(_render(result, as_json) + "\n")
     if show_unmatched:
-        if not as_json and unmatched:
-            out.write("\nlines that matched nothing:\n")
-        for result in unmatched:
+        listed = (unmatched + others)[: limit or None]
+        if not as_json and listed:
+            out.write("\nlines that matched nothing (lines of the packs' services first):\n")
+        for result in listed:
             unmatched_shown += 1
             out.write(_render(result, as_json) + "\n")
     summary: dict[str, Any] = {
         "summary": True, "file": file, "packs": [p.name for p in packs], "lines": total,
         "matched": matched, "counted": counted, "unmatched": total - matched,
+        "unmatched_of_the_packs_services": service_unmatched,
         "per_pattern": dict(per_pattern.most_common()),
         "blamed": dict(blamed.most_common(20)), "not_counted": dict(reasons),
         "shown_matched": shown, "shown_unmatched": unmatched_shown,
@@ -173,7 +180,8 @@ def _test(
         out.write(json.dumps(summary) + "\n")
         return
     out.write(f"\n{file}: {total} lines, {matched} matched ({counted} counted), "
-              f"{total - matched} matched nothing; packs: {', '.join(summary['packs'])}\n")
+              f"{total - matched} matched nothing ({service_unmatched} of them from the packs' "
+              f"services); packs: {', '.join(summary['packs'])}\n")
     if matched > shown:
         out.write(f"  ({matched - shown} more matched lines not shown; --limit 0 shows all)\n")
     if show_unmatched and total - matched > unmatched_shown:
@@ -198,11 +206,11 @@ def _render(result: LineResult, as_json: bool) -> str:
         return json.dumps({
             "line": result.number, "pack": result.pack, "pattern": result.pattern,
             "kind": result.kind, "blamed": result.blamed, "weight": result.weight,
-            "reason": result.reason or None, "text": text,
+            "reason": result.reason or None, "looks_like": result.looks_like, "text": text,
         })
     shown = text if len(text) <= 300 else text[:300] + f"... ({len(text)} chars)"
     if result.pattern is None:
-        return f"{result.number:>7}  {shown}"
+        return f"{result.number:>7}  {shown}" + (f"   [{result.looks_like}]" if result.looks_like else "")
     who = (f"blames {result.blamed}" + (f" x{result.weight}" if result.weight > 1 else "")
            if result.blamed else f"blames nobody: {result.reason}")
     return f"{result.number:>7}  {result.pack}/{result.pattern} [{result.kind}] {who}\n         {shown}"

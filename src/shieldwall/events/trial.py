@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from shieldwall.events.address import DEFAULT_IPV6_PREFIX, blame_key_from_text
+from shieldwall.events.autodetect import line_shape
 from shieldwall.events.packs import PackSpec, Sample
 from shieldwall.events.patterns import Scanner
 from shieldwall.events.stream import EventStream
@@ -38,6 +39,9 @@ class LineResult:
     weight: int = 0
     #: Why a matched line counted nothing (see the constants above).
     reason: str = ""
+    #: For a line that matched nothing: the pack whose line header it has (a
+    #: line of that service no pattern knows), or ``None`` (another program).
+    looks_like: str | None = None
 
 
 class Trial:
@@ -50,6 +54,7 @@ class Trial:
             (pack, Scanner(pack), EventStream(pack, year=year, ipv6_prefix=ipv6_prefix))
             for pack in packs
         ]
+        self._shapes = [(pack.name, line_shape(pack)) for pack, _, _ in self._runs]
         self.ipv6_prefix = ipv6_prefix
 
     def line(self, number: int, line: bytes) -> LineResult:
@@ -71,7 +76,10 @@ class Trial:
                 continue
             why = self._why(spec.role, raw[2])
             first = LineResult(number, line, pack.name, spec.name, spec.kind, reason=why)
-        return first or LineResult(number, line)
+        if first is not None:
+            return first
+        looks_like = next((name for name, shape in self._shapes if shape.match(line)), None)
+        return LineResult(number, line, looks_like=looks_like)
 
     def _why(self, role: str, address: bytes | None) -> str:
         if role == "connect":
