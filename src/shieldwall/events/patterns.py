@@ -123,8 +123,12 @@ class Scanner:
             # lets the engine reject it on its first byte.
             alternatives.append(f"{body}(?P<p_{index}>)")
         anchor = fmt.anchor.replace("{program}", spec.program)
+        # (?P<unset>) never takes part in a match: asking for it yields None, so
+        # the hot loop can fetch every field of a line in one m.group(...) call,
+        # pointing absent fields at it.
         source = (
-            r"\n" + fmt.head + anchor + "(?:" + "|".join(alternatives) + ")" + fmt.trailer
+            r"\n(?:(?P<unset>)(?!))?" + fmt.head + anchor + "(?:" + "|".join(alternatives) + ")"
+            + fmt.trailer
         )
         try:
             self.regex = re.compile(source.encode(), re.MULTILINE)
@@ -145,6 +149,8 @@ class Scanner:
         self.head_ip_group: int = groups.get("ip", 0)
         self.pid_group: int = groups.get("pid", 0)
         self.rep_group: int = groups.get("rep", 0)
+        #: A group that never matches (None), for fields a pattern lacks.
+        self.unset_group: int = groups["unset"]
 
     def scan(self, buffer: bytes) -> Iterator[RawMatch]:
         """Yield one :data:`RawMatch` per matching line of ``buffer``.

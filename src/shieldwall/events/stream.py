@@ -23,8 +23,11 @@ from shieldwall.events.patterns import Scanner
 from shieldwall.events.timestamps import SECONDS, Clockless, TimestampError
 
 MAX_USER_CHARS = 64
-#: Entries per cache before it is emptied (heads, addresses, user names).
+#: Entries per cache before it is emptied (times, addresses, user names).
 CACHE_SIZE = 16384
+
+#: (pattern index, groups of (time, address, connection, repeat, user), role, name, kind)
+_Slot = tuple[int, tuple[int, int, int, int, int], str, str, str]
 
 
 @dataclass
@@ -59,14 +62,23 @@ class EventStream:
         self.ipv6_prefix = ipv6_prefix
         self.keep_lines = keep_lines
         self.stats = StreamStats()
-        # Per marker group number (m.lastindex): everything the loop needs.
-        self._slots: list[tuple[int, int, int, str, str, str] | None] = [None] * len(
-            self.scanner.slots
-        )
-        for group, (index, ip_group, user_group) in enumerate(self.scanner.slots):
+        # Per marker group number (m.lastindex): everything the loop needs, with
+        # the groups of (time, address, connection, repeat, user) to fetch in one
+        # m.group() call; a field the pattern lacks points at the unset group.
+        scanner = self.scanner
+        unset = scanner.unset_group
+        self._slots: list[_Slot | None] = [None] * len(scanner.slots)
+        for group, (index, ip_group, user_group) in enumerate(scanner.slots):
             if index >= 0:
                 p = pack.patterns[index]
-                self._slots[group] = (index, ip_group, user_group, p.role, p.name, p.kind)
+                fields = (
+                    scanner.ts_group,
+                    ip_group or scanner.head_ip_group or unset,
+                    scanner.pid_group or unset,
+                    scanner.rep_group or unset,
+                    user_group or unset,
+                )
+                self._slots[group] = (index, fields, p.role, p.name, p.kind)
         self._hits = [0] * len(pack.patterns)
         #: timestamp text -> Unix seconds (many lines share a second).
         self._times: dict[bytes, float] = {}
@@ -90,19 +102,16 @@ class EventStream:
         weigh = self.connections.weigh
         prefix = self.ipv6_prefix
         keep = self.keep_lines
-        scanner = self.scanner
-        ts_group, head_ip = scanner.ts_group, scanner.head_ip_group
-        pid_group, rep_group = scanner.pid_group, scanner.rep_group
         matched = unaddressed = 0
         data = b"\n" + buffer  # every line, the first included, starts after a newline
-        for m in scanner.regex.finditer(data):
+        for m in self.scanner.regex.finditer(data):
             matched += 1
             slot = slots[m.lastindex or 0]
             if slot is None:  # pragma: no cover - marker groups are always last
                 continue
-            index, ip_group, user_group, role, name, kind = slot
+            index, fields, role, name, kind = slot
             hits[index] += 1
-            ts = m.group(ts_group)
+            ts, ip, conn, rep, raw = m.group(*fields)
             # Syslog time: the minute's start (cached by the clock) plus seconds.
             if (
                 len(ts) == 15
@@ -118,7 +127,6 @@ class EventStream:
                     if cached is None:
                         continue
                 when = cached
-            ip = m.group(ip_group or head_ip) if (ip_group or head_ip) else None
             key = None
             if ip is not None:
                 if ip in keys:
@@ -130,17 +138,15 @@ class EventStream:
                 if key is None:
                     unaddressed += 1
                     continue
-            weight = int(rep) if rep_group and (rep := m.group(rep_group)) is not None else 1
+            weight = 1 if rep is None else int(rep)
             if role != "request":
-                key, weight = weigh(
-                    role, m.group(pid_group) if pid_group else None, key, weight, when
-                )
+                key, weight = weigh(role, conn, key, weight, when)
                 if key is None or weight <= 0:
                     continue
             elif key is None:
                 continue
             user = None
-            if user_group and (raw := m.group(user_group)) is not None:
+            if raw is not None:
                 user = users.get(raw)
                 if user is None:
                     if len(users) >= CACHE_SIZE:
