@@ -76,7 +76,7 @@ def _list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per shown line, then a summary object.")
 @click.option("--year", type=int, default=None,
-              help="Year of syslog timestamps that carry none (default: this year).")
+              help="Year of syslog timestamps that carry none (default: the file's mtime year).")
 @click.option("--ipv6-prefix", default=DEFAULT_IPV6_PREFIX, show_default=True,
               type=click.IntRange(1, 128), help="Count IPv6 sources per prefix of this length.")
 def test_file(
@@ -131,7 +131,7 @@ def _test(
                 f"{file}: no pack recognises this file; choose one with --pack "
                 f"({', '.join(builtin_pack_names())})"
             )
-    trial = Trial(packs, year=year or dt.datetime.now(dt.UTC).year, ipv6_prefix=ipv6_prefix)
+    trial = Trial(packs, year=year or _year_of(file), ipv6_prefix=ipv6_prefix)
     shown = unmatched_shown = 0
     total = matched = counted = 0
     unmatched: list[LineResult] = []  # lines of the packs' services first, then others
@@ -192,6 +192,14 @@ def _test(
         out.write(f"  {count:>8}  matched, not counted: {reason}\n")
     if blamed:
         out.write("  most blamed: " + ", ".join(f"{k} ({n})" for k, n in blamed.most_common(10)) + "\n")
+
+
+def _year_of(file: str) -> int:
+    """The year a log was last written (stdin: now): syslog stamps carry none."""
+    when = dt.datetime.now(dt.UTC) if file == "-" else dt.datetime.fromtimestamp(
+        os.stat(file).st_mtime, dt.UTC
+    )
+    return when.year
 
 
 def _prepend(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
