@@ -9,6 +9,7 @@ prints the timeline and removes everything.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import subprocess
 import threading
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.lab.alliance import Alliance
 from shieldwall.lab.runner import Lab, LabError
 from shieldwall.lab.timeline import (
@@ -74,22 +76,43 @@ def describe(note: dict[str, object]) -> str | None:
 
 
 class LiveNotes(threading.Thread):
-    """Prints members' agent notes as they appear (polls the log files)."""
+    """Prints the hub's decisions and members' agent notes as they appear.
+
+    Agents' notes are read from their log files; the hub's decisions from its
+    ledger through one read connection kept open (the serving hub owns writes).
+    """
 
     def __init__(self, alliance: Alliance, say: Say) -> None:
         super().__init__(name="demo-live", daemon=True)
         self.alliance, self.say = alliance, say
         self.offsets = dict.fromkeys(alliance.members, 0)
         self.stopping = threading.Event()
+        self.hub_cursor = 0
 
     def run(self) -> None:
-        while not self.stopping.is_set():
-            self.poll()
-            self.stopping.wait(0.02)
-        self.poll()
+        from shieldwall.hub.config import LEDGER_FILE
+        from shieldwall.hub.ledger.sqlite import SQLiteLedger
 
-    def poll(self) -> None:
+        loop = asyncio.new_event_loop()
+        ledger = SQLiteLedger(self.alliance.hub_dir / LEDGER_FILE)
+        loop.run_until_complete(ledger.open())
+        try:
+            while not self.stopping.is_set():
+                self.poll(loop, ledger)
+                self.stopping.wait(0.02)
+            self.poll(loop, ledger)
+        finally:
+            loop.run_until_complete(ledger.close())
+            loop.close()
+
+    def poll(self, loop: asyncio.AbstractEventLoop, ledger: SQLiteLedger) -> None:
         fresh: list[tuple[float, str, str]] = []
+        for decision in loop.run_until_complete(ledger.decisions_after(self.hub_cursor, 100)):
+            self.hub_cursor = decision.cursor
+            fresh.append((decision.created, "hub", (
+                f"decision #{decision.cursor}: {decision.action} {decision.target} for "
+                f"{(decision.until - decision.created) / 3600:.0f} h "
+                f"({decision.scenario}, signal from {decision.origin})")))
         for name, member in self.alliance.members.items():
             try:
                 with open(member.agent_log, "rb") as handle:
