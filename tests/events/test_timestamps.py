@@ -131,3 +131,13 @@ def test_single_space_day_and_fractional_straggler() -> None:
 def test_year_zero_is_not_a_date() -> None:
     with pytest.raises(TimestampError, match="no such day"):
         Clockless(2024).parse(b"0000-01-01T00:00:00Z")
+
+
+def test_common_log_format_minute_cache_keeps_zone_and_seconds_apart() -> None:
+    clock = Clockless(1999)
+    first = clock.parse(b"10/Oct/2004:04:20:13 -0400")
+    assert clock.parse(b"10/Oct/2004:04:20:59 -0400") == first + 46
+    assert clock.parse(b"10/Oct/2004:04:20:13 +0000") == first - 4 * 3600
+    for minute in range(5000):
+        clock.parse(b"10/Oct/2004:%02d:%02d:00 +0000" % (minute // 60 % 24, minute % 60))
+    assert len(clock._clf_minutes) <= 4096

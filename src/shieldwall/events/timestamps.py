@@ -58,11 +58,18 @@ class Clockless:
         #: the last timestamp parsed in full): outside, the full parse decides
         #: about a new year. Public so that a hot loop can use it inline.
         self.minutes: dict[bytes, float] = {}
+        #: ``b"10/Oct/2004:04:20 -0400"`` -> Unix seconds of that minute.
+        self._clf_minutes: dict[bytes, float] = {}
         self.low = float("inf")
         self.high = float("-inf")
 
     def parse(self, text: bytes) -> float:
         """Unix seconds for ``text``; raises :class:`TimestampError`."""
+        if len(text) == 26:
+            # Common Log Format: a minute (and zone) seen before, plus seconds.
+            base = self._clf_minutes.get(text[:17] + text[20:])
+            if base is not None and (seconds := SECONDS.get(text[18:20])) is not None:
+                return base + seconds
         first = text[:1]
         if first.isdigit():
             if text[2:3] == b"/":
@@ -163,4 +170,8 @@ class Clockless:
             raise TimestampError(f"not a time of day: {text[:40]!r}")
         value = self._day(int(m.group(3)), month, int(m.group(1))) + hh * 3600 + mm * 60 + ss
         offset = int(m.group(8)) * 3600 + int(m.group(9)) * 60
-        return value - offset if m.group(7) == b"+" else value + offset
+        value = value - offset if m.group(7) == b"+" else value + offset
+        if len(self._clf_minutes) >= 4096:
+            self._clf_minutes.clear()
+        self._clf_minutes[text[:17] + text[20:]] = value - ss
+        return value
