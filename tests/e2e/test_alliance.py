@@ -13,6 +13,7 @@ import secrets
 import signal
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -27,31 +28,47 @@ TOOLS = ("ip", "nft", "/usr/sbin/sshd", "ssh", "sshpass", "ssh-keygen", "/usr/sb
          "curl", "useradd", "userdel", "chpasswd")
 
 
+@dataclass(frozen=True)
+class Admin:
+    """The real account the admin host logs in with."""
+
+    user: str
+    password: str
+
+
+
 @pytest.fixture(scope="module")
 def alliance() -> Iterator[Alliance]:
     require_root(*TOOLS)
-    suffix = secrets.token_hex(3)
-    topology = plan_lab(["hub", "a", "b", "c", "admin", "attacker"], suffix,
+    topology = plan_lab(["hub", "a", "b", "c", "admin", "attacker"], secrets.token_hex(3),
                         extra_v4={"attacker": 6})
     admin = topology.node("admin")
     with Lab(topology) as lab:
-        # A real account for the admin's successful logins, removed with the lab.
-        user, password = f"swlab{suffix}", secrets.token_urlsafe(12)
-        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/bin/sh", user], check=True, capture_output=True)
-        lab.add_cleanup(f"user {user}", lambda: subprocess.run(
-            ["userdel", user], check=True, capture_output=True) and None)
-        subprocess.run(["chpasswd"], input=f"{user}:{password}", text=True, check=True,
-                       capture_output=True)
         alliance = Alliance(
             lab, ("a", "b", "c"), nginx_on=("b",),
             detect_allow={"a": [admin.v4]}, enforce_allow={"a": [admin.v4]},
         )
-        alliance.admin_user = (user, password)  # type: ignore[attr-defined]
         alliance.build()
         for name in alliance.members:
             alliance.wait_note(name, "agent.start", timeout=20)
         yield alliance
+
+
+@pytest.fixture(scope="module")
+def admin(alliance: Alliance) -> Admin:
+    """A real account for the admin's successful logins, removed with the lab."""
+    user = f"swlab{alliance.lab.topology.suffix}"
+    password = secrets.token_urlsafe(12)
+    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                    "--shell", "/bin/sh", user], check=True, capture_output=True)
+
+    def remove() -> None:
+        subprocess.run(["userdel", user], check=True, capture_output=True)
+
+    alliance.lab.add_cleanup(f"user {user}", remove)
+    subprocess.run(["chpasswd"], input=f"{user}:{password}", text=True, check=True,
+                   capture_output=True)
+    return Admin(user, password)
 
 
 def test_brute_force_on_a_is_blocked_by_b_and_c(alliance: Alliance) -> None:
@@ -108,17 +125,17 @@ def test_hostile_user_name_carrying_bs_address_never_blocks_b(alliance: Alliance
 
 
 def test_allowlisted_admin_failing_a_few_passwords_among_logins_is_never_blocked(
-    alliance: Alliance,
+    alliance: Alliance, admin: Admin,
 ) -> None:
-    user, password = alliance.admin_user  # type: ignore[attr-defined]
-    admin = alliance.lab.topology.node("admin").v4
+    user, password = admin.user, admin.password
+    address = alliance.lab.topology.node("admin").v4
     codes = []
     for round_ in range(8):
         codes += alliance.ssh_attempts("a", 1, user=user, password=password, node="admin",
-                                       source=admin)
+                                       source=address)
         if round_ % 2:
             codes += alliance.ssh_attempts("a", 2, user=user, password="typo", node="admin",
-                                           source=admin)
+                                           source=address)
     assert codes.count(0) == 8  # the successful logins really succeeded
     # A marker attack after the admin's lines: once it is blocked, a has read them all.
     marker = alliance.source(3)
@@ -126,11 +143,11 @@ def test_allowlisted_admin_failing_a_few_passwords_among_logins_is_never_blocked
     alliance.wait_blocked("a", marker, timeout=20)
 
     log = alliance.members["a"].auth_log.read_text()
-    assert log.count(f"Failed password for {user} from {admin}") == 8
-    assert not any(n.get("ip") == admin for n in alliance.notes("a"))
+    assert log.count(f"Failed password for {user} from {address}") == 8
+    assert not any(n.get("ip") == address for n in alliance.notes("a"))
     for name in ("a", "b", "c"):
-        assert not alliance.blocks(name, admin)
-    assert alliance.tcp_open("a", source=admin, node="admin")
+        assert not alliance.blocks(name, address)
+    assert alliance.tcp_open("a", source=address, node="admin")
 
 
 def test_member_whose_link_is_down_gets_the_decision_when_it_comes_back(
