@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from shieldwall.errors import ConfigError
 from shieldwall.events.packs import load_pack
 from shieldwall.events.stream import EventStream
 from shieldwall.sources.journal_entry import (
@@ -18,6 +21,7 @@ from shieldwall.sources.journal_entry import (
     field_bytes,
     iso_time,
     journalctl_argv,
+    selector_for,
 )
 
 RECORDED = Path(__file__).parent / "recorded" / "journal_sshd.jsonl"
@@ -154,3 +158,18 @@ def test_journalctl_argv_is_a_list_with_trusted_matches_and_resume_point() -> No
     assert "--lines=0" in journalctl_argv(SSHD, cursor=None)
     assert "--no-tail" in journalctl_argv(SSHD, cursor=None, from_start=True)
     assert "--namespace=t" in journalctl_argv(SSHD, cursor=None, namespace="t")
+
+
+def test_selector_from_configuration_lists_is_root_only_unless_told() -> None:
+    by_unit = selector_for(units=["ssh.service"])
+    assert by_unit.trusts({"_COMM": "anything", "_UID": "0", "_SYSTEMD_UNIT": "ssh.service"})
+    # Without pam_systemd a user's session stays in ssh.service: the uid tells it apart.
+    assert not by_unit.trusts({"_COMM": "logger", "_UID": "1000", "_SYSTEMD_UNIT": "ssh.service"})
+    postfix = selector_for(comms=["smtpd"], uids=["107"])
+    assert postfix.trusts({"_COMM": "smtpd", "_UID": "107"})
+    assert by_unit.label == "ssh.service" and postfix.label == "smtpd" and SSHD.label == "sshd"
+
+
+def test_selector_without_comms_or_units_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="needs comms"):
+        selector_for()

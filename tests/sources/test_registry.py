@@ -47,3 +47,12 @@ def test_file_without_path_is_a_config_error() -> None:
 def test_unknown_journald_selector_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="selector 'nginx' is unknown"):
         make_source(SourceSpec("journald", selector="nginx"), PositionStore())
+
+
+def test_journald_source_built_from_units_and_comms_names_its_cursor_after_them() -> None:
+    from shieldwall.sources.journald import JournaldSource
+
+    source = JournaldSource(PositionStore(), units=["ssh.service"], comms=["sshd"])
+    assert source.name == "journald:ssh.service"
+    assert source.selector.trusts({"_COMM": "sshd", "_UID": "0", "_SYSTEMD_UNIT": "ssh.service"})
+    assert JournaldSource(PositionStore()).name == "journald:sshd"

@@ -81,9 +81,8 @@ def _journald(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Sourc
         raise ConfigError(
             f"journald selector {spec.selector!r} is unknown; use one of {sorted(SELECTORS)}"
         )
-    key = f"journald:{spec.selector}" + (f"@{spec.namespace}" if spec.namespace else "")
     return JournaldSource(
-        state, selector=selector, key=key, namespace=spec.namespace,
+        state, selector=selector, namespace=spec.namespace,
         from_start=spec.from_start, stats=stats,
     )
 

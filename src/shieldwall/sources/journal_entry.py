@@ -28,10 +28,13 @@ never become two lines.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
+from shieldwall.errors import ConfigError
 
 _decode = msgspec.json.Decoder().decode
 
@@ -40,21 +43,34 @@ _decode = msgspec.json.Decoder().decode
 class JournalSelector:
     """Which journal entries a source trusts, on journald's own fields only."""
 
-    #: Accepted ``_COMM`` values (process names, at most 15 characters).
+    #: Accepted ``_COMM`` values (process names, at most 15 characters); empty: any.
     comms: frozenset[str]
     #: Accepted ``_UID`` values; empty: any user.
     uids: frozenset[str] = frozenset({"0"})
     #: Accepted ``_SYSTEMD_UNIT`` values; empty: any unit, or none.
     units: frozenset[str] = frozenset()
+    #: A short name for cursors and messages; default: the units, else the process names.
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.comms and not self.units:
+            raise ConfigError(
+                "a journald source needs comms (process names, e.g. ['sshd']) or units "
+                "(e.g. ['ssh.service']) to select trusted entries"
+            )
 
     def trusts(self, entry: dict[str, Any]) -> bool:
         """Whether ``entry`` (a decoded JSON object) comes from the selected service."""
-        comm = entry.get("_COMM")
-        if not isinstance(comm, str) or comm not in self.comms:
+        if self.comms and entry.get("_COMM") not in self.comms:
             return False
         if self.uids and entry.get("_UID") not in self.uids:
             return False
         return not self.units or entry.get("_SYSTEMD_UNIT") in self.units
+
+    @property
+    def label(self) -> str:
+        """A short name: :attr:`name`, else the units, else the process names."""
+        return self.name or ",".join(sorted(self.units) or sorted(self.comms))
 
     def match_args(self) -> list[str]:
         """journalctl match arguments selecting the same entries (fields AND, values OR)."""
@@ -65,10 +81,26 @@ class JournalSelector:
 
 
 #: sshd, including OpenSSH >= 9.8's sshd-session and >= 10's sshd-auth, as root.
-SSHD = JournalSelector(comms=frozenset({"sshd", "sshd-session", "sshd-auth"}))
+SSHD = JournalSelector(comms=frozenset({"sshd", "sshd-session", "sshd-auth"}), name="sshd")
 
 #: Selectors by name, as a configuration refers to them.
 SELECTORS: dict[str, JournalSelector] = {"sshd": SSHD}
+
+
+def selector_for(
+    *, comms: Iterable[str] = (), units: Iterable[str] = (), uids: Iterable[str] | None = None
+) -> JournalSelector:
+    """A selector from configuration lists; ``uids`` defaults to root only.
+
+    Root only by default because that is what makes ``_COMM`` or the unit
+    trustworthy; a service whose logging process runs as another user (postfix's
+    smtpd, for one) must name that user's uid explicitly.
+    """
+    return JournalSelector(
+        comms=frozenset(comms),
+        units=frozenset(units),
+        uids=frozenset({"0"}) if uids is None else frozenset(uids),
+    )
 
 
 def journalctl_argv(

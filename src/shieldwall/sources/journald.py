@@ -20,7 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from shieldwall.errors import SourceError
 from shieldwall.sources.journal_entry import (
@@ -29,6 +29,7 @@ from shieldwall.sources.journal_entry import (
     JournalConverter,
     JournalSelector,
     journalctl_argv,
+    selector_for,
 )
 from shieldwall.sources.lines import LineAssembler, LineStats
 from shieldwall.sources.state import PositionStore
@@ -57,15 +58,26 @@ class JournaldSource:
         self,
         state: PositionStore,
         *,
-        selector: JournalSelector = SSHD,
-        key: str = "journald:sshd",
+        selector: JournalSelector | None = None,
+        comms: Sequence[str] = (),
+        units: Sequence[str] = (),
+        uids: Sequence[str] | None = None,
+        key: str | None = None,
         namespace: str | None = None,
         from_start: bool = False,
         journalctl: str = "journalctl",
         stats: LineStats | None = None,
     ) -> None:
+        """Select entries with ``selector``, or build one from ``comms``/``units``/``uids``
+        (see :func:`selector_for`); neither: sshd. ``key`` names the saved cursor
+        (default ``journald:<units or comms>[@namespace]``)."""
+        if selector is None:
+            selector = selector_for(comms=comms, units=units, uids=uids) if (
+                comms or units) else SSHD
         self.state = state
         self.selector = selector
+        if key is None:
+            key = f"journald:{selector.label}" + (f"@{namespace}" if namespace else "")
         self.key = key
         self.namespace = namespace
         self.from_start = from_start
