@@ -158,7 +158,8 @@ class AgentCore:
             return commands  # already handled: the log is applied exactly once
         self.cursor = decision.cursor
         fields = {"cursor": decision.cursor, "action": decision.action,
-                  "target": decision.target, "scenario": decision.scenario}
+                  "target": decision.target, "scenario": decision.scenario,
+                  "origin": decision.origin, "created": decision.created}
         commands.append(Note("decision", fields))
         try:
             target = canonical_target(decision.target)

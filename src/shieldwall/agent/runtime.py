@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +30,7 @@ from shieldwall.agent.core import (
     Report,
     SaveCursor,
 )
+from shieldwall.agent.host import host_addresses
 from shieldwall.agent.state import AgentState
 from shieldwall.agent.supervise import Supervisor
 from shieldwall.detection.allowlist import Allowlist as DetectAllowlist
@@ -211,10 +211,10 @@ class AgentRuntime:
         if source.kind == "journald":
             from shieldwall.sources.journald import JournaldSource
 
-            return JournaldSource(
-                units=source.units, comms=source.comms, state=self.positions
-            ).chunks()
-        return _stdin_chunks()
+            return JournaldSource(self.positions, units=source.units, comms=source.comms).chunks()
+        from shieldwall.sources.stdin import StdinSource
+
+        return StdinSource().chunks()
 
     async def _send(self) -> None:
         from shieldwall.signals.client import HubClient
@@ -262,28 +262,12 @@ class AgentRuntime:
                 write_exports(Path(self.config.exports_dir), self.core.blocks.values(), now)
 
 
-async def _stdin_chunks() -> AsyncIterator[bytes]:
-    from shieldwall.sources.lines import LineAssembler
-
-    loop = asyncio.get_running_loop()
-    assembler = LineAssembler()
-    fd = sys.stdin.fileno()
-    while True:
-        data = await loop.run_in_executor(None, os.read, fd, 1 << 16)
-        if not data:
-            rest = assembler.flush()
-            if rest:
-                yield rest
-            return
-        chunk = assembler.feed(data)
-        if chunk:
-            yield chunk
-
-
 def _enforce_allowlist(entries: tuple[str, ...]) -> EnforceAllowlist:
+    """The configured allowlist plus this host's own addresses."""
+    own = EnforceAllowlist.of((net, "this host's address") for net in host_addresses())
     if not entries:
-        return EnforceAllowlist()
+        return own
     try:
-        return parse_allowlist("\n".join(entries), "enforce.allow")
+        return parse_allowlist("\n".join(entries), "enforce.allow") + own
     except ValueError as exc:
         raise ConfigError(f"enforce.allow: {exc}") from None
