@@ -142,6 +142,11 @@ def test_any_chunking_gives_the_same_lines_as_splitting_the_whole(
     assert all(out.endswith(b"\n") for out in outs)
     assert stats.lines_cut == cut
     assert asm.offset == end
+    rest = data[end:]
+    assert asm.pending == len(rest)
+    assert asm.flush() == (rest[:limit] + b"\n" if rest else b"")
+    assert stats.lines_cut == cut + (len(rest) > limit)
+    assert asm.offset == len(data)
 
 
 def test_skip_line_drops_bytes_up_to_the_next_newline() -> None:
