@@ -116,7 +116,9 @@ def journalctl_argv(
     Without a cursor the journal is followed from its end (``--lines=0``), or
     from its beginning with ``from_start``.
     """
-    argv = [journalctl, "--follow", "--output=json", "--all", "--no-pager", "--quiet"]
+    # No --quiet: it would hide the warning that this user cannot read the system
+    # journal, and the source would silently see nothing.
+    argv = [journalctl, "--follow", "--output=json", "--all", "--no-pager"]
     if namespace is not None:
         argv.append(f"--namespace={namespace}")
     if cursor:

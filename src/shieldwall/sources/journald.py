@@ -149,7 +149,7 @@ class JournaldSource:
             message = bytes(stderr).decode("utf-8", "replace").strip()
             if not produced and converter.cursor and "cursor" in message.lower():
                 log.warning(
-                    "%s: journalctl rejected the saved cursor (%s); following from the end",
+                    "%s: journalctl rejected the saved cursor (%s); following without it",
                     self.key, message,
                 )
                 converter.cursor = None
