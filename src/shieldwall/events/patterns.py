@@ -123,13 +123,10 @@ class Scanner:
             # lets the engine reject it on its first byte.
             alternatives.append(f"{body}(?P<p_{index}>)")
         anchor = fmt.anchor.replace("{program}", spec.program)
-        # (?P<unset>) never takes part in a match: asking for it yields None, so
-        # the hot loop can fetch every field of a line in one m.group(...) call,
-        # pointing absent fields at it.
-        source = (
-            r"\n(?:(?P<unset>)(?!))?" + fmt.head + anchor + "(?:" + "|".join(alternatives) + ")"
-            + fmt.trailer
-        )
+        if len(alternatives) == 1:
+            # A group that never takes part in a match (see unset_groups).
+            alternatives.append("(?P<unset>)(?!)")
+        source = r"\n" + fmt.head + anchor + "(?:" + "|".join(alternatives) + ")" + fmt.trailer
         try:
             self.regex = re.compile(source.encode(), re.MULTILINE)
         except re.error as exc:
@@ -149,8 +146,12 @@ class Scanner:
         self.head_ip_group: int = groups.get("ip", 0)
         self.pid_group: int = groups.get("pid", 0)
         self.rep_group: int = groups.get("rep", 0)
-        #: A group that never matches (None), for fields a pattern lacks.
-        self.unset_group: int = groups["unset"]
+        #: Per pattern: a group that is None whenever that pattern matched (the
+        #: marker of another pattern: only one alternative takes part in a
+        #: match), so that a hot loop can fetch all fields of a line in one
+        #: ``m.group(...)`` call, pointing the fields a pattern lacks at it.
+        other = [groups["p_1"] if len(spec.patterns) > 1 else groups["unset"], groups["p_0"]]
+        self.unset_groups: list[int] = [other[min(i, 1)] for i in range(len(spec.patterns))]
 
     def scan(self, buffer: bytes) -> Iterator[RawMatch]:
         """Yield one :data:`RawMatch` per matching line of ``buffer``.

@@ -64,13 +64,14 @@ class EventStream:
         self.stats = StreamStats()
         # Per marker group number (m.lastindex): everything the loop needs, with
         # the groups of (time, address, connection, repeat, user) to fetch in one
-        # m.group() call; a field the pattern lacks points at the unset group.
+        # m.group() call; a field the pattern lacks points at a group that is
+        # never set when this pattern matched.
         scanner = self.scanner
-        unset = scanner.unset_group
         self._slots: list[_Slot | None] = [None] * len(scanner.slots)
         for group, (index, ip_group, user_group) in enumerate(scanner.slots):
             if index >= 0:
                 p = pack.patterns[index]
+                unset = scanner.unset_groups[index]
                 fields = (
                     scanner.ts_group,
                     ip_group or scanner.head_ip_group or unset,
