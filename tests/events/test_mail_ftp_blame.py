@@ -1,0 +1,91 @@
+"""Mail and FTP packs: client text can never move the blame to another address.
+
+Each template puts fuzzed client text where the service writes client text (the
+login name, SASL user, HELO, reverse-DNS name, tried account) and the real
+client where the service writes it; the fragments imitate each service's own
+suffixes. The line may blame the real client or nobody - never anybody else.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shieldwall.events.packs import load_pack
+from shieldwall.events.stream import EventStream
+
+REAL = "192.0.2.77"
+FAKE = "198.51.100.23"
+
+TEMPLATES = {
+    "dovecot": [
+        "Jun 13 16:30:54 h dovecot: imap-login: Disconnected (auth failed, 1 attempts): "
+        "user=<{u}>, method=PLAIN, rip={ip}, lip=203.0.113.1, TLS, session=<abc>",
+        "Jun 13 16:30:54 h dovecot: imap-login: Aborted login (auth failed, 2 attempts in 4 secs): "
+        "user=<{u}>, rip={ip}, lip=203.0.113.1",
+        "Jan 29 05:32:50 h dovecot: auth-worker(304): pam({u},{ip}): pam_authenticate() failed: "
+        "Authentication failure (password mismatch?)",
+        "Jan 29 05:32:50 h dovecot: auth: sql({u},{ip},<sess>): Password mismatch (given password: {u})",
+        "Apr 19 05:22:20 h dovecot: pam_unix(dovecot:auth): authentication failure; logname= uid=0 "
+        "euid=0 tty=dovecot ruser={u} rhost={ip} user={u}",
+    ],
+    "postfix": [
+        "Mar 10 13:33:30 h postfix/smtpd[3937]: warning: unknown[{ip}]: SASL LOGIN authentication "
+        "failed: (reason unavailable), sasl_username={u}",
+        "Jul 12 07:47:48 h postfix/smtpd[8738]: NOQUEUE: reject: RCPT from unknown[{ip}]: 554 5.7.1 "
+        "<{u}>: Relay access denied; from=<{u}> to=<{u}> proto=SMTP helo=<{u}>",
+        "Oct 31 12:38:21 h postfix/smtpd[2634372]: warning: non-SMTP command from unknown[{ip}]: {u}",
+        "Dec 23 19:39:13 h postfix/postscreen[21057]: PREGREET 14 after 0.08 from [{ip}]:59415: {u}",
+    ],
+    "vsftpd": [
+        'Sep  8 00:39:49 h vsftpd[15019]: [{u}] FAIL LOGIN: Client "{ip}"',
+        'Sep  8 00:39:49 h vsftpd[15019]: [pid 1] [{u}] FAIL LOGIN: Client "{ip}", "User is not in '
+        'the allow user list."',
+        "Oct 23 21:15:42 h vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 "
+        "euid=0 tty=ftp ruser={u} rhost={ip} user={u}",
+    ],
+    "proftpd": [
+        "Jan  7 18:26:52 h proftpd[80686]: ftp.example.com (client.example.net[{ip}]) - USER {u} "
+        "(Login failed): Incorrect password",
+        "Jan  7 18:26:02 h proftpd[80283]: ftp.example.com (c[{ip}]) - USER {u}: no such user found "
+        "from c [{ip}] to 203.0.113.1:21",
+    ],
+    "pureftpd": [
+        "Jan 31 16:54:07 h pure-ftpd: (?@{ip}) [WARNING] Authentication failed for user [{u}]",
+    ],
+}
+
+_FRAGMENTS = st.sampled_from([
+    FAKE, f"::ffff:{FAKE}", "2001:db8:dead::1", ">, method=PLAIN, rip=", ", lip=", "rip=", " rhost=",
+    " user=", ",", ")", "(", "<", ">", "[", "]", '"', "'", ": ", " ", "unknown[", "]: ",
+    " FAIL LOGIN: Client \"", "(?@", ") [WARNING] Authentication failed for user [",
+    " (Login failed)", ": no such user found from ", " - USER ", "sasl_username=", "\r", "\t",
+    "): unknown user", "(auth failed, 1 attempts): user=<", " SASL LOGIN authentication failed: ",
+])
+_CLIENT_TEXT = st.lists(
+    st.one_of(
+        _FRAGMENTS,
+        st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=8),
+    ),
+    max_size=10,
+).map("".join)
+
+PACKS = {name: load_pack(name) for name in TEMPLATES}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_CLIENT_TEXT)
+def test_client_text_in_mail_and_ftp_lines_blames_the_real_client_or_nobody(text: str) -> None:
+    for name, templates in TEMPLATES.items():
+        for template in templates:
+            line = template.format(u=text, ip=REAL)
+            events = EventStream(PACKS[name], year=2024).feed(line.encode("utf-8") + b"\n")
+            assert {e.key for e in events} <= {REAL}, (name, line)
+
+
+def test_the_templates_blame_the_real_client_with_a_plain_name() -> None:
+    for name, templates in TEMPLATES.items():
+        for template in templates:
+            line = template.format(u="alice", ip=REAL)
+            events = EventStream(PACKS[name], year=2024).feed(line.encode() + b"\n")
+            assert [e.key for e in events] == [REAL], (name, line)
