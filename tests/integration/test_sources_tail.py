@@ -401,3 +401,26 @@ async def test_starting_inside_an_overlong_last_line_drops_its_fragment(tmp_path
         assert await tail.until(b"real next\n") == b"real next\n"
     finally:
         await tail.stop()
+
+
+async def next_chunk_then_close(source: TailSource, commit: bool) -> bytes:
+    async with contextlib.aclosing(source.chunks()) as chunks:
+        async with asyncio.timeout(WAIT):
+            chunk = await anext(chunks)
+        if commit:
+            source.commit()
+        return chunk
+
+
+async def test_chunk_not_committed_before_stopping_is_handed_out_again(tmp_path: Path) -> None:
+    path, state = tmp_path / "auth.log", tmp_path / "positions.json"
+    path.write_bytes(b"one\n")
+    first = await next_chunk_then_close(TailSource(path, PositionStore.load(state),
+                                                   from_start=True), commit=False)
+    again = await next_chunk_then_close(TailSource(path, PositionStore.load(state),
+                                                   from_start=True), commit=True)
+    assert first == again == b"one\n"
+    append(path, b"two\n")
+    assert await next_chunk_then_close(
+        TailSource(path, PositionStore.load(state), from_start=True), commit=True
+    ) == b"two\n"

@@ -22,7 +22,7 @@ stdin     standard input, to its end                  (nothing: a stream)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -43,8 +43,12 @@ class Source(Protocol):
         """How the source is named in logs and messages (e.g. ``file:/var/log/auth.log``)."""
         ...
 
-    def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncGenerator[bytes, None]:
         """Chunks of complete lines; a chunk's position is committed when the next is asked."""
+        ...
+
+    def commit(self) -> None:
+        """Mark the chunks handed out so far as handled (before stopping after one)."""
         ...
 
 

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 from shieldwall.errors import SourceError
 from shieldwall.sources.journal_entry import (
@@ -86,11 +86,23 @@ class JournaldSource:
         self.conversion = ConversionStats()
         #: Set once journalctl runs.
         self.watching = asyncio.Event()
+        #: Cursor after the last chunk handed out, until the consumer is done with it.
+        self._handed: str | None = None
 
     @property
     def name(self) -> str:
         """How this source is named in logs and messages."""
         return self.key
+
+    def commit(self) -> None:
+        """Mark every chunk handed out so far as handled (done for you on the next one).
+
+        A consumer that stops right after handling a chunk calls it first, or
+        that chunk is read again after a restart.
+        """
+        if self._handed is not None:
+            self.state.set_cursor(self.key, self._handed)
+            self._handed = None
 
     def check_available(self) -> str:
         """The journalctl path; SourceError with what to do where there is no journal."""
@@ -110,8 +122,9 @@ class JournaldSource:
             )
         return path
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """Chunks of complete lines; the cursor is committed when the next is asked for."""
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """Chunks of complete lines; the cursor is committed when the next is asked for
+        (or by :meth:`commit`)."""
         journalctl = self.check_available()
         cursor = self.state.cursor(self.key)
         converter = JournalConverter(self.selector, self.conversion, cursor)
@@ -136,12 +149,13 @@ class JournaldSource:
             try:
                 async for chunk in self._convert(proc, converter):
                     produced = True
+                    self._handed = converter.cursor
                     yield chunk
-                    if converter.cursor is not None:
-                        self.state.set_cursor(self.key, converter.cursor)
+                    self.commit()
                 code = await proc.wait()
                 await drain
             finally:
+                self._handed = None
                 self.watching.clear()
                 await _stop(proc)
                 drain.cancel()

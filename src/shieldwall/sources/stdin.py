@@ -12,7 +12,7 @@ import asyncio
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from shieldwall.errors import SourceError
 from shieldwall.sources.lines import LineAssembler, LineStats
@@ -37,7 +37,10 @@ class StdinSource:
         """How this source is named in logs and messages."""
         return "stdin" if self.fd is None else f"fd:{self.fd}"
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    def commit(self) -> None:
+        """Nothing to remember: a stream cannot be resumed."""
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """Chunks of complete lines until end of input."""
         fd = sys.stdin.fileno() if self.fd is None else self.fd
         try:

@@ -52,7 +52,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +193,8 @@ class TailSource:
         self._old: _Follow | None = None
         self._retire_pending = False
         self._names = {self.path.name}
+        #: The last chunk's file and end offset, until the consumer is done with it.
+        self._handed: tuple[_Follow | None, int] | None = None
         #: Set once the directory is watched and the start position chosen.
         self.watching = asyncio.Event()
 
@@ -201,12 +203,12 @@ class TailSource:
         """How this source is named in logs and messages."""
         return f"file:{self.key}"
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """Chunks of complete lines, forever (until cancelled or closed).
 
-        The position after a chunk is committed when the next one is asked for.
-        Use ``contextlib.aclosing`` when breaking out of the loop, so that the
-        files are closed and the positions saved at once.
+        The position after a chunk is committed when the next one is asked for
+        (or by :meth:`commit`). Use ``contextlib.aclosing`` when breaking out of
+        the loop, so that the files are closed and the positions saved at once.
         """
         directory = str(self.path.parent)
         real = os.path.realpath(self.path)
@@ -238,8 +240,9 @@ class TailSource:
             while True:
                 wake.clear()
                 for chunk, follow, offset in self._read_all():
+                    self._handed = (follow, offset)
                     yield chunk
-                    self._commit(follow, offset)
+                    self.commit()
                     since_save += 1
                     if since_save >= SAVE_EVERY:
                         self.state.save()
@@ -255,6 +258,7 @@ class TailSource:
                 if follow is not None:
                     follow.close()
             self._old = self._current = None
+            self._handed = None
             self.watching.clear()
             self.state.save()
 
@@ -420,8 +424,18 @@ class TailSource:
             return True
         return False
 
-    def _commit(self, follow: _Follow | None, offset: int) -> None:
-        """The consumer took a chunk: remember where the oldest unfinished file stands."""
+    def commit(self) -> None:
+        """Mark every chunk handed out so far as handled.
+
+        Called for you when the next chunk is asked for. A consumer that stops
+        right after handling a chunk (``break``) calls it first, or that chunk is
+        read again after a restart.
+        """
+        handed = self._handed
+        if handed is None:
+            return
+        self._handed = None
+        follow, offset = handed
         if follow is not None:
             follow.taken = offset
         target = self._old if self._old is not None else self._current
