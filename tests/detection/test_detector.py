@@ -182,7 +182,9 @@ def test_memory_stays_bounded_as_log_time_moves_on() -> None:
         detector.feed([failure(T0 + minute * MIN + s, key=f"10.{minute // 256}.{minute % 256}.{s}")
                        for s in range(0, 60, 4)])
         peak = max(peak, detector.tracked())
-    assert peak < 15 * 20  # about a window's worth (10 min x 15 addresses), not 9,000
+    # A window's worth is 10 min x 15 addresses = 150; sweeps are amortised, so
+    # idle windows may linger up to as many again: never the 9,000 seen in all.
+    assert peak <= 2 * 150 + 15
 
 
 def test_max_keys_caps_memory() -> None:

@@ -206,11 +206,12 @@ class Detector:
             ]:
                 del state.active[key]
         self._next_sweep = now + SWEEP_EVERY
-        # A sweep costs one step per tracked window: wait for at least an eighth
-        # as many events before the next, so that sweeping stays a small,
-        # bounded share of the work whatever the log's rate and width.
+        # A sweep costs one step per tracked window: wait for as many events as
+        # there are windows before the next, so that sweeping costs at most one
+        # step per event whatever the log's rate and width (idle windows then
+        # outlive their time by at most that many events: memory stays bounded).
         self._since_sweep = 0
-        self._sweep_budget = self.tracked() // 8
+        self._sweep_budget = self.tracked()
 
     @staticmethod
     def _evict(table: dict[str, _V]) -> None:

@@ -58,7 +58,7 @@ class ConnectionTable:
                 return None, 0
             return key, (1 if role == "connection" else weight)
         self._since_sweep += 1
-        if now >= self._next_sweep and self._since_sweep * 8 >= len(self._conns):
+        if now >= self._next_sweep and self._since_sweep >= len(self._conns):
             self._sweep(now)
         conns = self._conns
         state = conns.get(conn)
@@ -111,7 +111,7 @@ class ConnectionTable:
             for conn, _ in ordered[: len(ordered) // 2]:
                 del self._conns[conn]
         # A sweep costs one step per connection: run it once per idle period of
-        # log time, and only after an eighth as many lines as there are
-        # connections, so that it stays a small share of the work at any rate.
+        # log time, and only after as many lines as there are connections, so
+        # that it costs at most one step per line at any rate.
         self._next_sweep = now + CONNECTION_IDLE
         self._since_sweep = 0
