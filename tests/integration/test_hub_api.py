@@ -381,3 +381,23 @@ async def test_member_retraction_lifts_its_block_for_everyone(
             got = await waiting
     assert [(d.action, d.target) for d in got] == [("block", ATTACKER), ("lift", ATTACKER)]
     assert got[1].scenario == "retracted"
+
+
+async def test_follower_falls_back_to_pages_when_the_stream_is_unusable(
+    hub_config: HubConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stream is replaced by one that always fails (as behind a proxy that buffers
+    # or cuts event streams); everything else is the real hub.
+    async def broken_stream(self: DecisionFollower):  # type: ignore[no-untyped-def]
+        raise HubError("stream unusable")
+        yield  # pragma: no cover - makes this an async generator
+
+    monkeypatch.setattr(DecisionFollower, "stream", broken_stream)
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        async with DecisionFollower(alice, backoff=(0.05, 0.1)) as follower:
+            got = await take_after_send(alice, follower, ["45.13.4.1", "45.13.4.2"])
+            async with HubClient(alice) as client:
+                await client.send([brute("45.13.4.3")])
+            got += await take(follower, 1)
+    assert [d.cursor for d in got] == [1, 2, 3]

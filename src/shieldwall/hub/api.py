@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ class HubContext:
     feed: Feed
     metrics: HubMetrics
     hub_key: bytes
-    clock: Any
+    clock: Callable[[], float]
 
 
 def hub_of(request: Request) -> HubContext:
