@@ -26,7 +26,7 @@ from shieldwall.hub.metrics import HubMetrics
 from shieldwall.hub.policy import canonical_target
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.writer import Writer
-from shieldwall.signals.envelope import open_envelope, peek_key_id
+from shieldwall.signals.envelope import decode_envelope, verify_envelope
 from shieldwall.signals.keys import MemberKey, key_id_of
 from shieldwall.signals.request_signature import verify_request
 
@@ -143,11 +143,11 @@ async def post_signals(request: Request) -> Response:
     """Accept one signed envelope; answer only once it is durable."""
     hub = hub_of(request)
     raw = await read_body(request, hub.config.max_body)
-    key_id = peek_key_id(raw)
-    record = await hub.ledger.member_by_key(key_id) if key_id else None
-    key = member_key(record)
+    record = None
     try:
-        opened = open_envelope(raw, lambda _k: key, hub.clock(), check_time=False)
+        envelope = decode_envelope(raw)
+        record = await hub.ledger.member_by_key(envelope.key_id)
+        opened = verify_envelope(envelope, member_key(record), hub.clock(), check_time=False)
     except SignalError as exc:
         hub.metrics.rejected[exc.reason] += 1
         if record is not None:

@@ -154,24 +154,6 @@ def seal_envelope(
 _decoder = msgspec.json.Decoder(Envelope)
 
 
-class _KeyIdOnly(msgspec.Struct):
-    key_id: str
-
-
-_key_id_decoder = msgspec.json.Decoder(_KeyIdOnly)
-
-
-def peek_key_id(raw: bytes) -> str | None:
-    """The key id an envelope claims, without checking anything; ``None`` if unreadable.
-
-    Lets the hub look the key up (an I/O step) before the pure :func:`open_envelope`.
-    """
-    try:
-        return _key_id_decoder.decode(raw).key_id
-    except msgspec.DecodeError:
-        return None
-
-
 def open_envelope(
     raw: bytes,
     lookup: Callable[[str], MemberKey | None],
@@ -188,10 +170,30 @@ def open_envelope(
     is still acknowledged as a duplicate instead of refused as stale (the
     member would otherwise re-seal it and it would be applied twice).
     """
+    envelope = decode_envelope(raw)
+    return verify_envelope(envelope, lookup(envelope.key_id), now, limits, check_time)
+
+
+def decode_envelope(raw: bytes) -> Envelope:
+    """Parse an envelope's JSON; raises :class:`SignalError` ``malformed``.
+
+    The hub decodes first, looks the key id up (an I/O step), then calls
+    :func:`verify_envelope`; :func:`open_envelope` does both with a lookup function.
+    """
     try:
-        envelope = _decoder.decode(raw)
+        return _decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise SignalError("malformed", f"envelope is not valid: {exc}") from None
+
+
+def verify_envelope(
+    envelope: Envelope,
+    key: MemberKey | None,
+    now: float,
+    limits: EnvelopeLimits = DEFAULT_LIMITS,
+    check_time: bool = True,
+) -> OpenedEnvelope:
+    """Every check of :func:`open_envelope` on a decoded envelope and its key (or None)."""
     if envelope.seq < 1:
         raise SignalError("malformed", "envelope seq must be a positive integer")
     if not math.isfinite(envelope.ts):
@@ -203,7 +205,6 @@ def open_envelope(
     if len(signature) != 64:
         raise SignalError("malformed", "envelope sig must be a 64-byte Ed25519 signature")
 
-    key = lookup(envelope.key_id)
     if key is None:
         raise SignalError("unknown-key", f"no member has key id {envelope.key_id!r}; join first")
     if key.revoked:
