@@ -11,6 +11,10 @@ It connects with the pinned certificate and a signed request, resumes with
 the stream fails it falls back to fetching pages after its cursor before trying
 the stream again. Cursors only grow, so it yields each decision exactly once
 (per follower) in log order.
+
+The log is complete, so a member starting from cursor 0 also receives blocks that
+have since expired: apply a ``block`` only while ``until`` is in the future, and a
+``lift`` to whatever block on the same target is in force.
 """
 
 from __future__ import annotations
