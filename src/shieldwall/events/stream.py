@@ -67,7 +67,9 @@ class EventStream:
         # m.group() call; a field the pattern lacks points at a group that is
         # never set when this pattern matched.
         scanner = self.scanner
-        self._slots: list[_Slot | None] = [None] * len(scanner.slots)
+        # Only marker groups are ever m.lastindex (each closes its pattern's
+        # branch last), so the entries for other groups are never read.
+        self._slots: list[_Slot] = [(-1, (0, 0, 0, 0, 0), "", "", "")] * len(scanner.slots)
         for group, (index, ip_group, user_group) in enumerate(scanner.slots):
             if index >= 0:
                 p = pack.patterns[index]
@@ -103,21 +105,19 @@ class EventStream:
         weigh = self.connections.weigh
         prefix = self.ipv6_prefix
         keep = self.keep_lines
-        matched = unaddressed = 0
+        unaddressed = 0
+        low, high = clock.low, clock.high
+        matched_before = sum(hits)
         data = b"\n" + buffer  # every line, the first included, starts after a newline
         for m in self.scanner.regex.finditer(data):
-            matched += 1
-            slot = slots[m.lastindex or 0]
-            if slot is None:  # pragma: no cover - marker groups are always last
-                continue
-            index, fields, role, name, kind = slot
+            index, fields, role, name, kind = slots[m.lastindex]  # type: ignore[index]
             hits[index] += 1
             ts, ip, conn, rep, raw = m.group(*fields)
             # Syslog time: the minute's start (cached by the clock) plus seconds.
             if (
                 len(ts) == 15
                 and (base := minutes.get(ts[:13])) is not None
-                and clock.low <= base <= clock.high
+                and low <= base <= high
                 and (seconds := SECONDS.get(ts[13:])) is not None
             ):
                 when = base + seconds
@@ -125,6 +125,7 @@ class EventStream:
                 cached = times.get(ts)
                 if cached is None:
                     cached = self._parse_time(ts)
+                    low, high = clock.low, clock.high
                     if cached is None:
                         continue
                 when = cached
@@ -161,7 +162,7 @@ class EventStream:
                     data[m.start() + 1 : m.end()] if keep else b"",
                 )
             )
-        stats.matched += matched
+        stats.matched += sum(hits) - matched_before
         stats.unaddressed += unaddressed
         stats.events += len(out)
         per_pattern = stats.per_pattern
