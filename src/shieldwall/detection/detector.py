@@ -9,7 +9,6 @@ memory stays bounded whatever the log holds.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -30,7 +29,8 @@ class _State:
     """One scenario's windows and its detections still in their quiet period."""
 
     scenario: Scenario
-    windows: dict[str, deque[tuple[float, bytes]]] = field(default_factory=dict)
+    #: Per address: its most recent (time, line), at most ``threshold`` of them.
+    windows: dict[str, list[tuple[float, bytes]]] = field(default_factory=dict)
     users: dict[str, dict[str, float]] = field(default_factory=dict)
     active: dict[str, Detection] = field(default_factory=dict)
     # Copied from the scenario: read on every event.
@@ -124,15 +124,21 @@ class Detector:
         if window is None:
             if len(state.windows) >= self.max_keys:
                 self._evict(state.windows)
-            window = state.windows[key] = deque(maxlen=threshold)
+            # A list, not a deque: an empty deque alone takes ~600 bytes, and
+            # there is one window per address and scenario.
+            window = state.windows[key] = []
         t = event.time
         weight = event.weight
         scenario = state.scenario
         if weight == 1:
             window.append((t, event.line))
-            if len(window) < threshold or t - window[0][0] > scenario.window:
+            if len(window) < threshold:
                 return None
-            # The deque holds the threshold most recent events, all in the window.
+            if len(window) > threshold:
+                del window[0]
+            if t - window[0][0] > scenario.window:
+                return None
+            # The window holds the threshold most recent events, all within it.
             first_seen, count = window[0][0], threshold
         else:
             # "message repeated N times": N events at once. Count exactly those
@@ -140,8 +146,8 @@ class Detector:
             horizon = t - scenario.window
             recent = [when for when, _ in window if when >= horizon]
             item = (t, event.line)
-            for _ in range(min(weight, threshold)):
-                window.append(item)
+            window.extend([item] * min(weight, threshold))
+            del window[:-threshold]
             count = len(recent) + weight
             if count < threshold:
                 return None
@@ -220,7 +226,7 @@ class Detector:
             del table[key]
 
 
-def _sample(window: deque[tuple[float, bytes]]) -> list[bytes]:
+def _sample(window: list[tuple[float, bytes]]) -> list[bytes]:
     lines: list[bytes] = []
     for _, line in window:
         if not lines or lines[-1] is not line:
