@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import multiprocessing
 import os
 import re
 import resource
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,7 +168,23 @@ class Run:
     stdout_lines: int
 
 
+#: A small process that starts the measured commands (see main()).
+_LAUNCHER: ProcessPoolExecutor | None = None
+
+
 def measure(name: str, argv: Sequence[str], stdin_path: Path | None = None) -> Run:
+    """Run ``argv`` to completion from the launcher process.
+
+    Linux counts in a child's peak RSS the memory of the process it was forked
+    from (its image before exec), so children are started from a small process
+    made before any log is loaded, not from this one.
+    """
+    if _LAUNCHER is None:
+        return _measure_here(name, argv, stdin_path)
+    return _LAUNCHER.submit(_measure_here, name, list(argv), stdin_path).result()
+
+
+def _measure_here(name: str, argv: Sequence[str], stdin_path: Path | None = None) -> Run:
     """Run ``argv`` to completion; CPU from RUSAGE_CHILDREN deltas, peak RSS from wait4."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
@@ -260,6 +278,9 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true",
                         help="also split shieldwall's CPU time in-process: regex, events, detection")
     args = parser.parse_args()
+    global _LAUNCHER
+    _LAUNCHER = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    _LAUNCHER.submit(int).result()  # start it now, while this process is small
     shieldwall = shutil.which("shieldwall") or sys.exit("shieldwall is not on PATH: pip install -e .")
     workdir = Path(tempfile.mkdtemp(prefix="shieldwall-bench-")) if args.keep is None else args.keep
     workdir.mkdir(parents=True, exist_ok=True)
@@ -298,6 +319,7 @@ def main() -> None:
                 if args.breakdown:
                     breakdown(web, "http")
     finally:
+        _LAUNCHER.shutdown()
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
