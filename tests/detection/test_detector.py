@@ -240,3 +240,12 @@ def test_an_address_coming_back_after_a_short_quiet_period_is_detected_again() -
     detector.feed([failure(T0 + i) for i in range(5)])
     again = detector.feed([failure(T0 + 30 + i) for i in range(5)])
     assert len(again) == 1 and again[0].first_seen == T0 + 30
+
+
+def test_failures_from_a_file_replayed_after_a_later_one_do_not_join_its_window() -> None:
+    detector = Detector(default_scenarios())
+    later = [failure(T0 + 10 * HOUR + i, user=f"u{i}") for i in range(4)]
+    earlier = [failure(T0 + i, user=f"v{i}") for i in range(4)]
+    assert detector.feed(later) == []
+    assert detector.feed(earlier) == []  # 4 + 4, but ten hours apart
+    assert names(detector.feed([failure(T0 + 5, user="v9")])) == ["ssh-bruteforce"]

@@ -130,6 +130,11 @@ class Detector:
         t = event.time
         weight = event.weight
         scenario = state.scenario
+        if window and t < window[-1][0] - scenario.window:
+            # Log time went back further than the window (several files replayed
+            # newest first, a clock reset): the later events cannot share a
+            # window with this one.
+            window.clear()
         if weight == 1:
             window.append((t, event.line))
             if len(window) < threshold:
@@ -175,6 +180,8 @@ class Detector:
             if len(state.users) >= self.max_keys:
                 self._evict(state.users)
             seen = state.users[key] = {}
+        if seen and event.time < next(reversed(seen.values())) - scenario.window:
+            seen.clear()  # log time went back further than the window (see _count)
         seen.pop(user, None)
         seen[user] = event.time  # insertion order = recency order
         horizon = event.time - scenario.window
