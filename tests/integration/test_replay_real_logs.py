@@ -222,3 +222,65 @@ def test_unreadable_file_exits_2(tmp_path: Path) -> None:
     log.chmod(0)
     done = replay(str(log))
     assert done.returncode == 2 and "permission denied" in done.stderr
+
+
+# ---- web: the honeynet's Apache logs (2004) ------------------------------------
+#
+# What a probe is depends on the pack's list of paths, so here the independent
+# reading gives bounds rather than the exact set:
+# * lower bounds: an address with 30 client errors (4xx but 408/499, favicon and
+#   robots.txt aside) within a minute must be caught by http-4xx-burst; one with
+#   10 requests carrying an unmistakable 2004 worm probe (cmd.exe, root.exe,
+#   ..%255c, ..%c0%af, ..%c1%1c) within a minute must be caught by http-probing;
+# * upper bound: every detected address made, within the scenario's window, at
+#   least as many requests as the scenario's threshold, and every evidence line
+#   starts with that address (the server wrote it there).
+
+_ACCESS = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "([^"]*)" (\d{3}) ')
+_WORM = re.compile(r"cmd\.exe|root\.exe|\.\.%255c|\.\.%c0%af|\.\.%c1%1c")
+_WEB_SCENARIOS = {"http-probing": (10, 60), "http-4xx-burst": (30, 60), "http-scanner-ua": (3, 600)}
+
+
+def _requests(paths: list[Path]) -> dict[str, list[tuple[float, str, int]]]:
+    found: dict[str, list[tuple[float, str, int]]] = defaultdict(list)
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            m = _ACCESS.match(line)
+            if m:
+                when = datetime.strptime(m.group(2), "%d/%b/%Y:%H:%M:%S %z").timestamp()
+                found[m.group(1)].append((when, m.group(3), int(m.group(4))))
+    return found
+
+
+def test_honeynet_web_attackers_are_within_the_bounds_shown_by_hand() -> None:
+    folder = shared_data("honeynet-chuvakin-httpd", "httpd")
+    paths = sorted(folder.glob("access_log*"))
+    rows = detections("--pack", "http", *map(str, paths))
+    requests = _requests(paths)
+    detected: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        detected[row["scenario"]].add(row["ip"])
+        assert all(line.startswith(row["ip"] + " ") for line in row["evidence"])
+        threshold, window = _WEB_SCENARIOS[row["scenario"]]
+        assert _crosses([t for t, _, _ in requests[row["ip"]]], threshold, window), row
+    errors = {
+        address for address, rs in requests.items()
+        if _crosses([t for t, request, status in rs
+                     if 400 <= status < 500 and status not in (408, 499)
+                     and not re.match(r"\S+ /(?:favicon\.ico|robots\.txt)", request)], 30, 60)
+    }
+    worms = {a for a, rs in requests.items() if _crosses([t for t, r, _ in rs if _WORM.search(r)], 10, 60)}
+    assert errors and worms
+    assert errors <= detected["http-4xx-burst"]
+    assert worms <= detected["http-probing"]
+
+
+def test_replaying_rotated_files_in_any_order_finds_the_same_attackers() -> None:
+    folder = shared_data("honeynet-chuvakin-httpd", "httpd")
+    def rotation(path: Path) -> int:
+        return int(path.suffix[1:]) if path.suffix[1:].isdigit() else 0
+
+    paths = sorted(folder.glob("access_log*"), key=rotation)
+    newest_first = {(r["ip"], r["scenario"]) for r in detections("--pack", "http", *map(str, paths))}
+    oldest_first = {(r["ip"], r["scenario"]) for r in detections("--pack", "http", *map(str, paths[::-1]))}
+    assert newest_first == oldest_first
