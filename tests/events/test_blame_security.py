@@ -11,6 +11,7 @@ while the real client (``192.0.2.77``) still is whenever the line is a failure.
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 from collections.abc import Iterator
 
@@ -274,6 +275,65 @@ def test_http_client_text_never_moves_the_blame() -> None:
             assert set(keys) <= {REAL}, line[:200]
 
 
+# ---- mail and ftp: every field a client (or its reverse DNS) controls ----------
+
+#: Client-controlled fields of mail and ftp lines, as regexes whose group 1 is the
+#: client's text: reverse-DNS names before ``[ADDR]``, user names, HELO, senders.
+CLIENT_FIELDS = [
+    re.compile(r"(?:from|warning:|RCPT from|disconnect from|after CONNECT from) ([^\s\[]+)\["),
+    re.compile(r"\(([^\s\[()]+)\[[0-9a-fA-F:.]+\]\)"),
+    re.compile(r"user=<([^>]*)>"),
+    re.compile(r"sasl_username=(\S+)"),
+    re.compile(r"helo=<([^>]*)>"),
+    re.compile(r"from=<([^>]*)>"),
+    re.compile(r" USER (\S+)"),
+    re.compile(r"\[([^\]]*)\] FAIL LOGIN"),
+    re.compile(r"for user \[([^\]]*)\]"),
+    re.compile(r"\w+\(([^,()]+),[0-9a-fA-F:.]+[,)]"),
+]
+MAIL_FTP = [n for n in ("postfix", "dovecot", "vsftpd", "proftpd", "pureftpd") if n in builtin_pack_names()]
+
+
+def _client_field_cases() -> list[tuple[str, Sample, re.Pattern[str]]]:
+    cases = []
+    for name in MAIL_FTP:
+        for sample in load_pack(name).samples:
+            if not sample.ip or INJECTED in sample.line:
+                continue
+            for field in CLIENT_FIELDS:
+                if field.search(sample.line):
+                    cases.append((name, sample, field))
+    return cases
+
+
+_CLIENT_CASES = _client_field_cases()
+
+
+def _substitute(sample: Sample, field: re.Pattern[str], text: str) -> str:
+    m = field.search(sample.line)
+    assert m is not None
+    return sample.line[: m.start(1)] + text + sample.line[m.end(1) :]
+
+
+@pytest.mark.parametrize(
+    "pack_name,sample,field", _CLIENT_CASES,
+    ids=[f"{p}:{f.pattern[:20]}:{s.line[:40]}" for p, s, f in _CLIENT_CASES],
+)
+def test_mail_and_ftp_client_fields_never_move_the_blame(
+    pack_name: str, sample: Sample, field: re.Pattern[str]
+) -> None:
+    pack = load_pack(pack_name)
+    for text in HOSTILE:
+        line = _substitute(sample, field, text)
+        keys = _keys(EventStream(pack, year=2024), line)
+        assert not FORBIDDEN & set(keys), (pack_name, line[:200])
+        assert set(keys) <= {_expected(sample)}, (pack_name, line[:200])
+
+
+def test_mail_and_ftp_cases_cover_every_pack() -> None:
+    assert {p for p, _, _ in _CLIENT_CASES} == set(MAIL_FTP)
+
+
 # ---- fuzzing -------------------------------------------------------------
 
 _FRAGMENTS = st.sampled_from([
@@ -312,6 +372,15 @@ def test_fuzzed_client_text_in_every_pack_sample_blames_the_sample_address_or_no
 ) -> None:
     for pack_name, sample in _USER_SAMPLES:
         line = sample.line.replace(sample.user or "", user)
+        keys = _keys(EventStream(load_pack(pack_name), year=2024), line)
+        assert set(keys) <= {_expected(sample)}, (pack_name, line)
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=_USER)
+def test_fuzzed_mail_and_ftp_client_fields_blame_the_sample_address_or_nobody(text: str) -> None:
+    for pack_name, sample, field in _CLIENT_CASES:
+        line = _substitute(sample, field, text)
         keys = _keys(EventStream(load_pack(pack_name), year=2024), line)
         assert set(keys) <= {_expected(sample)}, (pack_name, line)
 
