@@ -79,12 +79,15 @@ class Follow:
             self._changed.set()
 
     async def until(self, marker: bytes) -> bytes:
-        async with asyncio.timeout(WAIT):
-            while marker not in self.data:
-                self._changed.clear()
-                if self._task.done():
-                    self._task.result()
-                await self._changed.wait()
+        try:
+            async with asyncio.timeout(WAIT):
+                while marker not in self.data:
+                    self._changed.clear()
+                    if self._task.done():
+                        self._task.result()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"{marker!r} not seen; got {self.data!r}") from None
         return self.data
 
     async def stop(self) -> None:
@@ -165,10 +168,11 @@ async def test_private_journal_keeps_root_sshd_and_drops_forgeries(
     socket_path = journal_socket(private_journal)
     dev_log = socket_path.replace("/socket", "/dev-log")
     marker = uuid.uuid4().hex[:8]
+    # A local user's `logger -t sshd` (uid 65534), the forgery journald must not pass on.
     subprocess.run(
         ["logger", "-u", dev_log, "-t", "sshd",
          f"Failed password for root from 192.0.2.66 port 22 ssh2 {marker}-logger"],
-        check=True, timeout=30,
+        check=True, timeout=30, user=65534, group=65534,
     )
     send(socket_path, "sshd", f"Failed password for root from 192.0.2.77 port 1 ssh2 "
                               f"{marker}-nobody", uid=65534)

@@ -36,15 +36,15 @@ def test_recorded_forgeries_are_dropped_and_real_sshd_entries_kept() -> None:
     out = converter.convert(RECORDED.read_bytes())
     lines = out.splitlines()
     assert converter.stats.entries == 6
-    assert converter.stats.kept == 3
-    assert converter.stats.untrusted == 3
+    assert converter.stats.kept == 4
+    assert converter.stats.untrusted == 2
     assert b"198.51.100.7" in lines[0] and b" sshd[" in lines[0]
     assert b"203.0.113.9" in lines[1] and b" sshd-session[" in lines[1]
-    # The forged addresses (logger -t sshd, uid 65534 named sshd, second line) never appear
-    # at the start of a line.
-    for forged in (b"192.0.2.66", b"192.0.2.77"):
-        assert forged not in out
-    assert len(lines) == 3
+    # Root's logger whose name journald could not read: only root can send uid 0.
+    assert b"192.0.2.66" in lines[2] and b" sshd[" in lines[2]
+    # Forged by a user (uid 65534 named sshd) or tagged sshd by `logger`: dropped.
+    assert b"192.0.2.77" not in out
+    assert len(lines) == 4
 
 
 def test_logger_t_sshd_entry_is_dropped_though_its_identifier_says_sshd() -> None:
@@ -59,8 +59,20 @@ def test_process_named_sshd_that_is_not_root_is_not_trusted() -> None:
     assert not SSHD.trusts(renamed[0])
 
 
-def test_entry_without_comm_is_not_trusted() -> None:
-    assert not SSHD.trusts({"SYSLOG_IDENTIFIER": "sshd", "_UID": "0", "MESSAGE": "x"})
+def test_entry_whose_comm_was_lost_is_trusted_on_its_identifier_only_from_root() -> None:
+    lost = next(e for e in recorded() if "_COMM" not in e)
+    assert lost["_UID"] == "0" and lost["SYSLOG_IDENTIFIER"] == "sshd"
+    assert SSHD.trusts(lost)
+    # The same race from a local user's `logger -t sshd`: its kernel-given uid betrays it.
+    assert not SSHD.trusts({**lost, "_UID": "1000"})
+    assert not SSHD.trusts({**lost, "SYSLOG_IDENTIFIER": "cron"})
+    line = entry_line(lost)
+    assert line is not None and b" sshd[" in line
+
+
+def test_without_a_uid_restriction_a_lost_comm_is_not_replaced() -> None:
+    anyone = selector_for(comms=["smtpd"], uids=[])
+    assert not anyone.trusts({"SYSLOG_IDENTIFIER": "smtpd", "_UID": "1000"})
 
 
 def test_unit_restriction_requires_the_unit_when_given() -> None:
@@ -142,7 +154,8 @@ def test_converted_lines_are_read_by_the_sshd_pack() -> None:
     blamed = {str(e.key) for e in events}
     assert "198.51.100.7" in blamed
     assert "203.0.113.9" in blamed
-    assert not blamed & {"192.0.2.66", "192.0.2.77", "192.0.2.88"}
+    # Not the user's forgery, nor the second "line" smuggled inside a message.
+    assert not blamed & {"192.0.2.77", "192.0.2.88"}
 
 
 def test_iso_time_is_utc_with_microseconds() -> None:
@@ -155,6 +168,12 @@ def test_journalctl_argv_is_a_list_with_trusted_matches_and_resume_point() -> No
     assert "--after-cursor=s=abc;i=5" in argv
     assert "--lines=0" not in argv
     assert {"_COMM=sshd", "_COMM=sshd-session", "_COMM=sshd-auth", "_UID=0"} <= set(argv)
+    assert SSHD.match_args() == [
+        "_COMM=sshd", "_COMM=sshd-auth", "_COMM=sshd-session", "_UID=0", "+",
+        "SYSLOG_IDENTIFIER=sshd", "SYSLOG_IDENTIFIER=sshd-auth",
+        "SYSLOG_IDENTIFIER=sshd-session", "_UID=0",
+    ]
+    assert argv[-len(SSHD.match_args()):] == SSHD.match_args()
     assert "--lines=0" in journalctl_argv(SSHD, cursor=None)
     assert "--no-tail" in journalctl_argv(SSHD, cursor=None, from_start=True)
     assert "--namespace=t" in journalctl_argv(SSHD, cursor=None, namespace="t")

@@ -1,10 +1,12 @@
 """journald entries -> syslog-like lines, keeping only entries we can trust (pure).
 
 ``journalctl -o json`` prints one JSON object per entry. Fields whose name starts
-with ``_`` are written by journald itself from the sender's kernel credentials; a
-client cannot set them. Everything else -- ``SYSLOG_IDENTIFIER`` and ``MESSAGE``
-included -- is whatever the sender said: ``logger -t sshd "Failed password for
-root from 192.0.2.1 ..."`` by any local user produces ``SYSLOG_IDENTIFIER=sshd``.
+with ``_`` are written by journald itself -- ``_PID``/``_UID``/``_GID`` from the
+kernel's credentials of the sending socket, ``_COMM``/``_EXE``/``_SYSTEMD_UNIT``
+from ``/proc`` of that PID -- and a client cannot set them. Everything else --
+``SYSLOG_IDENTIFIER`` and ``MESSAGE`` included -- is whatever the sender said:
+``logger -t sshd "Failed password for root from 192.0.2.1 ..."`` by any local
+user produces ``SYSLOG_IDENTIFIER=sshd``.
 
 So an entry is trusted only on journald's fields, and only on those a local user
 cannot steer:
@@ -14,6 +16,12 @@ cannot steer:
   running a copy of a binary called ``sshd``);
 - ``_UID`` in the selector's set (``0`` for sshd: the messages that name an
   attacker come from sshd's privileged monitor, and a user cannot become uid 0);
+- when ``_COMM`` is *missing* -- journald reads it from ``/proc`` when it handles
+  the message, and a short-lived sender (an ``sshd-session`` that logs
+  "Connection closed ... [preauth]" and exits) may be gone by then, while the
+  kernel-given ``_UID`` is always there -- ``SYSLOG_IDENTIFIER`` stands in for
+  it. That gives nobody new power: whoever runs as an accepted uid can already
+  name a process ``sshd``. With no uid restriction there is no such fallback;
 - optionally ``_SYSTEMD_UNIT`` in a set. Not required by default: sshd runs as
   ``ssh.service``, ``sshd.service``, socket-activated ``ssh@...service`` or with
   no unit at all in containers, and without pam_systemd a user's own session
@@ -61,10 +69,15 @@ class JournalSelector:
 
     def trusts(self, entry: dict[str, Any]) -> bool:
         """Whether ``entry`` (a decoded JSON object) comes from the selected service."""
-        if self.comms and entry.get("_COMM") not in self.comms:
-            return False
         if self.uids and entry.get("_UID") not in self.uids:
             return False
+        if self.comms:
+            comm = entry.get("_COMM")
+            if comm is None and self.uids:
+                # The sender exited before journald read /proc (see module docs).
+                comm = entry.get("SYSLOG_IDENTIFIER")
+            if comm not in self.comms:
+                return False
         return not self.units or entry.get("_SYSTEMD_UNIT") in self.units
 
     @property
@@ -73,10 +86,19 @@ class JournalSelector:
         return self.name or ",".join(sorted(self.units) or sorted(self.comms))
 
     def match_args(self) -> list[str]:
-        """journalctl match arguments selecting the same entries (fields AND, values OR)."""
-        args = [f"_COMM={comm}" for comm in sorted(self.comms)]
-        args += [f"_UID={uid}" for uid in sorted(self.uids)]
-        args += [f"_SYSTEMD_UNIT={unit}" for unit in sorted(self.units)]
+        """journalctl matches selecting (a superset of) the same entries.
+
+        Within a group, fields AND and values of one field OR; ``+`` ORs groups.
+        The second group catches entries whose ``_COMM`` journald could not read;
+        :meth:`trusts` keeps only those that really lack it.
+        """
+        rest = [f"_UID={uid}" for uid in sorted(self.uids)]
+        rest += [f"_SYSTEMD_UNIT={unit}" for unit in sorted(self.units)]
+        if not self.comms:
+            return rest
+        args = [f"_COMM={comm}" for comm in sorted(self.comms)] + rest
+        if self.uids:
+            args += ["+", *(f"SYSLOG_IDENTIFIER={comm}" for comm in sorted(self.comms)), *rest]
         return args
 
 
@@ -162,7 +184,7 @@ def entry_line(entry: dict[str, Any]) -> bytes | None:
     """The syslog-like line (with its newline) of a decoded entry; None if unusable."""
     message = field_bytes(entry.get("MESSAGE"))
     stamp = entry.get("__REALTIME_TIMESTAMP")
-    comm = field_bytes(entry.get("_COMM"))
+    comm = field_bytes(entry.get("_COMM", entry.get("SYSLOG_IDENTIFIER")))
     if message is None or not isinstance(stamp, str) or not stamp.isdigit() or not comm:
         return None
     if message.endswith(b"\n"):
