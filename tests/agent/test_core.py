@@ -147,4 +147,31 @@ def test_ipv6_attackers_are_blocked_per_prefix() -> None:
     )
     commands = agent.lines("auth", lines, NOW)
     (enforce,) = of(Enforce, commands)
-    assert enforce.plan.add[0].target == "2001:db8:7:1::/64"  # type: ignore[attr-defined]
+    ranges = enforce.plan.ranges  # type: ignore[attr-defined]
+    assert [b.target for b in ranges] == ["2001:db8:7:1::/64"]
+
+
+def test_a_longer_decision_for_a_blocked_address_replaces_its_element() -> None:
+    # Re-adding an existing nftables element keeps its old timeout: remove it first.
+    agent = core()
+    agent.decision(Decision(cursor=1, action="block", target="45.33.99.9", until=NOW + 60), NOW)
+    commands = agent.decision(
+        Decision(cursor=2, action="block", target="45.33.99.9", until=NOW + 600), NOW
+    )
+    (enforce,) = of(Enforce, commands)
+    plan = enforce.plan  # type: ignore[attr-defined]
+    assert plan.remove == ("45.33.99.9",)
+    assert [(b.target, b.until) for b in plan.add] == [("45.33.99.9", NOW + 600)]
+
+
+def test_a_new_range_replaces_the_range_sets_whole() -> None:
+    agent = core()
+    agent.decision(Decision(cursor=1, action="block", target="45.33.0.0/16", until=NOW + 60), NOW)
+    commands = agent.decision(
+        Decision(cursor=2, action="block", target="45.34.0.0/24", until=NOW + 60), NOW
+    )
+    plan = of(Enforce, commands)[0].plan  # type: ignore[attr-defined]
+    assert sorted(b.target for b in plan.ranges) == ["45.33.0.0/16", "45.34.0.0/24"]
+    lift = agent.decision(Decision(cursor=3, action="lift", target="45.33.0.0/16", until=0), NOW)
+    plan = of(Enforce, lift)[0].plan  # type: ignore[attr-defined]
+    assert [b.target for b in plan.ranges] == ["45.34.0.0/24"]

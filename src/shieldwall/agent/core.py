@@ -18,8 +18,8 @@ from shieldwall.detection.detection import Detection
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import Scenario
 from shieldwall.enforcers.allowlist import Allowlist as EnforceAllowlist
-from shieldwall.enforcers.block import Block, canonical_target, target_network
-from shieldwall.enforcers.plan import Plan
+from shieldwall.enforcers.block import Block, canonical_target, is_range, target_network
+from shieldwall.enforcers.plan import Plan, firewall_blocks
 from shieldwall.errors import AddressError
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.stream import EventStream
@@ -102,6 +102,7 @@ class AgentCore:
         self.blocks: dict[str, Block] = dict(blocks or {})
         self.cursor = cursor
         self.streams: dict[str, list[EventStream]] = {}
+        self._replaced: set[str] = set()
 
     def add_source(self, label: str, packs: Iterable[PackSpec], year: int) -> None:
         """Register a source; ``year`` dates syslog lines that carry none."""
@@ -170,7 +171,7 @@ class AgentCore:
         if decision.action == "lift":
             if target in self.blocks:
                 del self.blocks[target]
-                commands.append(Enforce(Plan(remove=(target,))))
+                commands.append(Enforce(self._plan((), (target,), now)))
                 commands.append(Remember(forget=(target,)))
                 commands.append(Note("block.lifted", {"target": target}))
         elif decision.until > now:
@@ -192,7 +193,29 @@ class AgentCore:
             del self.blocks[target]
         if not gone:
             return []
-        return [Enforce(Plan(remove=gone)), Remember(forget=gone)]
+        return [Enforce(self._plan((), gone, now)), Remember(forget=gone)]
+
+    def _plan(self, added: Iterable[Block], removed: Iterable[str], now: float) -> Plan:
+        """One transaction for a change already made to :attr:`blocks`.
+
+        Single addresses change element by element; an element re-added with a
+        new expiry is removed first in the same batch, because re-adding an
+        existing element keeps its old timeout. When a range changes, the range
+        sets are replaced whole (nft refuses overlapping range elements within
+        one batch, and nested ranges are left to their outer range).
+        """
+        added = tuple(added)
+        removed = tuple(removed)
+        singles = tuple(b for b in added if not is_range(b.target))
+        gone = tuple(t for t in removed if not is_range(t)) + tuple(
+            b.target for b in singles if b.target in self._replaced
+        )
+        self._replaced.clear()
+        if not any(is_range(b.target) for b in added) and not any(is_range(t) for t in removed):
+            return Plan(add=singles, remove=gone)
+        ranges = {t: b for t, b in self.blocks.items() if is_range(t)}
+        return Plan(add=singles, remove=gone,
+                    ranges=tuple(firewall_blocks(ranges, now).values()))
 
     def _add(self, blocks: Iterable[Block], now: float) -> list[Command]:
         added: list[Block] = []
@@ -206,13 +229,15 @@ class AgentCore:
                 }))
                 continue
             current = self.blocks.get(block.target)
-            if current is not None and current.until >= block.until:
-                continue
+            if current is not None:
+                if current.until >= block.until:
+                    continue
+                self._replaced.add(block.target)
             self.blocks[block.target] = block
             added.append(block)
         if added:
             commands.insert(0, Remember(put=tuple(added)))
-            commands.insert(0, Enforce(Plan(add=tuple(added))))
+            commands.insert(0, Enforce(self._plan(added, (), now)))
             for block in added:
                 commands.append(Note("block.applied", {
                     "target": block.target, "until": block.until,
