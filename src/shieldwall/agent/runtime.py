@@ -41,7 +41,7 @@ from shieldwall.enforcers.enforcer import Enforcer
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.plan import Plan
 from shieldwall.enforcers.store import BlockStore
-from shieldwall.errors import ConfigError, HubError, SignalError
+from shieldwall.errors import ConfigError, EnforcerError, HubError, SignalError
 from shieldwall.events.packs import load_pack
 from shieldwall.signals.member_state import STATE_FILE, MemberState, load_member_state
 from shieldwall.sources.state import PositionStore
@@ -152,9 +152,7 @@ class AgentRuntime:
         now = self.clock()
         for command in commands:
             if isinstance(command, Enforce):
-                self.enforcer.apply(command.plan, now)
-                self.applied += 1
-                self._exports_dirty = True
+                self._enforce(command.plan, now)
             elif isinstance(command, Remember):
                 if command.put:
                     self.store.put(command.put)
@@ -168,6 +166,19 @@ class AgentRuntime:
                 self.state.set_cursor(command.cursor)
             elif isinstance(command, Note):
                 self.notes(command.event, command.fields)
+
+    def _enforce(self, plan: Plan, now: float) -> None:
+        try:
+            self.enforcer.apply(plan, now)
+        except EnforcerError as exc:
+            # The incremental change did not fit what the firewall holds (changed
+            # behind our back?): make it match the whole desired state instead.
+            self.notes("enforce.repair", {"error": str(exc)[:300]})
+            if isinstance(self.enforcer, DryRunEnforcer):
+                return
+            self.enforcer.reconcile(self.core.blocks, now)
+        self.applied += 1
+        self._exports_dirty = True
 
     # -- tasks ----------------------------------------------------------------
 
