@@ -139,5 +139,24 @@ def test_common_log_format_minute_cache_keeps_zone_and_seconds_apart() -> None:
     assert clock.parse(b"10/Oct/2004:04:20:59 -0400") == first + 46
     assert clock.parse(b"10/Oct/2004:04:20:13 +0000") == first - 4 * 3600
     for minute in range(5000):
-        clock.parse(b"10/Oct/2004:%02d:%02d:00 +0000" % (minute // 60 % 24, minute % 60))
+        day, hour, mins = 1 + minute // 1440, minute // 60 % 24, minute % 60
+        clock.parse(b"%02d/Oct/2004:%02d:%02d:00 +0000" % (day, hour, mins))
     assert len(clock._clf_minutes) <= 4096
+
+
+def test_a_day_seen_a_year_ago_still_starts_a_new_year() -> None:
+    clock = Clockless(2024)
+    clock.parse(b"Jan  1 10:00:00")
+    clock.parse(b"Jul  1 10:00:00")
+    clock.parse(b"Dec 31 10:00:00")
+    assert clock.parse(b"Jan  1 11:00:00") == utc(2025, 1, 1, 11, 0, 0)
+    assert clock.parse(b"Jan  1 11:00:30") == utc(2025, 1, 1, 11, 0, 30)
+    assert clock.parse(b"Jan  1 12:00:30") == utc(2025, 1, 1, 12, 0, 30)
+
+
+def test_cached_days_and_minutes_agree_with_a_fresh_clock() -> None:
+    stamps = [b"Mar %2d %02d:%02d:%02d" % (d, h, m, s)
+              for d in (1, 2, 15) for h in (0, 9, 23) for m in (0, 7, 59) for s in (0, 30, 60)]
+    warm = Clockless(2024)
+    for text in stamps:
+        assert warm.parse(text) == Clockless(2024).parse(text), text

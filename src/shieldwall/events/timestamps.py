@@ -31,6 +31,9 @@ _CLF = re.compile(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(
 _HALF_YEAR = 183 * 86400
 #: Two-digit seconds (leap second included) -> value.
 SECONDS = {b"%02d" % n: n for n in range(61)}
+#: Two-digit hours and minutes -> their value in seconds.
+_HOURS = {b"%02d" % n: n * 3600 for n in range(24)}
+_MINUTES = {b"%02d" % n: n * 60 for n in range(60)}
 
 
 class TimestampError(ValueError):
@@ -58,6 +61,8 @@ class Clockless:
         #: the last timestamp parsed in full): outside, the full parse decides
         #: about a new year. Public so that a hot loop can use it inline.
         self.minutes: dict[bytes, float] = {}
+        #: ``b"Dec 10"`` -> Unix seconds of that day's start in the current year.
+        self._bsd_days: dict[bytes, float] = {}
         #: ``b"10/Oct/2004:04:20 -0400"`` -> Unix seconds of that minute.
         self._clf_minutes: dict[bytes, float] = {}
         self.low = float("inf")
@@ -100,6 +105,21 @@ class Clockless:
                 seconds = SECONDS.get(text[13:])
                 if seconds is not None:
                     return minute + seconds
+            # Next fastest: a day seen before; the time of day read by position.
+            day_start = self._bsd_days.get(text[:6])
+            if (
+                day_start is not None
+                and text[6:7] == b" "
+                and text[9:10] == b":"
+                and text[12:13] == b":"
+                and (hh := _HOURS.get(text[7:9])) is not None
+                and (mm := _MINUTES.get(text[10:12])) is not None
+                and (ss := SECONDS.get(text[13:])) is not None
+            ):
+                value = day_start + hh + mm + ss
+                if self.low <= value <= self.high:
+                    self._remember(text, value, ss)
+                    return value
         m = _BSD.match(text)
         if m is None:
             raise TimestampError(f"not a syslog timestamp: {text[:40]!r}")
@@ -120,6 +140,7 @@ class Clockless:
             # December -> January: the log has crossed into a new year.
             self.year += 1
             self.minutes.clear()
+            self._bsd_days.clear()
             value = self._day(self.year, month, day) + hh * 3600 + mm * 60 + ss
         elif value > last + _HALF_YEAR:
             # A straggler from December written just after the first January
@@ -131,14 +152,24 @@ class Clockless:
             return value
         if m.group(6):
             value += float(b"0." + m.group(6))
-        elif len(text) == 15:
+            self._last_bsd = value
+            self.low, self.high = value - _HALF_YEAR, value + _HALF_YEAR
+            return value
+        if len(text) == 15:
+            # At most 366 keys ("Mon DD"): no bound needed.
+            self._bsd_days[text[:6]] = self._day(self.year, month, day)
+        self._remember(text, value, ss)
+        return value
+
+    def _remember(self, text: bytes, value: float, ss: int) -> None:
+        """``value`` is the newest syslog time: the reference for new years; cache its minute."""
+        if len(text) == 15:
             if len(self.minutes) >= 4096:
                 self.minutes.clear()
             self.minutes[text[:13]] = value - ss
         self._last_bsd = value
         self.low = value - _HALF_YEAR
         self.high = value + _HALF_YEAR
-        return value
 
     def _iso(self, text: bytes) -> float:
         m = _ISO.match(text)
