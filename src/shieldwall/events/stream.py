@@ -85,7 +85,7 @@ class EventStream:
         self._hits = [0] * len(pack.patterns)
         #: timestamp text -> Unix seconds (many lines share a second).
         self._times: dict[bytes, float] = {}
-        self._keys: dict[bytes, str | None] = {}
+        self._keys: dict[bytes, str] = {}
         self._users: dict[bytes, str] = {}
 
     def feed(self, buffer: bytes) -> list[Event]:
@@ -131,13 +131,13 @@ class EventStream:
                 when = cached
             key = None
             if ip is not None:
-                if ip in keys:
-                    key = keys[ip]
-                else:
+                key = keys.get(ip)
+                if key is None:
                     if len(keys) >= CACHE_SIZE:
                         keys.clear()
-                    key = keys[ip] = blame_key_from_text(ip.decode("ascii", "replace"), prefix)
-                if key is None:
+                    # "" marks text that is not an address (a host name).
+                    key = keys[ip] = blame_key_from_text(ip.decode("ascii", "replace"), prefix) or ""
+                if not key:
                     unaddressed += 1
                     continue
             weight = 1 if rep is None else int(rep)
