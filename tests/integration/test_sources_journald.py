@@ -43,8 +43,8 @@ if uid:
 ctypes.CDLL(None).prctl(15, comm.encode(), 0, 0, 0)  # PR_SET_NAME
 data = message.encode().replace(b"\\n", b"\n")
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-sock.sendto(b"SYSLOG_IDENTIFIER=sshd\nMESSAGE\n" + struct.pack("<Q", len(data)) + data + b"\n",
-            path)
+sock.sendto(b"SYSLOG_IDENTIFIER=" + comm.encode() + b"\nMESSAGE\n" + struct.pack("<Q", len(data))
+            + data + b"\n", path)
 """
 
 
