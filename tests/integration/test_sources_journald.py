@@ -120,7 +120,8 @@ async def test_system_journal_is_followed_and_forged_sshd_lines_are_dropped() ->
     try:
         await asyncio.wait_for(follow.source.watching.wait(), WAIT)
         await asyncio.sleep(0.5)  # let journalctl seek to the end before we write
-        subprocess.run(["logger", "-t", "sshd", f"forged {marker}"], check=True, timeout=30)
+        subprocess.run(["logger", "-t", "sshd", f"forged {marker}"], check=True, timeout=30,
+                       user=65534, group=65534)  # a local user's forgery
         send(journal_socket(), "sshd", f"genuine {marker}")
         data = await follow.until(f"genuine {marker}".encode())
         assert f"forged {marker}".encode() not in data
