@@ -424,3 +424,13 @@ async def test_chunk_not_committed_before_stopping_is_handed_out_again(tmp_path:
     assert await next_chunk_then_close(
         TailSource(path, PositionStore.load(state), from_start=True), commit=True
     ) == b"two\n"
+
+
+async def test_fifo_in_place_of_the_log_is_a_source_error_not_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "auth.log"
+    os.mkfifo(path)
+    source = TailSource(path, PositionStore())
+    with pytest.raises(SourceError, match="not a regular file"):
+        async with asyncio.timeout(WAIT):
+            async for _ in source.chunks():
+                pass

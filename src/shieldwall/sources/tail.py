@@ -52,6 +52,7 @@ import contextlib
 import errno
 import logging
 import os
+import stat
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,8 @@ class _Follow:
 def _open(path: str, offset: int, stats: LineStats) -> _Follow | None:
     """``path`` opened at ``offset``; None if it does not exist (any more)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: opening a FIFO put in the log's place must not hang the loop.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except PermissionError:
@@ -151,6 +153,11 @@ def _open(path: str, offset: int, stats: LineStats) -> _Follow | None:
         ) from None
     except OSError as exc:
         raise SourceError(f"{path}: cannot open: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceError(
+            f"{path}: not a regular file; follow log files (use the stdin source for a pipe)"
+        )
     return _Follow(path, fd, offset, stats)
 
 
