@@ -192,3 +192,15 @@ def test_selector_from_configuration_lists_is_root_only_unless_told() -> None:
 def test_selector_without_comms_or_units_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="needs comms"):
         selector_for()
+
+
+def test_match_args_for_units_only_and_for_any_user() -> None:
+    assert selector_for(units=["ssh.service"]).match_args() == ["_UID=0", "_SYSTEMD_UNIT=ssh.service"]
+    assert selector_for(comms=["smtpd"], uids=[]).match_args() == ["_COMM=smtpd"]
+
+
+def test_entry_without_cursor_keeps_the_previous_cursor() -> None:
+    converter = JournalConverter(SSHD, cursor="before")
+    entry = {"_COMM": "sshd", "_UID": "0", "__REALTIME_TIMESTAMP": "1", "MESSAGE": "m"}
+    assert converter.convert(json.dumps(entry).encode() + b"\n").endswith(b"sshd: m\n")
+    assert converter.cursor == "before"

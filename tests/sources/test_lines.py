@@ -164,3 +164,18 @@ def test_skipped_line_is_not_flushed() -> None:
     asm.skip_line()
     asm.feed(b"fragment")
     assert asm.flush() == b""
+
+
+def test_empty_chunk_changes_nothing() -> None:
+    asm = LineAssembler()
+    asm.feed(b"a\nb")
+    assert asm.feed(b"") == b""
+    assert (asm.offset, asm.pending) == (2, 1)
+
+
+def test_held_part_and_its_end_together_too_long_are_cut() -> None:
+    stats = LineStats()
+    asm = LineAssembler(max_line=8, stats=stats)
+    assert asm.feed(b"12345") == b""
+    assert asm.feed(b"6789\nok\n") == b"12345678\nok\n"
+    assert stats.lines_cut == 1

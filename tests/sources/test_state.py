@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from shieldwall.errors import SourceError
-from shieldwall.sources.state import CHECK_BYTES, FilePosition, PositionStore, content_check
+from shieldwall.sources.state import (
+    CHECK_BYTES,
+    FilePosition,
+    PositionStore,
+    content_check,
+    read_check,
+)
 
 
 def test_positions_and_cursors_survive_a_save_and_load(tmp_path: Path) -> None:
@@ -77,3 +84,19 @@ def test_content_check_covers_only_the_last_bytes_before_the_offset() -> None:
     tail = b"y" * CHECK_BYTES
     assert content_check(b"x" * 10 + tail) == content_check(b"z" * 99 + tail)
     assert content_check(tail) != content_check(tail[:-1] + b"!")
+
+
+def test_unreadable_position_file_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="cannot read source positions"):
+        PositionStore.load(tmp_path)  # a directory
+
+
+def test_read_check_matches_content_check_of_the_file_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"a" * 10 + b"b" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert read_check(fd, 110) == content_check(b"b" * 100)
+        assert read_check(fd, 5) == content_check(b"a" * 5)
+    finally:
+        os.close(fd)
