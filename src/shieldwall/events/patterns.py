@@ -153,6 +153,32 @@ class Scanner:
         other = [groups["p_1"] if len(spec.patterns) > 1 else groups["unset"], groups["p_0"]]
         self.unset_groups: list[int] = [other[min(i, 1)] for i in range(len(spec.patterns))]
 
+    def matches(self, data: bytes) -> Iterator[re.Match[bytes]]:
+        """One match per matching line of ``data`` (which starts with ``\\n``).
+
+        A pattern that can consume a newline (``[^"]*``, ``\\s``) could run on
+        into the next lines and end on a later line's text: that later line
+        would be hidden, and its address could be blamed for this line. Such a
+        match is cut back to its own line (matched alone, or dropped) and the
+        scan goes on from the next line.
+        """
+        finditer, match, find = self.regex.finditer, self.regex.match, data.find
+        pos = 0
+        while True:
+            for m in finditer(data, pos):
+                start = m.start()
+                if find(b"\n", start + 1, m.end()) < 0:
+                    yield m
+                    continue
+                line_end = find(b"\n", start + 1)
+                alone = match(data, start, line_end)
+                if alone is not None:
+                    yield alone
+                pos = line_end
+                break
+            else:
+                return
+
     def scan(self, buffer: bytes) -> Iterator[RawMatch]:
         """Yield one :data:`RawMatch` per matching line of ``buffer``.
 
@@ -165,7 +191,7 @@ class Scanner:
         ts_group, ip_head = self.ts_group, self.head_ip_group
         pid_group, rep_group = self.pid_group, self.rep_group
         data = b"\n" + buffer
-        for m in self.regex.finditer(data):
+        for m in self.matches(data):
             index, ip_group, user_group = slots[m.lastindex or 0]
             ip_group = ip_group or ip_head
             rep = m.group(rep_group) if rep_group else None

@@ -109,7 +109,7 @@ class EventStream:
         low, high = clock.low, clock.high
         matched_before = sum(hits)
         data = b"\n" + buffer  # every line, the first included, starts after a newline
-        for m in self.scanner.regex.finditer(data):
+        for m in self.scanner.matches(data):
             index, fields, role, name, kind = slots[m.lastindex]  # type: ignore[index]
             hits[index] += 1
             ts, ip, conn, rep, raw = m.group(*fields)
