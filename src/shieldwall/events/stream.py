@@ -4,11 +4,11 @@
 any chunking), get back the events they hold, in order. It is pure: the year for
 BSD syslog timestamps is given, never read from the clock.
 
-:meth:`EventStream.feed` is the replay hot path (a million lines per CPU-second
-is the goal), so it fuses the scanner's loop, head check, time parsing, blame and
-accounting into one loop over ``finditer`` with plain-dict caches: the head of a
-line (timestamp and host) repeats across the lines of one second, blamed
-addresses and user names repeat across an attack. Every cache is bounded.
+:meth:`EventStream.feed` is the replay hot path, so it fuses the scanner's loop,
+time parsing, blame and accounting into one loop over the scanner's matches, with
+one ``m.group()`` call per line and plain-dict caches: a minute's start (kept by
+the clock), timestamps, blamed addresses and user names repeat across an attack.
+Every cache is bounded.
 """
 
 from __future__ import annotations
