@@ -1,4 +1,4 @@
-"""Compile a pack into one scanner over buffers of complete lines.
+r"""Compile a pack into one scanner over buffers of complete lines.
 
 All patterns of a pack become a single regex per line:
 ``\n`` + head (timestamp, host) + anchor (program name, or ``] "``) + the
@@ -13,6 +13,10 @@ Why the head is in the regex: a match can only start at a line start, with the
 header the logging system writes, followed at once by the program name. Text a
 client controls (a user name carrying ``sshd[1]: Failed password ... from A``)
 sits after that and can never be taken for a line of its own.
+
+Why a match never spans lines: :meth:`Scanner.matches` cuts back to its own line
+any match that ran over a newline (a pattern with ``[^"]*`` or ``\s`` can), so a
+line can never end on, hide, or blame with, the text of the lines after it.
 
 Why one pattern per line end: a pattern must run to the end of the line, so a
 greedy client-controlled field (a user name) can never capture the text that the
