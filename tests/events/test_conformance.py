@@ -290,7 +290,7 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
 
 #: What the packs achieve today; a regression below these fails.
 F2B_FLOOR = {
-    "sshd": 206, "postfix": 56, "dovecot": 51, "vsftpd": 5, "proftpd": 2, "pureftpd": 1, "http": 16,
+    "sshd": 212, "postfix": 59, "dovecot": 51, "vsftpd": 6, "proftpd": 10, "pureftpd": 1, "http": 16,
 }
 
 

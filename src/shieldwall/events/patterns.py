@@ -39,7 +39,7 @@ ADDR = r"[0-9A-Fa-f:.]{2,45}"
 PORT = r"\d{1,5}"
 
 _TS_SYSLOG = (
-    r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?"
+    r"[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})?"
     r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
 )
 
@@ -64,7 +64,8 @@ FORMATS: dict[str, LineFormat] = {
     "syslog": LineFormat(
         head=r"(?:<\d{1,3}>)?(?P<ts>" + _TS_SYSLOG + r") (?:\S{1,255} )?",
         anchor=(
-            r"(?:{program})(?:\[(?P<pid>\d{1,10})\])?: (?:\[ID \d{1,10} [\w.]{1,40}\] )?"
+            # proftpd's own log has no colon after [pid]; then the pid is required.
+            r"(?:{program})(?:\[(?P<pid>\d{1,10})\]:? |: )(?:\[ID \d{1,10} [\w.]{1,40}\] )?"
             r"(?:message repeated (?P<rep>\d{1,9}) times: \[ ?)?"
         ),
         trailer=r"(?: ?\])?[ \t]*\r?$",
