@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shieldwall.errors import HubError
+from shieldwall.durations import parse_duration
+from shieldwall.errors import ConfigError, HubError
 from shieldwall.hub.members import (
     JoinToken,
     check_member_name,
     decode_token,
     encode_token,
-    parse_duration,
     secret_hash,
 )
 
@@ -51,5 +51,5 @@ def test_durations(text: str, seconds: float) -> None:
 
 
 def test_bad_duration_is_refused() -> None:
-    with pytest.raises(HubError):
+    with pytest.raises(ConfigError):
         parse_duration("soon")

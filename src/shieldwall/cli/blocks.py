@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 
+from shieldwall import durations
 from shieldwall.cli.enforce import (
     backend_option,
     data_dir_option,
@@ -38,35 +38,13 @@ from shieldwall.events.address import is_global
 from shieldwall.signals.member_state import STATE_FILE, load_member_state
 from shieldwall.signals.signal import Signal
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``90s``, ``30m``, ``4h``, ``1h30m``, ``2d``, ``1w`` or a bare number.
-
-    ``forever`` (or ``0``) means no expiry. Raises ``ConfigError`` otherwise.
-    """
-    raw = text.strip().lower()
-    if raw in ("forever", "permanent", "0"):
-        return math.inf
-    try:
-        value = float(raw)
-    except ValueError:
-        pos, total = 0, 0.0
-        for match in _DURATION.finditer(raw):
-            if match.start() != pos:
-                break
-            total += float(match.group(1)) * _UNITS[match.group(2)]
-            pos = match.end()
-        if pos != len(raw) or not raw:
-            raise ConfigError(
-                f"not a duration: {text!r} (use e.g. 90s, 30m, 4h, 1h30m, 2d, 1w, forever)"
-            ) from None
-        value = total
-    if value <= 0 or math.isnan(value):
-        raise ConfigError(f"a duration must be positive: {text!r}")
-    return value
+    """Seconds of a ban: ``90s``, ``4h``, ``1h30m``, ``2d``, ``1w``; ``forever`` or ``0``: no expiry."""
+    seconds = durations.parse_duration(text, "--for", allow_forever=True)
+    if seconds <= 0:
+        raise ConfigError(f"--for: a duration must be positive: {text!r}")
+    return seconds
 
 
 def alliance_link(directory: Path) -> Callable[[Signal], None] | None:

@@ -136,12 +136,13 @@ def invite(data_dir: Path, name: str, expires: str) -> None:
       shieldwall hub invite --name web1 --expires 2h
       # on web1: shieldwall join swj1.eyJo... --owns 198.51.100.7
     """
+    from shieldwall.durations import parse_duration
     from shieldwall.hub.admin import create_invite
-    from shieldwall.hub.members import check_member_name, parse_duration
+    from shieldwall.hub.members import check_member_name
 
     if name:
         check_member_name(name)
-    lifetime = parse_duration(expires)
+    lifetime = parse_duration(expires, "--expires")
     config = load_hub_config(data_dir)
     token = with_ledger(config, lambda ledger: create_invite(ledger, config, name, lifetime,
                                                               time.time()))

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from shieldwall.durations import parse_duration
 from shieldwall.errors import ConfigError
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
-
-
-def parse_duration(text: str | int | float, where: str = "duration") -> float:
-    """Seconds from ``90``, ``"90s"``, ``"10m"``, ``"12h"``, ``"7d"``."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        if text < 0:
-            raise ConfigError(f"{where}: must not be negative, got {text}")
-        return float(text)
-    if not isinstance(text, str):
-        raise ConfigError(f"{where}: expected a duration like '10m', got {text!r}")
-    m = _DURATION.match(text)
-    if m is None:
-        raise ConfigError(f"{where}: expected a duration like 90s, 10m, 12h or 7d, got {text!r}")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 @dataclass(frozen=True)

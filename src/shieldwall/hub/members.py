@@ -78,10 +78,3 @@ def check_member_name(name: str) -> str:
     return name
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``30s``, ``15m``, ``24h`` or ``7d``; raises :class:`HubError`."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
-    if match is None:
-        raise HubError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d)")
-    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return float(match.group(1)) * unit
