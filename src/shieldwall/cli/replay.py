@@ -17,30 +17,11 @@ from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import load_scenarios
 from shieldwall.errors import ShieldwallError, SourceError
 from shieldwall.events.address import DEFAULT_IPV6_PREFIX
+from shieldwall.events.autodetect import choose_packs
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
-from shieldwall.events.patterns import Scanner
 from shieldwall.events.stream import EventStream
 from shieldwall.sources.lines import LineStats
 from shieldwall.sources.replay import iter_file_chunks
-
-SNIFF = 64 * 1024
-
-
-def choose_packs(sample: bytes, packs: list[PackSpec]) -> list[PackSpec]:
-    """Packs that recognise the first bytes of a file.
-
-    A pack is chosen when one of its ``detect`` literals appears, or when one of
-    its patterns matches a line of the sample (``sshd(pam_unix)[...]`` lines of
-    old Linux hosts carry none of sshd's literals).
-    """
-    sample = sample[: sample.rfind(b"\n") + 1] or sample  # complete lines only
-    chosen = []
-    for pack in packs:
-        if any(lit.encode() in sample for lit in pack.detect) or next(
-            iter(Scanner(pack).scan(sample)), None
-        ):
-            chosen.append(pack)
-    return chosen
 
 
 def _written(path: str) -> float | None:
@@ -138,7 +119,7 @@ def _run(
                 every = [load_pack(n) for n in builtin_pack_names()]
             first = next(chunks, b"")
             chunks = itertools.chain((first,), chunks)
-            packs += [p for p in choose_packs(first[:SNIFF], every) if p not in packs]
+            packs += [p for p in choose_packs(first, every) if p not in packs]
         if not packs:
             click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
                        f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
