@@ -162,3 +162,21 @@ async def test_a_restarted_agent_reapplies_its_blocks_and_misses_no_decision(
         # A restarted agent does not count the old lines again.
         detections = [f for e, f in a.notes if e == "detection"]
         assert [d["ip"] for d in detections] == [ATTACKER, second]
+
+
+async def test_a_batch_the_hub_refuses_as_invalid_is_dropped_and_later_signals_flow(
+    tmp_path: Path, config: HubConfig
+) -> None:
+    from shieldwall.agent.core import Report
+    from shieldwall.signals.signal import Signal
+
+    async with running_hub(config):
+        a, b = await members(tmp_path, config, "a", "b")
+        async with running(a) as runtime_a, running(b):
+            poison = Signal(kind="detection", target="not-an-address", scenario="ssh-bruteforce")
+            runtime_a.execute([Report((poison,))])
+            await until(lambda: any(e == "signal.dropped" for e, _ in a.notes))
+            with a.log.open("a") as log:
+                log.write(attack_lines(ATTACKER, 5))
+            await until(lambda: ATTACKER in b.blocked())
+            assert runtime_a.state.backlog() == 0

@@ -50,6 +50,8 @@ log = logging.getLogger("shieldwall.agent")
 
 TICK = 1.0
 SEND_BACKOFF = (0.2, 15.0)
+#: Refusals of a batch's content: sending the same signals again cannot succeed.
+UNSENDABLE = frozenset({"malformed", "invalid-signal"})
 
 #: Where notes go: (event, fields). The CLI prints them as JSON or text lines.
 NoteSink = Callable[[str, dict[str, Any]], None]
@@ -242,7 +244,16 @@ class AgentRuntime:
                     continue
                 try:
                     ack = await hub.send([signal for _, signal in pending])
-                except (HubError, SignalError) as exc:
+                except SignalError as exc:
+                    if exc.reason not in UNSENDABLE:
+                        raise
+                    # The hub will never take this batch: retrying it would stall
+                    # every later signal behind it.
+                    self.state.sent([row_id for row_id, _ in pending])
+                    self.notes("signal.dropped", {"signals": len(pending), "reason": exc.reason,
+                                                  "error": str(exc)[:200]})
+                    continue
+                except HubError as exc:
                     # Keep detecting and enforcing locally; the outbox keeps the signals.
                     self.notes("hub.unreachable", {"error": str(exc)[:200],
                                                    "backlog": self.state.backlog()})
