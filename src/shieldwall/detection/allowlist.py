@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 
 from shieldwall.errors import AddressError, ConfigError
-from shieldwall.events.address import IPNetwork, parse_network
+from shieldwall.events.address import IntervalIndex, IPNetwork, parse_network
 
 
 class Allowlist:
@@ -20,19 +19,19 @@ class Allowlist:
     """
 
     def __init__(self, networks: Iterable[IPNetwork] = ()) -> None:
-        self._v4: list[tuple[int, int]] = []
-        self._v6: list[tuple[int, int]] = []
-        for net in networks:
-            target = self._v4 if net.version == 4 else self._v6
-            target.append((int(net.network_address), int(net.broadcast_address)))
-        self._v4 = _merge(self._v4)
-        self._v6 = _merge(self._v6)
-        self._v4_starts = [s for s, _ in self._v4]
-        self._v6_starts = [s for s, _ in self._v6]
+        networks = list(networks)
+        self._index = {
+            version: IntervalIndex.build(
+                (int(n.network_address), int(n.broadcast_address))
+                for n in networks
+                if n.version == version
+            )
+            for version in (4, 6)
+        }
         self._cache: dict[str, bool] = {}
 
     def __len__(self) -> int:
-        return len(self._v4) + len(self._v6)
+        return len(self._index[4]) + len(self._index[6])
 
     @classmethod
     def from_strings(cls, entries: Iterable[str], origin: str = "allowlist") -> Allowlist:
@@ -70,19 +69,6 @@ class Allowlist:
             net = ipaddress.ip_network(key, strict=False)
         except ValueError:
             return False
-        ranges, starts = (self._v4, self._v4_starts) if net.version == 4 else (self._v6, self._v6_starts)
-        if not ranges:
-            return False
-        low, high = int(net.network_address), int(net.broadcast_address)
-        index = bisect.bisect_right(starts, high) - 1
-        return index >= 0 and ranges[index][1] >= low
-
-
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+        return self._index[net.version].overlaps(
+            int(net.network_address), int(net.broadcast_address)
+        )

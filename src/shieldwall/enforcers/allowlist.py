@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shieldwall.enforcers.lookup import IntervalIndex
 from shieldwall.errors import AddressError, ConfigError
-from shieldwall.events.address import IPNetwork, parse_address
+from shieldwall.events.address import IntervalIndex, IPNetwork, parse_address
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,44 +8,14 @@ built once per change of the block list; a lookup allocates almost nothing.
 from __future__ import annotations
 
 import socket
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from shieldwall.enforcers.block import Block, is_ipv6, is_range, target_network
+from shieldwall.events.address import IntervalIndex
 
 _V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
-
-
-@dataclass(frozen=True, slots=True)
-class IntervalIndex:
-    """Disjoint, sorted ``[start, end]`` integer intervals; answers overlap queries."""
-
-    starts: tuple[int, ...] = ()
-    ends: tuple[int, ...] = ()
-
-    @classmethod
-    def build(cls, intervals: Iterable[tuple[int, int]]) -> IntervalIndex:
-        """Merge overlapping or adjacent intervals and index them."""
-        starts: list[int] = []
-        ends: list[int] = []
-        for start, end in sorted(intervals):
-            if ends and start <= ends[-1] + 1:
-                if end > ends[-1]:
-                    ends[-1] = end
-            else:
-                starts.append(start)
-                ends.append(end)
-        return cls(tuple(starts), tuple(ends))
-
-    def overlaps(self, start: int, end: int) -> bool:
-        """True when ``[start, end]`` shares at least one value with an interval."""
-        i = bisect_right(self.starts, end) - 1
-        return i >= 0 and self.ends[i] >= start
-
-    def __len__(self) -> int:
-        return len(self.starts)
 
 
 def pack_address(text: str) -> bytes | None:

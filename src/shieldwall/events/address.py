@@ -8,6 +8,9 @@ whom we block (and leak our lookups to the attacker's DNS server).
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from shieldwall.errors import AddressError
@@ -78,3 +81,33 @@ def blame_key_from_text(text: str, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> st
 def is_global(addr: IPAddress) -> bool:
     """True for addresses routable on the public internet (not private, reserved...)."""
     return addr.is_global and not addr.is_multicast
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalIndex:
+    """Disjoint, sorted ``[start, end]`` integer intervals; answers overlap queries."""
+
+    starts: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
+
+    @classmethod
+    def build(cls, intervals: Iterable[tuple[int, int]]) -> IntervalIndex:
+        """Merge overlapping or adjacent intervals and index them."""
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted(intervals):
+            if ends and start <= ends[-1] + 1:
+                if end > ends[-1]:
+                    ends[-1] = end
+            else:
+                starts.append(start)
+                ends.append(end)
+        return cls(tuple(starts), tuple(ends))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when ``[start, end]`` shares at least one value with an interval."""
+        i = bisect_right(self.starts, end) - 1
+        return i >= 0 and self.ends[i] >= start
+
+    def __len__(self) -> int:
+        return len(self.starts)
