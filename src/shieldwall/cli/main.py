@@ -19,18 +19,18 @@ from shieldwall.errors import ShieldwallError
 #: Every subcommand, in the order ``--help`` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("shieldwall.cli.up:up", "Start a hub and an agent on this host (embedded default)."),
-    "enforce": ("shieldwall.cli.enforce:enforce", "Apply blocks to nftables; status; uninstall."),
+    "demo": ("shieldwall.cli.demo:demo", "Watch an alliance answer an attack (netns lab)."),
+    "agent": ("shieldwall.cli.agent:agent", "Run the member's agent (detect, signal, enforce)."),
+    "replay": ("shieldwall.cli.replay:replay", "Detect attacks in whole log files."),
+    "patterns": ("shieldwall.cli.patterns:patterns", "Inspect and try pattern packs."),
+    "hub": ("shieldwall.cli.hub:hub", "Run the alliance hub: init, serve, invite, members..."),
+    "join": ("shieldwall.cli.member:join", "Join a hub with a token from `hub invite`."),
+    "leave": ("shieldwall.cli.member:leave", "Leave the alliance (revokes this member's key)."),
     "ban": ("shieldwall.cli.blocks:ban", "Block an address or range now, for a while."),
     "unban": ("shieldwall.cli.blocks:unban", "Lift a block."),
     "blocks": ("shieldwall.cli.blocks:blocks", "List this member's active blocks."),
     "import": ("shieldwall.cli.blocks:import_command", "Import a public blocklist."),
-    "replay": ("shieldwall.cli.replay:replay", "Detect attacks in whole log files."),
-    "patterns": ("shieldwall.cli.patterns:patterns", "Inspect and try pattern packs."),
-    "agent": ("shieldwall.cli.agent:agent", "Run the member's agent (detect, signal, enforce)."),
-    "hub": ("shieldwall.cli.hub:hub", "Run the alliance hub: init, serve, invite, members..."),
-    "join": ("shieldwall.cli.member:join", "Join a hub with a token from `hub invite`."),
-    "leave": ("shieldwall.cli.member:leave", "Leave the alliance (revokes this member's key)."),
-    "demo": ("shieldwall.cli.demo:demo", "Watch an alliance answer an attack (netns lab)."),
+    "enforce": ("shieldwall.cli.enforce:enforce", "Apply blocks to nftables; status; uninstall."),
 }
 
 
