@@ -1,0 +1,53 @@
+"""`shieldwall up`, the README's run command: a hub and a joined agent from one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from shieldwall.cli.up import render_agent_config
+
+from .hub_harness import free_port
+
+
+def test_the_generated_agent_config_is_valid_toml_naming_each_source(tmp_path: Path) -> None:
+    text = render_agent_config(
+        tmp_path, [("file", "/var/log/auth.log", "sshd"), ("journald", "", "sshd")], "memory"
+    )
+    data = tomllib.loads(text)
+    assert data["agent"]["data_dir"] == str(tmp_path)
+    assert [s["kind"] for s in data["sources"]] == ["file", "journald"]
+    assert data["enforce"]["backend"] == "memory"
+
+
+def test_up_starts_a_hub_joins_an_agent_and_stops_cleanly(tmp_path: Path) -> None:
+    root = tmp_path / "state"
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "shieldwall.cli.main", "up", "--data", str(root),
+         "--listen", f"127.0.0.1:{port}", "--backend", "memory"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "member" / "member.json").exists() or not (root / "agent.toml").exists():
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "up did not join its agent in time"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert child.poll() is None
+    finally:
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+    assert "shieldwall is up" in err
+    assert "invite another host" in err
+    assert (root / "hub" / "hub.toml").exists()
+    # The hub child process ends with `up`.
+    hub_alive = subprocess.run(["pgrep", "-f", f"--data {root}/hub"], capture_output=True)
+    assert hub_alive.returncode != 0, hub_alive.stdout
+    assert os.stat(root).st_mode & 0o077 == 0
