@@ -236,11 +236,16 @@ class AgentCore:
             self.blocks[block.target] = block
             added.append(block)
         if added:
-            commands.insert(0, Remember(put=tuple(added)))
-            commands.insert(0, Enforce(self._plan(added, (), now)))
-            for block in added:
-                commands.append(Note("block.applied", {
+            # The note follows the firewall change at once: persisting the
+            # block comes after, so "applied" times what the firewall holds.
+            applied: list[Command] = [Enforce(self._plan(added, (), now))]
+            applied += [
+                Note("block.applied", {
                     "target": block.target, "until": block.until,
                     "origin": block.origin, "scenario": block.scenario,
-                }))
+                })
+                for block in added
+            ]
+            applied.append(Remember(put=tuple(added)))
+            commands = applied + commands
         return commands

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 class AgentState:
-    """Outbox and cursor; all writes are durable (synchronous=FULL) before returning."""
+    """Outbox and cursor; outbox writes are durable (synchronous=FULL) before returning."""
 
     def __init__(self, path: Path) -> None:
         try:
@@ -32,6 +32,10 @@ class AgentState:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            # The cursor needs no fsync of its own: after a power loss it can only
+            # fall back, and decisions it then re-reads are applied idempotently.
+            self._kv = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._kv.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the agent state {path}: {exc}") from None
         self._encoder = msgspec.json.Encoder()
@@ -68,15 +72,16 @@ class AgentState:
 
     def cursor(self) -> int:
         """The last decision cursor handled (0 before the first)."""
-        row = self._db.execute("SELECT value FROM kv WHERE key = 'cursor'").fetchone()
+        row = self._kv.execute("SELECT value FROM kv WHERE key = 'cursor'").fetchone()
         return int(row[0]) if row else 0
 
     def set_cursor(self, cursor: int) -> None:
-        self._db.execute(
+        self._kv.execute(
             "INSERT INTO kv (key, value) VALUES ('cursor', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (str(cursor),),
         )
 
     def close(self) -> None:
+        self._kv.close()
         self._db.close()
