@@ -6,7 +6,7 @@ See ``deploy/agent.toml`` for a documented example. Errors name the key path.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -57,7 +57,6 @@ class AgentConfig:
     exports_dir: str = ""
     #: Signals per envelope (one signature per batch).
     batch_size: int = 500
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -95,7 +95,11 @@ class DryRunEnforcer:
 
 
 def build_enforcer(config: AgentConfig, notes: NoteSink) -> Any:
-    """The enforcer named by the configuration (imported lazily: nftables needs libnftables)."""
+    """The enforcer named by the configuration (imported lazily: nftables needs libnftables).
+
+    ``none`` keeps the blocks in memory only: detection and signals without
+    touching this host's traffic.
+    """
     if config.dry_run:
         return DryRunEnforcer(notes)
     if config.backend == "nftables":
