@@ -71,3 +71,15 @@ def test_is_global_excludes_private_reserved_and_multicast() -> None:
     assert not is_global(parse_address("10.0.0.1"))
     assert not is_global(parse_address("192.0.2.1"))
     assert not is_global(parse_address("ff02::1"))
+
+
+def test_never_block_entries_widen_host_bits_instead_of_refusing() -> None:
+    from shieldwall.events.address import widen_network
+
+    assert str(widen_network("192.0.2.7/24")) == "192.0.2.0/24"
+    assert str(widen_network("::ffff:192.0.2.7")) == "192.0.2.7/32"
+    assert str(widen_network("2001:db8::1/32")) == "2001:db8::/32"
+    with pytest.raises(AddressError):
+        widen_network("resolver.example")
+    with pytest.raises(AddressError):
+        widen_network("192.0.2.7/33")

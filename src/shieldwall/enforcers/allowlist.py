@@ -7,13 +7,12 @@ monitors, crawlers and upstream proxies better than the hub does.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shieldwall.errors import AddressError, ConfigError
-from shieldwall.events.address import IntervalIndex, IPNetwork, parse_address
+from shieldwall.events.address import IntervalIndex, IPNetwork, widen_network
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +77,8 @@ def parse_allowlist(text: str, label: str) -> Allowlist:
             continue
         word = token[0]
         try:
-            if "/" in word:
-                base, _, length = word.partition("/")
-                net: IPNetwork = ipaddress.ip_network(f"{parse_address(base)}/{length}", strict=False)
-            else:
-                net = ipaddress.ip_network(parse_address(word))
-        except (AddressError, ValueError):
+            net = widen_network(word)
+        except AddressError:
             raise ConfigError(f"{label}:{number}: not an address or CIDR: {word!r}") from None
         entries.append((net, label))
     return Allowlist.of(entries)

@@ -58,6 +58,20 @@ def parse_network(text: str) -> IPNetwork:
         raise AddressError(f"not a valid CIDR: {text!r} ({exc})") from None
 
 
+def widen_network(text: str) -> IPNetwork:
+    """An address or CIDR for a never-block list: host bits are tolerated.
+
+    ``192.0.2.7/24`` protects the whole /24: in a list of what must never be
+    blocked, erring towards protecting more is the safe direction.
+    """
+    base, slash, length = text.partition("/")
+    addr = parse_address(base)
+    try:
+        return ipaddress.ip_network(f"{addr}/{length}" if slash else addr, strict=False)
+    except ValueError as exc:
+        raise AddressError(f"not a valid CIDR: {text!r} ({exc})") from None
+
+
 def blame_key(addr: IPAddress, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> str:
     """The key an address is counted under: itself for IPv4, its prefix for IPv6.
 

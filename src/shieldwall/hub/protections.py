@@ -8,13 +8,12 @@ over merged intervals, so 15,000 ranges cost microseconds per lookup.
 
 from __future__ import annotations
 
-import ipaddress
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shieldwall.errors import AddressError
-from shieldwall.events.address import IPNetwork, parse_address
+from shieldwall.events.address import IPNetwork, widen_network
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +37,12 @@ def parse_never_block_list(text: str, label: str) -> list[Protected]:
         if not fields:
             continue
         try:
-            network = _loose_network(fields[0])
+            network = widen_network(fields[0])
         except AddressError as exc:
             raise AddressError(f"{label}, line {number}: {exc}") from None
         note = " ".join(fields[1:])
         entries.append(Protected(network, f"{label} ({note})" if note else label))
     return entries
-
-
-def _loose_network(text: str) -> IPNetwork:
-    base, slash, length = text.partition("/")
-    addr = parse_address(base)
-    try:
-        return ipaddress.ip_network(f"{addr}/{length}" if slash else str(addr), strict=False)
-    except ValueError as exc:
-        raise AddressError(f"not a valid CIDR: {text!r} ({exc})") from None
 
 
 #: Address space that is not public unicast: never an alliance-wide decision by default.
