@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import click
 
-from shieldwall.errors import ShieldwallError
+from shieldwall.cli.main import command_errors
 
 
 @click.group("agent")
@@ -46,13 +45,10 @@ def run(config_path: Path, log_format: str) -> None:
     from shieldwall.agent.config import load_agent_config
     from shieldwall.agent.runtime import AgentRuntime, json_notes, text_notes
 
-    try:
+    with command_errors("agent"):
         config = load_agent_config(config_path)
         notes = json_notes() if log_format == "json" else text_notes()
         runtime = AgentRuntime(config, notes=notes)
-    except ShieldwallError as exc:
-        click.echo(f"shieldwall agent: error: {exc}", err=True)
-        sys.exit(2)
     asyncio.run(_until_signalled(runtime.run()))
 
 
@@ -69,13 +65,10 @@ def check(config_path: Path) -> None:
     from shieldwall.agent.config import load_agent_config
     from shieldwall.events.packs import load_pack
 
-    try:
+    with command_errors("agent"):
         config = load_agent_config(config_path)
         for source in config.sources:
             load_pack(source.pack)
-    except ShieldwallError as exc:
-        click.echo(f"shieldwall agent: error: {exc}", err=True)
-        sys.exit(2)
     click.echo(f"data dir: {config.data_dir}")
     for source in config.sources:
         click.echo(f"source:   {source.label} (pack {source.pack})")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -70,6 +72,16 @@ def cli() -> None:
     Example:
       shieldwall replay /var/log/auth.log --json
     """
+
+
+@contextmanager
+def command_errors(command: str) -> Iterator[None]:
+    """Inside a subcommand: a Shieldwall error becomes one line naming it, and exit code 2."""
+    try:
+        yield
+    except ShieldwallError as exc:
+        click.echo(f"shieldwall {command}: error: {exc}", err=True)
+        sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> Any:

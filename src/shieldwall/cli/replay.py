@@ -12,10 +12,11 @@ from pathlib import Path
 import click
 import msgspec
 
+from shieldwall.cli.main import command_errors
 from shieldwall.detection.allowlist import Allowlist
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import load_scenarios
-from shieldwall.errors import ShieldwallError, SourceError
+from shieldwall.errors import SourceError
 from shieldwall.events.address import DEFAULT_IPV6_PREFIX
 from shieldwall.events.autodetect import choose_packs
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
@@ -75,80 +76,62 @@ def replay(
       shieldwall replay --json --pack http /var/log/nginx/access.log
       zcat auth.log.2.gz | shieldwall replay --pack sshd -
     """
-    try:
-        _run(files, pack_names, as_json, scenarios, allow, allowlist_files, ipv6_prefix, year,
-             no_evidence)
-    except ShieldwallError as exc:
-        click.echo(f"shieldwall replay: error: {exc}", err=True)
-        sys.exit(2)
-
-
-def _run(
-    files: tuple[str, ...],
-    pack_names: tuple[str, ...],
-    as_json: bool,
-    scenarios_path: str | None,
-    allow: tuple[str, ...],
-    allowlist_files: tuple[str, ...],
-    ipv6_prefix: int,
-    year: int | None,
-    no_evidence: bool,
-) -> None:
-    started = time.process_time()
-    wall = time.perf_counter()
-    entries = list(allow)
-    for name in allowlist_files:
-        try:
-            entries.extend(Path(name).read_text(encoding="utf-8").splitlines())
-        except OSError as exc:
-            raise SourceError(f"cannot read allowlist {name}: {exc.strerror}") from None
-    detector = Detector(
-        load_scenarios(scenarios_path),
-        Allowlist.from_strings(entries, "--allow"),
-        keep_evidence=not no_evidence,
-    )
-    explicit = [load_pack(n) for n in pack_names if n != "auto"]
-    every: list[PackSpec] | None = None
-    lines = matched = 0
-    line_stats = LineStats()
-    for path in files:
-        chunks = iter_file_chunks(path, stats=line_stats)  # opens now: errors before any work
-        packs = list(explicit)
-        if "auto" in pack_names:
-            if every is None:
-                every = [load_pack(n) for n in builtin_pack_names()]
-            first = next(chunks, b"")
-            chunks = itertools.chain((first,), chunks)
-            packs += [p for p in choose_packs(first, every) if p not in packs]
-        if not packs:
-            click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
-                       f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
-        latest = None if year else _written(path)
-        streams = [
-            EventStream(p, year=year or _year(latest), ipv6_prefix=ipv6_prefix,
-                        keep_lines=not no_evidence, latest=latest)
-            for p in packs
-        ]
-        for chunk in chunks:
-            for stream in streams:
-                detector.feed(stream.feed(chunk))
-            lines += chunk.count(b"\n")
-        matched += sum(s.stats.matched for s in streams)
-    out = sys.stdout
-    encoder = msgspec.json.Encoder()
-    for detection in detector.detections:
-        if as_json:
-            out.write(encoder.encode(detection.to_json()).decode() + "\n")
-        else:
-            d = detection.to_json()
-            out.write(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
-                      f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]\n")
-    out.flush()
-    cpu = max(time.process_time() - started, 1e-9)
-    elapsed = time.perf_counter() - wall
-    click.echo(
-        f"shieldwall replay: {lines} lines read, {matched} matched, "
-        f"{len(detector.detections)} detections, {line_stats.lines_cut} lines cut; "
-        f"{lines / cpu:,.0f} lines per CPU-second ({elapsed:.2f} s)",
-        err=True,
-    )
+    with command_errors("replay"):
+        started = time.process_time()
+        wall = time.perf_counter()
+        entries = list(allow)
+        for name in allowlist_files:
+            try:
+                entries.extend(Path(name).read_text(encoding="utf-8").splitlines())
+            except OSError as exc:
+                raise SourceError(f"cannot read allowlist {name}: {exc.strerror}") from None
+        detector = Detector(
+            load_scenarios(scenarios),
+            Allowlist.from_strings(entries, "--allow"),
+            keep_evidence=not no_evidence,
+        )
+        explicit = [load_pack(n) for n in pack_names if n != "auto"]
+        every: list[PackSpec] | None = None
+        lines = matched = 0
+        line_stats = LineStats()
+        for path in files:
+            chunks = iter_file_chunks(path, stats=line_stats)  # opens now: errors before any work
+            packs = list(explicit)
+            if "auto" in pack_names:
+                if every is None:
+                    every = [load_pack(n) for n in builtin_pack_names()]
+                first = next(chunks, b"")
+                chunks = itertools.chain((first,), chunks)
+                packs += [p for p in choose_packs(first, every) if p not in packs]
+            if not packs:
+                click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
+                           f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
+            latest = None if year else _written(path)
+            streams = [
+                EventStream(p, year=year or _year(latest), ipv6_prefix=ipv6_prefix,
+                            keep_lines=not no_evidence, latest=latest)
+                for p in packs
+            ]
+            for chunk in chunks:
+                for stream in streams:
+                    detector.feed(stream.feed(chunk))
+                lines += chunk.count(b"\n")
+            matched += sum(s.stats.matched for s in streams)
+        out = sys.stdout
+        encoder = msgspec.json.Encoder()
+        for detection in detector.detections:
+            if as_json:
+                out.write(encoder.encode(detection.to_json()).decode() + "\n")
+            else:
+                d = detection.to_json()
+                out.write(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
+                          f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]\n")
+        out.flush()
+        cpu = max(time.process_time() - started, 1e-9)
+        elapsed = time.perf_counter() - wall
+        click.echo(
+            f"shieldwall replay: {lines} lines read, {matched} matched, "
+            f"{len(detector.detections)} detections, {line_stats.lines_cut} lines cut; "
+            f"{lines / cpu:,.0f} lines per CPU-second ({elapsed:.2f} s)",
+            err=True,
+        )
