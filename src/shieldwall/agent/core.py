@@ -102,7 +102,6 @@ class AgentCore:
         self.blocks: dict[str, Block] = dict(blocks or {})
         self.cursor = cursor
         self.streams: dict[str, list[EventStream]] = {}
-        self._replaced: set[str] = set()
 
     def add_source(self, label: str, packs: Iterable[PackSpec], year: int) -> None:
         """Register a source; ``year`` dates syslog lines that carry none."""
@@ -195,7 +194,10 @@ class AgentCore:
             return []
         return [Enforce(self._plan((), gone, now)), Remember(forget=gone)]
 
-    def _plan(self, added: Iterable[Block], removed: Iterable[str], now: float) -> Plan:
+    def _plan(
+        self, added: Iterable[Block], removed: Iterable[str], now: float,
+        replaced: frozenset[str] = frozenset(),
+    ) -> Plan:
         """One transaction for a change already made to :attr:`blocks`.
 
         Single addresses change element by element; an element re-added with a
@@ -208,9 +210,8 @@ class AgentCore:
         removed = tuple(removed)
         singles = tuple(b for b in added if not is_range(b.target))
         gone = tuple(t for t in removed if not is_range(t)) + tuple(
-            b.target for b in singles if b.target in self._replaced
+            b.target for b in singles if b.target in replaced
         )
-        self._replaced.clear()
         if not any(is_range(b.target) for b in added) and not any(is_range(t) for t in removed):
             return Plan(add=singles, remove=gone)
         ranges = {t: b for t, b in self.blocks.items() if is_range(t)}
@@ -219,6 +220,7 @@ class AgentCore:
 
     def _add(self, blocks: Iterable[Block], now: float) -> list[Command]:
         added: list[Block] = []
+        replaced: set[str] = set()
         commands: list[Command] = []
         for block in blocks:
             protected = self.enforce_allow.protects(target_network(block.target))
@@ -232,13 +234,13 @@ class AgentCore:
             if current is not None:
                 if current.until >= block.until:
                     continue
-                self._replaced.add(block.target)
+                replaced.add(block.target)
             self.blocks[block.target] = block
             added.append(block)
         if added:
             # The note follows the firewall change at once: persisting the
             # block comes after, so "applied" times what the firewall holds.
-            applied: list[Command] = [Enforce(self._plan(added, (), now))]
+            applied: list[Command] = [Enforce(self._plan(added, (), now, frozenset(replaced)))]
             applied += [
                 Note("block.applied", {
                     "target": block.target, "until": block.until,
