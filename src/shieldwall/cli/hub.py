@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
-import shutil
 import time
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
 import click
 import msgspec
 
-from shieldwall.errors import HubError
 from shieldwall.hub.config import (
-    CONFIG_FILE,
     DEFAULT_HUB_DIR,
     HubConfig,
     load_hub_config,
-    render_hub_config,
-    split_host_port,
 )
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
 
@@ -34,17 +27,10 @@ data_option = click.option(
 
 
 def with_ledger(config: HubConfig, work: Callable[[SQLiteLedger], Awaitable[T]]) -> T:
-    """Run ``work`` against the hub's ledger and close it."""
+    """Run ``work`` against the hub's ledger and close it (from a command, outside a loop)."""
+    from shieldwall.hub.create import with_ledger as run_with_ledger
 
-    async def run() -> T:
-        ledger = SQLiteLedger(config.ledger_path)
-        await ledger.open()
-        try:
-            return await work(ledger)
-        finally:
-            await ledger.close()
-
-    return asyncio.run(run())
+    return asyncio.run(run_with_ledger(config, work))
 
 
 @click.group("hub")
@@ -68,8 +54,11 @@ def hub() -> None:
 @click.option("--never-block", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A never-block list (file or folder of *.txt); repeatable.")
 @click.option("--allow", multiple=True, help="An alliance allowlist CIDR; repeatable.")
+@click.option("--allow-reserved", is_flag=True,
+              help="Let private and documentation addresses be blocked alliance-wide "
+                   "(labs, alliances on private networks).")
 def init(data_dir: Path, listen: str, address: str | None, never_block: tuple[Path, ...],
-         allow: tuple[str, ...]) -> None:
+         allow: tuple[str, ...], allow_reserved: bool) -> None:
     """Create a hub: database, Ed25519 identity, self-signed TLS certificate.
 
     \b
@@ -77,31 +66,11 @@ def init(data_dir: Path, listen: str, address: str | None, never_block: tuple[Pa
       shieldwall hub init --data ./hub --address 192.0.2.10:8443 \\
         --never-block ../shared/data/public-dns-resolvers
     """
-    from shieldwall.hub.identity import create_identity
+    from shieldwall.hub.create import init_hub
 
-    host, port = split_host_port(listen)
-    if address is None:
-        address = f"127.0.0.1:{port}" if host in ("0.0.0.0", "::") else listen
-    public_host, _ = split_host_port(address)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if (data_dir / CONFIG_FILE).exists():
-        raise HubError(f"{data_dir} already holds a hub; refusing to overwrite it")
-    fp = create_identity(
-        data_dir, [public_host], datetime.datetime.now(datetime.UTC)
-    )
-    (data_dir / CONFIG_FILE).write_text(
-        render_hub_config(listen, address, [str(p.resolve()) for p in never_block], list(allow))
-    )
-    default_policy = resources.files("shieldwall.hub").joinpath("default_policy.toml")
-    with resources.as_file(default_policy) as source:
-        shutil.copyfile(source, data_dir / "policy.toml")
-    config = load_hub_config(data_dir)
-    config.protections()  # fail now, not at serve time, on a bad never-block list
-
-    async def create(ledger: SQLiteLedger) -> None:
-        return None
-
-    with_ledger(config, create)
+    created = init_hub(data_dir, listen=listen, address=address, never_block=never_block,
+                       allow=allow, allow_reserved=allow_reserved)
+    fp = created.fingerprint
     click.echo(f"hub created in {data_dir}")
     click.echo(f"certificate fingerprint (sha256): {fp}")
     click.echo("next: shieldwall hub serve; then shieldwall hub invite --name NAME")
@@ -137,15 +106,11 @@ def invite(data_dir: Path, name: str, expires: str) -> None:
       # on web1: shieldwall join swj1.eyJo... --owns 198.51.100.7
     """
     from shieldwall.durations import parse_duration
-    from shieldwall.hub.admin import create_invite
-    from shieldwall.hub.members import check_member_name
+    from shieldwall.hub.create import invite as make_invite
 
-    if name:
-        check_member_name(name)
     lifetime = parse_duration(expires, "--expires")
     config = load_hub_config(data_dir)
-    token = with_ledger(config, lambda ledger: create_invite(ledger, config, name, lifetime,
-                                                              time.time()))
+    token = asyncio.run(make_invite(config, name, lifetime, time.time()))
     click.echo(token)
 
 

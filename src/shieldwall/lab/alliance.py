@@ -18,6 +18,7 @@ Usage (what ``shieldwall demo`` and ``tests/e2e`` do)::
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from typing import Any
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.enforcers.nftables import NftablesEnforcer, NftCommand
+from shieldwall.hub.config import load_hub_config
+from shieldwall.hub.create import init_hub, invite
 from shieldwall.lab import attacker as attack
 from shieldwall.lab.nginx import nginx_argv, render_nginx_config
 from shieldwall.lab.runner import Lab, LabError
@@ -183,15 +186,9 @@ class Alliance:
         return result
 
     def init_hub(self) -> None:
-        """``hub init`` with a policy that lets lab (private) addresses be decided."""
-        self.shieldwall("hub", "init", "--data", str(self.hub_dir),
-                        "--listen", f"0.0.0.0:{HUB_PORT}", "--address", self.hub_address)
-        policy = self.hub_dir / "policy.toml"
-        text = policy.read_text()
-        # Lab addresses are private; the shipped policy never decides those alliance-wide.
-        if "allow_reserved = false" not in text:
-            raise LabError(f"{policy}: expected 'allow_reserved = false' to switch on")
-        policy.write_text(text.replace("allow_reserved = false", "allow_reserved = true"))
+        """A hub whose policy lets lab (private) addresses be decided alliance-wide."""
+        init_hub(self.hub_dir, listen=f"0.0.0.0:{HUB_PORT}", address=self.hub_address,
+                 allow_reserved=True)
 
     def start_hub(self, timeout: float = 15.0) -> None:
         """``hub serve`` in the hub's namespace; returns once it accepts connections."""
@@ -214,10 +211,9 @@ class Alliance:
     def join(self, name: str) -> None:
         """Invite ``name`` and join from inside its namespace, owning its addresses."""
         member = self.members[name]
-        # One invite at a time: concurrent `hub invite` processes opening the ledger race.
+        # One invite at a time: joins run from several threads, each opening the ledger.
         with self._invite_lock:
-            token = self.shieldwall("hub", "invite", "--data", str(self.hub_dir),
-                                    "--name", name, "--expires", "1h").stdout.strip()
+            token = asyncio.run(invite(load_hub_config(self.hub_dir), name, 3600, time.time()))
         self.shieldwall("join", token, "--data", str(member.data_dir),
                         "--owns", member.node.v4, "--owns", member.node.v6, node=name)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import shutil
 import socket
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 from shieldwall.agent.config import AgentConfig, SourceConfig
 from shieldwall.agent.runtime import AgentRuntime
 from shieldwall.enforcers.memory import MemoryEnforcer
+from shieldwall.hub.create import init_hub, invite, with_ledger
 from shieldwall.lab.show import MEMBERS, DemoResult, describe
 from shieldwall.lab.syslog import syslog_line
 from shieldwall.lab.timeline import applied_delays, build_timeline, render_timeline
@@ -40,20 +40,12 @@ def _free_port() -> int:
 
 
 def _init_hub(hub_dir: Path, port: int) -> None:
-    from shieldwall.cli.hub import hub
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        hub.main(["init", "--data", str(hub_dir), "--listen", f"127.0.0.1:{port}"],
-                 standalone_mode=False)
-    policy = hub_dir / "policy.toml"
     # The simulated addresses are documentation ranges, which the shipped policy refuses.
-    policy.write_text(policy.read_text().replace("allow_reserved = false", "allow_reserved = true"))
+    init_hub(hub_dir, listen=f"127.0.0.1:{port}", allow_reserved=True)
 
 
 async def _simulate(say: Say, root: Path, attempts: int, port: int) -> DemoResult:
-    from shieldwall.hub.admin import create_invite
     from shieldwall.hub.config import load_hub_config
-    from shieldwall.hub.ledger.sqlite import SQLiteLedger
     from shieldwall.hub.server import make_server
     from shieldwall.signals.client import join
 
@@ -72,12 +64,7 @@ async def _simulate(say: Say, root: Path, attempts: int, port: int) -> DemoResul
                 raise RuntimeError("the hub did not start")
             await asyncio.sleep(0.01)
         say(f"  hub       127.0.0.1:{port}  (in this process, HTTPS)")
-        ledger = SQLiteLedger(config.ledger_path)
-        await ledger.open()
-        try:
-            tokens = {m: await create_invite(ledger, config, m, 600, time.time()) for m in MEMBERS}
-        finally:
-            await ledger.close()
+        tokens = {m: await invite(config, m, 600, time.time()) for m in MEMBERS}
         for name in MEMBERS:
             folder = root / name
             await join(tokens[name], folder / "member", [MEMBER_ADDRESSES[name]])
@@ -128,13 +115,8 @@ async def _simulate(say: Say, root: Path, attempts: int, port: int) -> DemoResul
         say("")
         say("after: b's and c's in-memory firewalls hold "
             + ", ".join(f"{m}: {sorted(enforcers[m].current(time.time()))}" for m in ("b", "c")))
-        ledger = SQLiteLedger(config.ledger_path)
-        await ledger.open()
-        try:
-            decision = next((d for d in await ledger.decisions_after(0, 1000)
-                             if d.target.split("/")[0] == ATTACKER), None)
-        finally:
-            await ledger.close()
+        decisions = await with_ledger(config, lambda ledger: ledger.decisions_after(0, 1000))
+        decision = next((d for d in decisions if d.target.split("/")[0] == ATTACKER), None)
         result.timeline = build_timeline(
             notes, ATTACKER,
             (decision.created, decision.cursor, decision.origin) if decision else None)
