@@ -11,13 +11,16 @@ import tomllib
 from pathlib import Path
 
 from shieldwall.cli.up import render_agent_config
+from shieldwall.sources.discover import DiscoveredSource
 
 from .hub_harness import free_port
 
 
 def test_the_generated_agent_config_is_valid_toml_naming_each_source(tmp_path: Path) -> None:
     text = render_agent_config(
-        tmp_path, [("file", "/var/log/auth.log", "sshd"), ("journald", "", "sshd")], "memory"
+        tmp_path,
+        [DiscoveredSource("file", "/var/log/auth.log", "sshd"), DiscoveredSource("journald", "", "sshd")],
+        "memory",
     )
     data = tomllib.loads(text)
     assert data["agent"]["data_dir"] == str(tmp_path)

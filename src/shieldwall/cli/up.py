@@ -1,4 +1,10 @@
-"""``shieldwall up``: the embedded default - a hub on SQLite and an agent joined to it."""
+"""``shieldwall up``: the embedded default - a hub on SQLite and an agent joined to it.
+
+One process, one event loop: the hub serves in it (as in ``hub serve``) and the
+agent runs beside it, so Ctrl-C or SIGTERM ends both and leaves nothing behind.
+The hub is created and the agent joined through :mod:`shieldwall.hub.create` and
+:func:`shieldwall.signals.client.join`, the same library the CLI and the lab use.
+"""
 
 from __future__ import annotations
 
@@ -6,61 +12,40 @@ import asyncio
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from shieldwall.errors import ShieldwallError
+from shieldwall.cli.main import command_errors
+from shieldwall.errors import HostError, ShieldwallError
+from shieldwall.sources.discover import DiscoveredSource, discover, journal_readable, readable_file
+
+if TYPE_CHECKING:
+    from shieldwall.agent.config import AgentConfig
+    from shieldwall.hub.config import HubConfig
+    from shieldwall.hub.server import HubServer
 
 DEFAULT_ROOT = Path("/var/lib/shieldwall")
+#: How long the invite that ``up`` makes for its own agent lives (it is used at once).
+SELF_INVITE_SECONDS = 600.0
 
 
-def _shieldwall(*args: str) -> list[str]:
-    return [sys.executable, "-m", "shieldwall.cli.main", *args]
+def choose_backend(requested: str, euid: int, nft: str | None) -> tuple[str, str]:
+    """(enforcer, why) for ``--backend``: ``auto`` is nftables when root and nft exist."""
+    if requested != "auto":
+        return requested, "chosen with --backend"
+    if euid != 0:
+        return "memory", ("not root, so blocks are kept in memory only; run as root to block "
+                          "in nftables")
+    if nft is None:
+        return "memory", ("no nft command, so blocks are kept in memory only; "
+                          "apt-get install nftables libnftables1")
+    return "nftables", "root and nft found; blocks go into table inet shieldwall"
 
 
-def _run(*args: str) -> str:
-    done = subprocess.run(_shieldwall(*args), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise click.ClickException(
-            f"`shieldwall {' '.join(args[:2])}` failed: {done.stderr.strip() or done.stdout.strip()}"
-        )
-    return done.stdout
-
-
-def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise click.ClickException("the hub exited at start; run `shieldwall hub serve` to see why")
-        try:
-            with socket.create_connection((target, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise click.ClickException(f"the hub did not start listening on {host}:{port} in {timeout:.0f}s")
-
-
-def default_sources() -> list[tuple[str, str, str]]:
-    """(kind, path, pack) for the logs a stock Debian/Ubuntu server has."""
-    found: list[tuple[str, str, str]] = []
-    if Path("/var/log/auth.log").exists():
-        found.append(("file", "/var/log/auth.log", "sshd"))
-    elif shutil.which("journalctl") and Path("/run/systemd/journal").exists():
-        found.append(("journald", "", "sshd"))
-    for access in ("/var/log/nginx/access.log", "/var/log/apache2/access.log"):
-        if Path(access).exists():
-            found.append(("file", access, "http"))
-    return found
-
-
-def render_agent_config(
-    member_dir: Path, sources: list[tuple[str, str, str]], backend: str
-) -> str:
+def render_agent_config(member_dir: Path, sources: list[DiscoveredSource], backend: str) -> str:
     """A documented agent configuration for ``up`` (written once, then the user's)."""
     lines = [
         "# Written by `shieldwall up`; edit freely (see deploy/agent.toml for every key).",
@@ -68,11 +53,11 @@ def render_agent_config(
         f'data_dir = "{member_dir}"',
         "",
     ]
-    for kind, path, pack in sources:
-        lines += ["[[sources]]", f'kind = "{kind}"', f'pack = "{pack}"']
-        if kind == "file":
-            lines.append(f'path = "{path}"')
-        if kind == "journald":
+    for source in sources:
+        lines += ["[[sources]]", f'kind = "{source.kind}"', f'pack = "{source.pack}"']
+        if source.kind == "file":
+            lines.append(f'path = "{source.path}"')
+        if source.kind == "journald":
             lines.append('units = ["ssh.service", "sshd.service"]')
         lines.append("")
     lines += [
@@ -85,6 +70,36 @@ def render_agent_config(
         "",
     ]
     return "\n".join(lines)
+
+
+def member_name() -> str:
+    """This host's short name as a member name, or ``local`` when it is not a valid one."""
+    from shieldwall.hub.members import check_member_name
+
+    name = socket.gethostname().split(".")[0].lower()
+    try:
+        check_member_name(name)
+    except ShieldwallError:
+        return "local"
+    return name
+
+
+def describe(config: AgentConfig, config_path: Path, unwatched: list[str], why: str) -> list[str]:
+    """What the newcomer is told: each log followed, what is not watched, the enforcer and why."""
+    said = []
+    for source in config.sources:
+        state = ""
+        if source.kind == "file" and not Path(source.path).exists():
+            state = " (not there yet: followed once it appears)"
+        said.append(f"watching: {source.label} with the {source.pack} pack{state}")
+    if not config.sources:
+        said.append(f"watching: nothing; add [[sources]] tables to {config_path}")
+    if not any(source.pack == "sshd" for source in config.sources):
+        said += unwatched or [f"sshd is not watched: no source in {config_path} uses the sshd pack"]
+    else:
+        said += [line for line in unwatched if not line.startswith("sshd")]
+    said.append(f"enforcer: {config.backend} ({why})")
+    return said
 
 
 @click.command()
@@ -102,62 +117,91 @@ def up(root: Path, listen: str, address: str | None, backend: str, log_format: s
     """Start a hub on SQLite and an agent on this host, joined to it.
 
     The first run creates everything under --data; later runs reuse it. The
-    hub runs as a child process; the agent watches this host's logs (sshd via
-    /var/log/auth.log or journald, nginx/apache access logs when present) and
-    blocks attackers in nftables. Stop with Ctrl-C.
+    hub and the agent run in this one process; the agent watches this host's
+    logs (sshd via /var/log/auth.log, /var/log/secure or journald; nginx/apache
+    access logs and the Postfix log when present) and blocks attackers in
+    nftables. It says what it watches, what it cannot, and which enforcer runs.
+    Stop with Ctrl-C or SIGTERM.
 
     \b
     Example:
       sudo shieldwall up
       sudo shieldwall up --address 203.0.113.10:8443   # so other hosts can join
     """
-    from shieldwall.hub.config import CONFIG_FILE, split_host_port
-
-    hub_dir, member_dir, config_path = root / "hub", root / "member", root / "agent.toml"
-    if backend == "auto":
-        backend = "nftables" if os.geteuid() == 0 and shutil.which("nft") else "memory"
-        if backend == "memory":
-            click.echo("note: not root or no nft: blocks are kept in memory only "
-                       "(run as root with nftables installed to enforce)", err=True)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not (hub_dir / CONFIG_FILE).exists():
-        extra = ["--address", address] if address else []
-        _run("hub", "init", "--data", str(hub_dir), "--listen", listen, *extra)
-    host, port = split_host_port(listen)
-    hub_child = subprocess.Popen(
-        _shieldwall("hub", "serve", "--data", str(hub_dir)),
-        stdout=subprocess.DEVNULL, stderr=open(root / "hub.log", "ab"),  # noqa: SIM115
-    )
-    try:
-        _wait_listening(host, port, hub_child, 15.0)
-        if not (member_dir / "member.json").exists():
-            token = _run("hub", "invite", "--data", str(hub_dir), "--name",
-                         socket.gethostname().split(".")[0] or "local").strip().splitlines()[-1]
-            _run("join", token, "--data", str(member_dir))
-        if not config_path.exists():
-            config_path.write_text(render_agent_config(member_dir, default_sources(), backend))
-        _agent(root, hub_dir, config_path, log_format)
-    finally:
-        hub_child.terminate()
-        try:
-            hub_child.wait(10)
-        except subprocess.TimeoutExpired:
-            hub_child.kill()
-
-
-def _agent(root: Path, hub_dir: Path, config_path: Path, log_format: str) -> None:
     from shieldwall.agent.config import load_agent_config
-    from shieldwall.agent.runtime import AgentRuntime, json_notes, text_notes
     from shieldwall.cli.agent import _until_signalled
+    from shieldwall.hub.config import CONFIG_FILE, load_hub_config
+    from shieldwall.hub.create import init_hub
 
+    with command_errors("up"):
+        hub_dir, member_dir, config_path = root / "hub", root / "member", root / "agent.toml"
+        chosen, why = choose_backend(backend, os.geteuid(), shutil.which("nft"))
+        found = discover(readable_file, journal_readable())
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not (hub_dir / CONFIG_FILE).exists():
+            init_hub(hub_dir, listen=listen, address=address)
+        if not config_path.exists():
+            config_path.write_text(render_agent_config(member_dir, found.sources, chosen))
+        hub_config = load_hub_config(hub_dir)
+        agent_config = load_agent_config(config_path)
+        if agent_config.backend != chosen:
+            why = f"as {config_path} says; edit its [enforce] backend to change"
+        said = describe(agent_config, config_path, found.unwatched, why)
+        asyncio.run(_until_signalled(_serve_and_run(
+            hub_config, agent_config, listen, log_format, said, root)))
+
+
+async def _serve_and_run(hub_config: HubConfig, agent_config: AgentConfig, listen: str,
+                         log_format: str, said: list[str], root: Path) -> None:
+    """Serve the hub, join the agent to it once, run the agent; stop both together."""
+    from shieldwall.agent.runtime import AgentRuntime, json_notes, text_notes
+    from shieldwall.hub.create import invite
+    from shieldwall.hub.server import make_server
+    from shieldwall.signals.client import join
+    from shieldwall.signals.member_state import STATE_FILE
+
+    server = make_server(hub_config, listen)
+    server.embedded = True
+    hub = asyncio.ensure_future(_serve(server, listen))
     try:
-        config = load_agent_config(config_path)
-        runtime = AgentRuntime(config, notes=json_notes() if log_format == "json" else text_notes())
-    except ShieldwallError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"shieldwall is up. State: {root} (hub: {hub_dir}, member: {config.data_dir})", err=True)
-    watched = ", ".join(s.label for s in config.sources) or "nothing (add [[sources]] to the config)"
-    click.echo(f"watching: {watched}; enforcer: {config.backend}; config: {config_path}", err=True)
-    click.echo(f"invite another host: shieldwall hub invite --data {hub_dir} --name web2  "
-               "then on it: shieldwall join TOKEN", err=True)
-    asyncio.run(_until_signalled(runtime.run()))
+        await _started(server, hub, listen)
+        if not (agent_config.data_dir / STATE_FILE).exists():
+            token = await invite(hub_config, member_name(), SELF_INVITE_SECONDS, time.time())
+            await join(token, agent_config.data_dir)
+        notes = json_notes() if log_format == "json" else text_notes()
+        runtime = AgentRuntime(agent_config, notes=notes)
+        for line in [f"shieldwall is up. State: {root} (hub: {hub_config.data_dir}, "
+                     f"member: {agent_config.data_dir})", *said,
+                     f"invite another host: shieldwall hub invite --data {hub_config.data_dir} "
+                     "--name web2   then on it: shieldwall join TOKEN"]:
+            click.echo(line, err=True)
+        agent = asyncio.ensure_future(runtime.run())
+        try:
+            done, _ = await asyncio.wait({hub, agent}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            agent.cancel()
+            await asyncio.gather(agent, return_exceptions=True)
+        if hub in done:
+            raise HostError("the hub stopped on its own; see the messages above")
+        agent.result()
+    finally:
+        server.should_exit = True
+        await asyncio.gather(hub, return_exceptions=True)
+
+
+async def _serve(server: HubServer, listen: str) -> None:
+    try:
+        await server.serve()
+    except SystemExit:
+        # uvicorn exits the process when it cannot bind; here that ends `up` with a reason.
+        raise HostError(f"the hub could not listen on {listen} (is the port taken? choose "
+                        "another with --listen)") from None
+
+
+async def _started(server: HubServer, hub: asyncio.Future[None], listen: str) -> None:
+    """Wait until the hub listens; a hub that ended at start raises its error."""
+    while not server.started:
+        if hub.done():
+            hub.result()
+            raise HostError(f"the hub stopped while starting on {listen}")
+        await asyncio.sleep(0.02)

@@ -10,12 +10,13 @@ TLS with the stdlib ``ssl`` module, and streams SSE responses without buffering.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import FrameType
 
 import uvicorn
@@ -37,9 +38,21 @@ class HubServer(uvicorn.Server):
         self._on_exit = on_exit
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    #: Set when the hub runs inside another program's event loop (``shieldwall up``):
+    #: that program owns SIGINT/SIGTERM, so uvicorn must not take them over.
+    embedded: bool = False
+
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if self.embedded:
+            yield
+            return
+        with super().capture_signals():
+            yield
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._loop is not None:
