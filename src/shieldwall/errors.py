@@ -6,8 +6,18 @@ are translated into these at the boundary where they happen.
 """
 
 
+#: The command line's exit codes (the README's table): 0 ok, 1 a check failed or
+#: something is out of step, 2 usage or input error, 3 this host lacks something.
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+
 class ShieldwallError(Exception):
-    """Base of every error Shieldwall raises on purpose."""
+    """Base of every error Shieldwall raises on purpose.
+
+    ``exit_code`` is what the command line exits with when this error ends a command.
+    """
+
+    exit_code: int = EXIT_USAGE
 
 
 class ConfigError(ShieldwallError):
@@ -40,3 +50,11 @@ class HubError(ShieldwallError):
 
 class EnforcerError(ShieldwallError):
     """A block cannot be applied (no nftables, missing capability...)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class HostError(ShieldwallError):
+    """This host lacks what the command needs: root, a free port, a package, a reachable hub."""
+
+    exit_code = EXIT_ENVIRONMENT

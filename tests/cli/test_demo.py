@@ -16,7 +16,7 @@ def test_without_root_the_demo_explains_why_and_offers_simulate(
     # Mocked: the test may run as root, and only the effective uid matters here.
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     result = CliRunner().invoke(cli, ["demo"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the README's "environment" code: this host lacks root
     assert "root" in result.output
     assert "--simulate" in result.output
 

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from shieldwall.errors import EXIT_CHECK_FAILED
+
 
 @click.command("demo")
 @click.option("--simulate", is_flag=True,
@@ -31,17 +33,18 @@ def demo(simulate: bool, attempts: int) -> None:
       sudo shieldwall demo
       shieldwall demo --simulate
     """
+    from shieldwall.cli.main import fail
+    from shieldwall.errors import HostError
     from shieldwall.lab.runner import check_can_build, exit_on_signals
 
     if not simulate:
         problem = check_can_build(("ip", "nft", "/usr/sbin/sshd", "ssh", "sshpass", "nginx"))
         if problem:
-            click.echo(f"shieldwall demo: {problem}.", err=True)
-            click.echo("The demo builds network namespaces, runs real sshd and nginx servers and "
-                       "loads nftables rules; all of that needs root.\n"
-                       "Try `shieldwall demo --simulate`: the same flow in one process with "
-                       "in-memory enforcers.", err=True)
-            sys.exit(1)
+            fail("demo", HostError(
+                f"{problem}. The demo builds network namespaces, runs real sshd and nginx "
+                "servers and loads nftables rules; all of that needs root.\n"
+                "Try `shieldwall demo --simulate`: the same flow in one process with "
+                "in-memory enforcers."))
     with exit_on_signals():
         if simulate:
             from shieldwall.lab.simulation import run_simulation
@@ -60,4 +63,4 @@ def demo(simulate: bool, attempts: int) -> None:
                    f"{slowest:.0f} ms after a's detection.")
     else:
         click.echo("the demo could not prove the block on every member; see the output above.")
-        sys.exit(1)
+        sys.exit(EXIT_CHECK_FAILED)

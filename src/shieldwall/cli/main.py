@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "blocks": ("shieldwall.cli.blocks:blocks", "List this member's active blocks."),
     "import": ("shieldwall.cli.blocks:import_command", "Import a public blocklist."),
     "enforce": ("shieldwall.cli.enforce:enforce", "Apply blocks to nftables; status; uninstall."),
+    "bouncer": ("shieldwall.cli.bouncer:bouncer", "CrowdSec bouncers enforcing this member's blocks."),
+    "crowdsec": ("shieldwall.cli.crowdsec:crowdsec", "CrowdSec log processors as this member's detectors."),
 }
 
 
@@ -51,6 +53,12 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{entry[0]} is not a click command")
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # The one place a Shieldwall error ends a command: "shieldwall X: error: ..." and
+        # the error's exit code, for every subcommand, whether or not it catches its own.
+        with command_errors(ctx.protected_args[0] if ctx.protected_args else ""):
+            return super().invoke(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from COMMANDS so that --help imports nothing.
@@ -74,23 +82,28 @@ def cli() -> None:
     """
 
 
+def fail(command: str, exc: ShieldwallError) -> NoReturn:
+    """The one way a command ends on an error: one line naming it, the error's exit code."""
+    prefix = f"shieldwall {command}" if command else "shieldwall"
+    click.echo(f"{prefix}: error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
 @contextmanager
 def command_errors(command: str) -> Iterator[None]:
-    """Inside a subcommand: a Shieldwall error becomes one line naming it, and exit code 2."""
+    """Inside a subcommand: a Shieldwall error becomes one line naming it, and its exit code."""
     try:
         yield
     except ShieldwallError as exc:
-        click.echo(f"shieldwall {command}: error: {exc}", err=True)
-        sys.exit(2)
+        fail(command, exc)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI; Shieldwall errors become a one-line message and exit code 2."""
+    """Run the CLI; a Shieldwall error no command caught ends it the same way."""
     try:
         return cli.main(args=argv, prog_name="shieldwall", standalone_mode=True)
     except ShieldwallError as exc:
-        click.echo(f"shieldwall: error: {exc}", err=True)
-        sys.exit(2)
+        fail("", exc)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from shieldwall.errors import ShieldwallError
+from shieldwall.cli.main import command_errors
 from shieldwall.events.address import DEFAULT_IPV6_PREFIX
 from shieldwall.events.autodetect import SNIFF_BYTES, choose_packs
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
@@ -261,10 +261,8 @@ def _check(pack_names: tuple[str, ...]) -> None:
 def _guard(action: Any) -> None:
     """Run ``action``; a Shieldwall error becomes a message and exit code 2."""
     try:
-        action()
-    except ShieldwallError as exc:
-        click.echo(f"shieldwall patterns: error: {exc}", err=True)
-        sys.exit(2)
+        with command_errors("patterns"):
+            action()
     except BrokenPipeError:
         # `| head` closed the pipe: not an error.
         os._exit(0)
