@@ -57,8 +57,10 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         # The one place a Shieldwall error ends a command: "shieldwall X: error: ..." and
         # the error's exit code, for every subcommand, whether or not it catches its own.
-        with command_errors(ctx.protected_args[0] if ctx.protected_args else ""):
+        try:
             return super().invoke(ctx)
+        except ShieldwallError as exc:
+            fail(ctx.invoked_subcommand or "", exc)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from COMMANDS so that --help imports nothing.

@@ -13,6 +13,7 @@ import click
 import msgspec
 
 from shieldwall.cli.main import command_errors
+from shieldwall.cli.progress import Progress, progress, quiet_option
 from shieldwall.detection.allowlist import Allowlist
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import load_scenarios
@@ -37,6 +38,63 @@ def _year(latest: float | None) -> int:
     return stamp.year
 
 
+def _size(path: str) -> int:
+    """Bytes on disk of ``path`` (0 for stdin or what cannot be stat'ed: no bar share)."""
+    if path == "-":
+        return 0
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # iter_file_chunks says why, with the file's name
+
+
+class _Replayer:
+    """Feeds whole files through their packs into one detector."""
+
+    def __init__(self, detector: Detector, explicit: list[PackSpec], auto: bool,
+                 year: int | None, ipv6_prefix: int, keep_lines: bool) -> None:
+        self.detector = detector
+        self.explicit = explicit
+        self.auto = auto
+        self.year = year
+        self.ipv6_prefix = ipv6_prefix
+        self.keep_lines = keep_lines
+        self.line_stats = LineStats()
+        self._every: list[PackSpec] | None = None
+
+    def file(self, path: str, size: int, bar: Progress) -> tuple[int, int]:
+        """(lines read, lines matched) of one file; advances ``bar`` by its size."""
+        chunks = iter_file_chunks(path, stats=self.line_stats)  # opens now: errors before work
+        packs = list(self.explicit)
+        if self.auto:
+            if self._every is None:
+                self._every = [load_pack(n) for n in builtin_pack_names()]
+            first = next(chunks, b"")
+            chunks = itertools.chain((first,), chunks)
+            packs += [p for p in choose_packs(first, self._every) if p not in packs]
+        if not packs:
+            click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
+                       f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
+        latest = None if self.year else _written(path)
+        streams = [
+            EventStream(p, year=self.year or _year(latest), ipv6_prefix=self.ipv6_prefix,
+                        keep_lines=self.keep_lines, latest=latest)
+            for p in packs
+        ]
+        lines = advanced = 0
+        for chunk in chunks:
+            for stream in streams:
+                self.detector.feed(stream.feed(chunk))
+            count = chunk.count(b"\n")
+            lines += count
+            # Compressed files yield more bytes than they hold on disk: cap at their size.
+            step = min(len(chunk), size - advanced)
+            advanced += step
+            bar.advance(step, count)
+        bar.advance(size - advanced)
+        return lines, sum(s.stats.matched for s in streams)
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--pack", "pack_names", multiple=True, default=["auto"], show_default=True,
@@ -53,6 +111,7 @@ def _year(latest: float | None) -> int:
 @click.option("--year", type=int, default=None,
               help="Year of syslog timestamps that carry none (default: the file's mtime year).")
 @click.option("--no-evidence", is_flag=True, help="Do not keep sample lines (faster).")
+@quiet_option
 def replay(
     files: tuple[str, ...],
     pack_names: tuple[str, ...],
@@ -63,12 +122,14 @@ def replay(
     ipv6_prefix: int,
     year: int | None,
     no_evidence: bool,
+    quiet: bool,
 ) -> None:
     """Read whole log files and print one line per detection.
 
     Counting runs on the time written in the log, so replaying the same file
     always gives the same detections. A summary (lines read, matched,
-    detections, lines per CPU-second) goes to stderr. Use '-' for stdin.
+    detections, lines per CPU-second) goes to stderr. Use '-' for stdin. On a
+    terminal a progress bar shows bytes read of the total and lines per second.
 
     \b
     Examples:
@@ -90,33 +151,16 @@ def replay(
             Allowlist.from_strings(entries, "--allow"),
             keep_evidence=not no_evidence,
         )
-        explicit = [load_pack(n) for n in pack_names if n != "auto"]
-        every: list[PackSpec] | None = None
+        replayer = _Replayer(detector, [load_pack(n) for n in pack_names if n != "auto"],
+                             "auto" in pack_names, year, ipv6_prefix, not no_evidence)
         lines = matched = 0
-        line_stats = LineStats()
-        for path in files:
-            chunks = iter_file_chunks(path, stats=line_stats)  # opens now: errors before any work
-            packs = list(explicit)
-            if "auto" in pack_names:
-                if every is None:
-                    every = [load_pack(n) for n in builtin_pack_names()]
-                first = next(chunks, b"")
-                chunks = itertools.chain((first,), chunks)
-                packs += [p for p in choose_packs(first, every) if p not in packs]
-            if not packs:
-                click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
-                           f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
-            latest = None if year else _written(path)
-            streams = [
-                EventStream(p, year=year or _year(latest), ipv6_prefix=ipv6_prefix,
-                            keep_lines=not no_evidence, latest=latest)
-                for p in packs
-            ]
-            for chunk in chunks:
-                for stream in streams:
-                    detector.feed(stream.feed(chunk))
-                lines += chunk.count(b"\n")
-            matched += sum(s.stats.matched for s in streams)
+        sizes = {path: _size(path) for path in files}
+        with progress("replay", sum(sizes.values()), rate_unit="lines", quiet=quiet) as bar:
+            for path in files:
+                lines_of_file, matched_of_file = replayer.file(path, sizes[path], bar)
+                lines += lines_of_file
+                matched += matched_of_file
+        line_stats = replayer.line_stats
         out = sys.stdout
         encoder = msgspec.json.Encoder()
         for detection in detector.detections:
