@@ -10,7 +10,7 @@
 #   /etc/systemd/system/shieldwall-{hub,agent}.service   units (installed, not enabled)
 #   /etc/shieldwall/agent.toml       sample agent configuration (kept if present)
 #
-# Debian packages it needs and installs when missing: python3-venv, nftables, libnftables1.
+# Debian packages it needs and installs when missing: python3, python3-venv, nftables, libnftables1.
 # Everything else comes from PyPI. Running it again upgrades in place; state in
 # /var/lib/shieldwall is never touched. Then: `shieldwall up`.
 #
@@ -47,7 +47,7 @@ if [ "$use_apt" = 1 ]; then
   [ "$(id -u)" = 0 ] || die 3 "run as root (sudo sh $0): it installs Debian packages; or pass --no-apt"
   command -v apt-get >/dev/null 2>&1 || die 3 "no apt-get: install python3-venv and nftables yourself, then pass --no-apt"
   missing=""
-  for package in python3-venv nftables libnftables1; do
+  for package in python3 python3-venv nftables libnftables1; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
   done
   if [ -n "$missing" ]; then
@@ -64,7 +64,6 @@ fi
 
 say "making a fresh virtual environment in $prefix with $python"
 "$python" -m venv --clear "$prefix" || die 3 "could not make a venv in $prefix (apt-get install python3-venv)"
-"$prefix/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 
 wheel_dir=$(mktemp -d)
 trap 'rm -rf "$wheel_dir"' EXIT

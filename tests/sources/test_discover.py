@@ -13,26 +13,27 @@ def only(*paths: str) -> Callable[[str], bool]:
 
 
 def test_debian_auth_log_is_followed_with_the_sshd_pack() -> None:
-    found = discover(only("/var/log/auth.log"), journal=True)
+    found = discover(only("/var/log/auth.log"), journal_problem=None)
     assert found.sources == [DiscoveredSource("file", "/var/log/auth.log", "sshd")]
     assert found.unwatched == []
 
 
 def test_rhel_secure_log_is_followed_when_there_is_no_auth_log() -> None:
-    found = discover(only("/var/log/secure"), journal=False)
+    found = discover(only("/var/log/secure"), journal_problem="journald is not running here")
     assert found.sources == [DiscoveredSource("file", "/var/log/secure", "sshd")]
 
 
 def test_the_journal_is_read_for_sshd_only_when_no_file_has_it() -> None:
-    assert discover(only(), journal=True).sources == [DiscoveredSource("journald", "", "sshd")]
-    assert [s.kind for s in discover(only("/var/log/auth.log"), journal=True).sources] == ["file"]
+    assert discover(only(), journal_problem=None).sources == [DiscoveredSource("journald", "", "sshd")]
+    assert [s.kind for s in discover(only("/var/log/auth.log"), journal_problem=None).sources] == ["file"]
 
 
 def test_without_a_log_file_or_a_readable_journal_sshd_is_reported_unwatched_with_a_fix() -> None:
-    found = discover(only("/var/log/nginx/access.log"), journal=False)
+    found = discover(only("/var/log/nginx/access.log"), journal_problem="journald is not running here")
     assert [s.pack for s in found.sources] == ["http"]
     (sentence,) = found.unwatched
     assert sentence.startswith("sshd is not watched")
+    assert "journald is not running here" in sentence
     assert "rsyslog" in sentence and "[[sources]]" in sentence
 
 
@@ -40,7 +41,7 @@ def test_every_web_access_log_present_is_followed_and_the_mail_log_once() -> Non
     found = discover(
         only("/var/log/auth.log", "/var/log/nginx/access.log", "/var/log/apache2/access.log",
              "/var/log/mail.log", "/var/log/maillog"),
-        journal=False,
+        journal_problem="journald is not running here",
     )
     assert [(s.path, s.pack) for s in found.sources] == [
         ("/var/log/auth.log", "sshd"),

@@ -20,7 +20,7 @@ import click
 
 from shieldwall.cli.main import command_errors
 from shieldwall.errors import HostError, ShieldwallError
-from shieldwall.sources.discover import DiscoveredSource, discover, journal_readable, readable_file
+from shieldwall.sources.discover import DiscoveredSource, discover, journal_problem, readable_file
 
 if TYPE_CHECKING:
     from shieldwall.agent.config import AgentConfig
@@ -136,7 +136,7 @@ def up(root: Path, listen: str, address: str | None, backend: str, log_format: s
     with command_errors("up"):
         hub_dir, member_dir, config_path = root / "hub", root / "member", root / "agent.toml"
         chosen, why = choose_backend(backend, os.geteuid(), shutil.which("nft"))
-        found = discover(readable_file, journal_readable())
+        found = discover(readable_file, journal_problem())
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not (hub_dir / CONFIG_FILE).exists():
             init_hub(hub_dir, listen=listen, address=address)

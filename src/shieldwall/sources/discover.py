@@ -44,24 +44,25 @@ def _first(paths: Sequence[str], exists: Callable[[str], bool]) -> str | None:
     return next((p for p in paths if exists(p)), None)
 
 
-def discover(exists: Callable[[str], bool], journal: bool) -> Discovery:
+def discover(exists: Callable[[str], bool], journal_problem: str | None) -> Discovery:
     """The logs of sshd, web servers and Postfix on this host.
 
-    ``exists(path)`` says whether a readable log file is there; ``journal`` whether
-    the systemd journal can be read. sshd is always reported, watched or not,
-    since a host without any sshd source is the most common silent gap.
+    ``exists(path)`` says whether a readable log file is there; ``journal_problem``
+    is None when the systemd journal can be read, else why not. sshd is always
+    reported, watched or not, since a host without an sshd source is the most
+    common silent gap.
     """
     found = Discovery()
     sshd = _first(SSHD_FILES, exists)
     if sshd is not None:
         found.sources.append(DiscoveredSource("file", sshd, "sshd"))
-    elif journal:
+    elif journal_problem is None:
         found.sources.append(DiscoveredSource("journald", "", "sshd"))
     else:
         found.unwatched.append(
-            "sshd is not watched: there is no /var/log/auth.log or /var/log/secure and the "
-            "journal cannot be read. Fix: run as root (or in group adm/systemd-journal), or "
-            "install rsyslog (apt-get install rsyslog), or add a [[sources]] table to agent.toml"
+            "sshd is not watched: there is no /var/log/auth.log or /var/log/secure, and "
+            f"{journal_problem}. Fix: install rsyslog (apt-get install rsyslog) so that sshd "
+            "logs to /var/log/auth.log, or add a [[sources]] table for its log to agent.toml"
         )
     for path in WEB_FILES:
         if exists(path):
@@ -77,15 +78,17 @@ def readable_file(path: str) -> bool:
     return Path(path).is_file() and os.access(path, os.R_OK)
 
 
-def journal_readable() -> bool:
-    """Whether journald runs here, ``journalctl`` exists, and this user may read the journal."""
+def journal_problem() -> str | None:
+    """None when this user can read the systemd journal, else why not (the I/O half)."""
     from shieldwall.sources.journald import journal_socket
 
-    if shutil.which("journalctl") is None or not os.path.exists(journal_socket(None)):
-        return False
+    if shutil.which("journalctl") is None:
+        return "journalctl is not installed"
+    if not os.path.exists(journal_socket(None)):
+        return "journald is not running here (as in most containers)"
     journal_dirs = [d for d in JOURNAL_DIRS if Path(d).is_dir()]
     # Root reads every journal; others need the adm or systemd-journal group, which
     # shows as read access to the persistent or volatile journal folder.
-    return bool(journal_dirs) and (
-        os.geteuid() == 0 or any(os.access(d, os.R_OK | os.X_OK) for d in journal_dirs)
-    )
+    if os.geteuid() == 0 or any(os.access(d, os.R_OK | os.X_OK) for d in journal_dirs):
+        return None
+    return "this user may not read the journal (run as root, or join group adm or systemd-journal)"
