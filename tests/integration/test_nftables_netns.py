@@ -9,6 +9,7 @@ run under ``ip netns exec``) and :class:`NftCommand` with an ``ip netns exec`` p
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import subprocess
@@ -20,9 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from shieldwall.agent.config import AgentConfig
+from shieldwall.agent.runtime import AgentRuntime
+from shieldwall.decisions.decision import Decision
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.nftables import NftablesEnforcer, NftCommand
-from shieldwall.enforcers.plan import plan_between
+from shieldwall.enforcers.plan import firewall_blocks, plan_changes
 from tests.conftest import require_root, shared_data
 
 pytestmark = pytest.mark.root
@@ -223,7 +227,8 @@ def test_ranges_and_ipv6_are_blocked(clean: Pair) -> None:
     # incremental plan swaps the nested one out in the same transaction.
     wider = dict(desired)
     wider[f"10.200.{clean.net}.0/24"] = Block(f"10.200.{clean.net}.0/24", now + 600)
-    clean.enforcer().apply(plan_between(desired, wider, time.time()), time.time())
+    held = {t: b.until for t, b in firewall_blocks(desired, now).items()}
+    clean.enforcer().apply(plan_changes(wider, held, time.time()), time.time())
     assert not clean.can_connect(clean.v4(20))
 
 
@@ -328,5 +333,33 @@ def test_without_cap_net_admin_the_error_names_the_capability(clean: Pair, tmp_p
         str(tmp_path),
     ]
     done = sh(*clean.in_member(*argv), check=False)
-    assert done.returncode == 2
+    assert done.returncode == 3  # the README's exit code for "this host lacks something"
     assert "CAP_NET_ADMIN" in done.stderr
+
+
+def test_an_operator_ban_survives_the_running_agents_repair(clean: Pair, tmp_path: Path) -> None:
+    """Defect: a CLI ban made while the agent runs vanished when the agent repaired its table."""
+    config = AgentConfig(data_dir=tmp_path, backend="nftables", exports_dir=str(tmp_path / "exports"))
+    runtime = AgentRuntime(config, enforcer=clean.enforcer(), notes=lambda e, f: None)
+    runtime.execute(runtime.core.startup(time.time()))
+    done = clean.shieldwall(tmp_path, "ban", clean.v4(2), "--for", "1h")
+    assert done.returncode == 0, done.stderr
+    assert not clean.can_connect(clean.v4(2))
+    # The table is deleted behind our back; the agent's next change fails and is repaired.
+    clean.nft("delete", "table", "inet", "shieldwall")
+    decision = Decision(cursor=1, action="block", target=clean.v4(3), until=time.time() + 600,
+                        scenario="ssh-bruteforce", origin="m2")
+    runtime.handle(functools.partial(runtime.core.decision, decision))
+    assert not clean.can_connect(clean.v4(3))
+    assert not clean.can_connect(clean.v4(2)), "the operator's ban is enforced after the repair"
+    assert clean.can_connect(clean.v4(20))
+    runtime.tick()
+    exported = (tmp_path / "exports" / "blocklist.txt").read_text().split()
+    assert exported == sorted([clean.v4(2), clean.v4(3)])
+    # An unban while the agent runs is followed too, and a later export does not bring it back.
+    assert clean.shieldwall(tmp_path, "unban", clean.v4(2)).returncode == 0
+    runtime.tick()
+    assert clean.can_connect(clean.v4(2))
+    assert (tmp_path / "exports" / "blocklist.txt").read_text().split() == [clean.v4(3)]
+    runtime.store.close()
+    runtime.state.close()

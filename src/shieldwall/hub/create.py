@@ -72,7 +72,8 @@ def init_hub(
 ) -> CreatedHub:
     """Create a hub in ``data_dir``: identity, TLS certificate, hub.toml, policy, ledger.
 
-    Call it outside an event loop (it opens the new ledger with ``asyncio.run``). Refuses a folder that already holds a hub. A bad never-block list fails here,
+    Call it outside an event loop (it opens the new ledger with ``asyncio.run``).
+    Refuses a folder that already holds a hub. A bad never-block list fails here,
     not when the hub is first served.
     """
     from shieldwall.hub.identity import create_identity
@@ -112,11 +113,18 @@ async def with_ledger(
         await ledger.close()
 
 
-async def invite(config: HubConfig, name: str, lifetime: float, now: float) -> str:
-    """A one-time join token for a new member (``name`` may be empty: it chooses)."""
+async def invite(
+    config: HubConfig, name: str, lifetime: float, now: float, owns: Sequence[str] = ()
+) -> str:
+    """A one-time join token for a new member (``name`` may be empty: it chooses).
+
+    ``owns``: the ranges the member holds; its claims at join must lie inside them.
+    """
     from shieldwall.hub.admin import create_invite
     from shieldwall.hub.members import check_member_name
 
     if name:
         check_member_name(name)
-    return await with_ledger(config, lambda ledger: create_invite(ledger, config, name, lifetime, now))
+    return await with_ledger(
+        config, lambda ledger: create_invite(ledger, config, name, lifetime, now, tuple(owns))
+    )
