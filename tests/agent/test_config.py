@@ -46,3 +46,36 @@ def test_errors_name_the_key(text: str, key: str) -> None:
 def test_a_missing_file_says_where_an_example_is(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("deploy/agent.toml")):
         load_agent_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[enforce]\nallow_list = ['192.0.2.1']\n",
+         "enforce.allow_list: unknown key, did you mean `allow`?"),
+        ("[enforce]\nbacknd = 'memory'\n",
+         "enforce.backnd: unknown key, did you mean `backend`?"),
+        ("[enforcer]\nbackend = 'memory'\n", "enforcer: unknown key, did you mean `enforce`?"),
+        ("[[sources]]\npack = 'sshd'\npaht = '/x'\n",
+         r"sources\[0\].paht: unknown key, did you mean `path`?"),
+        ("[agent]\ncolour = 'blue'\n",
+         r"agent.colour: unknown key \(valid keys: batch_size, data_dir, name\)"),
+    ],
+)
+def test_a_misspelt_key_is_an_error_that_suggests_the_valid_one(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^agent.toml: {message}"):
+        parse_agent_config(text, "agent.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[enforce]\ndry_run = 'yes'\n", "enforce.dry_run: must be true or false, got 'yes'"),
+        ("[agent]\nbatch_size = 'a'\n", "agent.batch_size: must be a whole number, got 'a'"),
+        ("[enforce]\nallow = '192.0.2.1'\n", "enforce.allow: must be a list, got '192.0.2.1'"),
+        ("[detection]\nipv6_prefix = 0\n", "detection.ipv6_prefix: must be a whole number >= 1, got 0"),
+    ],
+)
+def test_a_wrong_type_or_out_of_range_value_names_the_key_and_the_value(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^agent.toml: {re.escape(message)}$"):
+        parse_agent_config(text, "agent.toml")

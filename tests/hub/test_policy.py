@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import ConfigError
-from shieldwall.hub.ledger.storage import PolicyRows, StoredDecision
+from shieldwall.hub.ledger.storage import StoredDecision
 from shieldwall.hub.policy import (
     Block,
     Lift,
@@ -15,6 +17,7 @@ from shieldwall.hub.policy import (
     ScenarioRule,
     load_policy,
 )
+from shieldwall.hub.policy_view import PolicyRows
 from shieldwall.hub.protections import Protections, parse_never_block_list
 from shieldwall.signals.signal import Signal
 
@@ -55,7 +58,7 @@ def test_quorum_scenario_waits_for_a_second_distinct_member() -> None:
     first = p.decide("alice", detection(scenario="http-probing"), NOW)
     again = p.decide("alice", detection(scenario="http-probing"), NOW + 1)
     second = p.decide("bob", detection(scenario="http-probing"), NOW + 2)
-    assert first.decision is None and first.note == "quorum 1/2"
+    assert first.decision is None and (first.kind, first.detail[:3]) == ("quorum", "1/2")
     assert again.decision is None
     assert isinstance(second.decision, Block)
     assert {c.member for c in second.decision.evidence} == {"alice", "bob"}
@@ -70,8 +73,8 @@ def test_quorum_sightings_outside_the_window_do_not_count() -> None:
 
 def test_unknown_scenario_needs_three_members() -> None:
     p = policy()
-    assert p.decide("a", detection(scenario="weird"), NOW).note == "quorum 1/3"
-    assert p.decide("b", detection(scenario="weird"), NOW).note == "quorum 2/3"
+    assert p.decide("a", detection(scenario="weird"), NOW).detail.startswith("1/3")
+    assert p.decide("b", detection(scenario="weird"), NOW).detail.startswith("2/3")
     assert isinstance(p.decide("c", detection(scenario="weird"), NOW).decision, Block)
 
 
@@ -79,7 +82,7 @@ def test_unknown_scenario_needs_three_members() -> None:
                                     "fe80::1", "::1", "fc00::/64", "100.64.0.1"])
 def test_reserved_addresses_are_never_alliance_wide(target: str) -> None:
     outcome = policy().decide("alice", detection(target=target), NOW)
-    assert outcome.decision is None and outcome.note == "reserved"
+    assert outcome.decision is None and outcome.kind == "reserved"
 
 
 def test_reserved_addresses_can_be_allowed_by_the_operator() -> None:
@@ -90,26 +93,37 @@ def test_reserved_addresses_can_be_allowed_by_the_operator() -> None:
 def test_protected_address_is_never_blocked() -> None:
     outcome = policy("45.13.7.0/24 member-range").decide("alice", detection(), NOW)
     assert outcome.decision is None
-    assert outcome.note == "protected" and "member-range" in outcome.detail
+    assert outcome.kind == "protected" and "member-range" in outcome.detail
 
 
 def test_range_overlapping_a_protected_address_is_never_blocked() -> None:
     p = policy("45.13.7.200")
     outcome = p.decide("alice", Signal(kind="ban", target="45.13.7.0/24", scenario="manual"), NOW)
-    assert outcome.note == "protected"
+    assert outcome.kind == "protected"
 
 
 def test_operator_ban_cannot_override_protection() -> None:
     p = policy("8.8.8.8 dns")
-    outcome = p.decide("alice", Signal(kind="ban", target="8.8.8.8", scenario="manual"), NOW)
-    assert outcome.decision is None and outcome.note == "protected"
+    outcome = p.decide("op", Signal(kind="ban", target="8.8.8.8", scenario="manual"), NOW,
+                       operator=True)
+    assert outcome.decision is None and outcome.kind == "protected"
 
 
-def test_range_wider_than_slash_24_needs_a_second_member() -> None:
+def test_range_wider_than_slash_24_is_never_decided_by_members_however_many() -> None:
     p = policy()
     wide = Signal(kind="ban", target="45.13.0.0/16", scenario="manual")
-    assert p.decide("alice", wide, NOW).decision is None
-    assert isinstance(p.decide("bob", wide, NOW).decision, Block)
+    assert p.decide("alice", wide, NOW).kind == "too-wide"
+    assert p.decide("bob", wide, NOW).kind == "too-wide"
+    assert isinstance(p.decide("op", wide, NOW, operator=True).decision, Block)
+
+
+@pytest.mark.parametrize("target", ["64.0.0.0/3", "45.0.0.0/8", "2a00::/12"])
+def test_no_member_or_pair_of_members_can_block_a_huge_range(target: str) -> None:
+    p = policy()
+    outcomes = [p.decide(m, detection(target=target, scenario="http-probing"), NOW + i)
+                for i, m in enumerate(("alice", "bob", "carol"))]
+    assert [o.kind for o in outcomes] == ["too-wide"] * 3
+    assert not p.active and not p.sightings
 
 
 def test_slash_24_is_allowed_on_one_members_word() -> None:
@@ -117,25 +131,25 @@ def test_slash_24_is_allowed_on_one_members_word() -> None:
     assert isinstance(policy().decide("alice", ban, NOW).decision, Block)
 
 
-def test_ipv6_range_wider_than_slash_48_needs_a_second_member() -> None:
+def test_ipv6_range_wider_than_slash_48_is_never_decided_by_members() -> None:
     wide = detection(target="2a01:4f8::/32")
-    assert policy().decide("alice", wide, NOW).decision is None
+    assert policy().decide("alice", wide, NOW).kind == "too-wide"
     assert isinstance(policy().decide("alice", detection(target="2a01:4f8:1::/48"), NOW).decision,
                       Block)
 
 
 def test_member_rate_limit_caps_new_decisions_per_hour() -> None:
     p = policy(member_decisions_per_hour=2)
-    notes = [p.decide("alice", detection(target=f"45.13.7.{i}"), NOW + i).note for i in range(3)]
+    notes = [p.decide("alice", detection(target=f"45.13.7.{i}"), NOW + i).kind for i in range(3)]
     assert notes == ["decided", "decided", "rate-limited"]
-    assert p.decide("bob", detection(target="45.13.7.50"), NOW).note == "decided"
-    assert p.decide("alice", detection(target="45.13.7.51"), NOW + 3601).note == "decided"
+    assert p.decide("bob", detection(target="45.13.7.50"), NOW).kind == "decided"
+    assert p.decide("alice", detection(target="45.13.7.51"), NOW + 3601).kind == "decided"
 
 
 def test_active_block_is_not_decided_twice() -> None:
     p = policy()
     p.decide("alice", detection(), NOW)
-    assert p.decide("bob", detection(), NOW + 5).note == "already-blocked"
+    assert p.decide("bob", detection(), NOW + 5).kind == "already-blocked"
 
 
 def test_repeat_offender_gets_a_longer_block() -> None:
@@ -169,7 +183,7 @@ def test_retraction_by_another_member_does_not_lift() -> None:
     p = policy()
     p.decide("alice", detection(), NOW)
     outcome = p.decide("bob", Signal(kind="retract", target=ATTACKER, scenario="x"), NOW + 1)
-    assert outcome.decision is None and outcome.note == "nothing-to-retract"
+    assert outcome.decision is None and outcome.kind == "nothing-to-retract"
 
 
 def test_retracted_sighting_no_longer_counts_towards_quorum() -> None:
@@ -184,15 +198,75 @@ def test_operator_lift_removes_blocks_covering_the_address() -> None:
     p.decide("alice", Signal(kind="ban", target="45.13.7.0/24", scenario="manual"), NOW)
     lifts = p.operator_lift(ATTACKER, NOW + 1)
     assert [lift.target for lift in lifts] == ["45.13.7.0/24"]
-    assert p.decide("bob", detection(), NOW + 2).note == "decided"
+    assert p.decide("bob", detection(), NOW + 2).kind == "decided"
 
 
 def test_operator_ban_duration_wins_and_is_not_escalated() -> None:
     p = policy()
     p.decide("alice", detection(), NOW)
-    ban = Signal(kind="ban", target="45.13.8.1", scenario="manual", duration=600.0)
-    decision = p.decide("alice", ban, NOW).decision
-    assert isinstance(decision, Block) and decision.until == NOW + 600
+    ban = Signal(kind="ban", target="45.13.8.1", scenario="manual", duration=90 * 86400.0)
+    decision = p.decide("op", ban, NOW, operator=True).decision
+    assert isinstance(decision, Block) and decision.until == NOW + 30 * 86400
+    assert decision.origin == "operator"
+
+
+def test_a_members_ban_is_its_own_word_and_follows_the_scenarios_quorum() -> None:
+    p = policy()
+    ban = Signal(kind="ban", target=ATTACKER, scenario="http-probing", duration=90 * 86400.0)
+    first = p.decide("alice", ban, NOW)
+    assert first.decision is None and first.kind == "quorum"
+    second = p.decide("bob", detection(scenario="http-probing"), NOW + 1).decision
+    assert isinstance(second, Block) and second.origin == "alice,bob"
+
+
+def test_a_member_may_ask_for_a_shorter_ban_never_a_longer_one() -> None:
+    p = policy()
+    short = Signal(kind="ban", target="45.13.8.1", scenario="ssh-bruteforce", duration=600.0)
+    long = Signal(kind="ban", target="45.13.8.2", scenario="ssh-bruteforce", duration=1e7)
+    a, b = p.decide("alice", short, NOW).decision, p.decide("alice", long, NOW).decision
+    assert isinstance(a, Block) and a.until == NOW + 600
+    assert isinstance(b, Block) and b.until == NOW + 14400
+
+
+def test_an_operator_lift_sticks_one_members_next_signal_does_not_reblock() -> None:
+    p = policy()
+    p.decide("alice", detection(), NOW)
+    p.operator_lift(ATTACKER, NOW + 10)
+    again = p.decide("alice", detection(), NOW + 20)
+    assert again.decision is None and again.kind == "quorum"
+    assert p.decide("alice", detection(), NOW + 30).decision is None  # same member, still no
+    confirmed = p.decide("bob", detection(), NOW + 40).decision
+    assert isinstance(confirmed, Block)
+
+
+def test_after_the_cooldown_one_members_word_is_enough_again() -> None:
+    p = policy()
+    p.decide("alice", detection(), NOW)
+    p.operator_lift(ATTACKER, NOW + 10)
+    p.sweep(NOW + 10 + 86401)
+    assert isinstance(p.decide("alice", detection(), NOW + 10 + 86401).decision, Block)
+
+
+def test_a_lifted_block_is_not_counted_as_an_offense() -> None:
+    p = policy()
+    p.decide("alice", detection(), NOW)
+    p.operator_lift(ATTACKER, NOW + 10)
+    p.decide("alice", detection(), NOW + 20)
+    block = p.decide("bob", detection(), NOW + 30).decision
+    assert isinstance(block, Block) and block.offense == 1 and block.until == NOW + 30 + 14400
+
+
+def test_the_lift_and_its_forgiveness_are_rebuilt_from_the_ledger() -> None:
+    block = Decision(cursor=1, action="block", target=ATTACKER, until=NOW + 14400,
+                     scenario="ssh-bruteforce", origin="alice", created=NOW)
+    lift = Decision(cursor=2, action="lift", target=ATTACKER, until=NOW + 10,
+                    scenario="operator-lift", origin="operator", created=NOW + 10)
+    rows = PolicyRows(decisions=[StoredDecision(block, "alice", b"[]"),
+                                 StoredDecision(lift, "", b"[]")], charges=[], signals=[])
+    p = policy()
+    p.restore(rows, NOW + 20)
+    assert p.decide("alice", detection(), NOW + 20).kind == "quorum"
+    assert ATTACKER not in p.offenses
 
 
 def test_host_route_is_canonicalised_to_the_address() -> None:
@@ -212,7 +286,7 @@ def test_policy_memory_is_rebuilt_from_ledger_rows() -> None:
     p, q = policy(), policy()
     p.restore(rows, NOW)
     q.restore(rows, NOW)
-    assert q.decide("bob", detection(), NOW).note == "already-blocked"
+    assert q.decide("bob", detection(), NOW).kind == "already-blocked"
     retract = Signal(kind="retract", target=ATTACKER, scenario="ssh-bruteforce")
     assert isinstance(p.decide("alice", retract, NOW).decision, Lift)
 
@@ -225,7 +299,7 @@ def test_policy_memory_is_rebuilt_from_ledger_rows() -> None:
         ("[scenarios.x]\nquorum = 0", "scenarios.x.quorum"),
         ("[scenarios.x]\ncolour = 1", "unknown key"),
         ("[limits]\nmax_prefix_v4 = 'a'", "limits.max_prefix_v4"),
-        ("scenarios = 1", "scenarios must be a table"),
+        ("scenarios = 1", "scenarios: must be a table"),
         ("not toml [", "not valid TOML"),
     ],
 )
@@ -237,3 +311,29 @@ def test_bad_policy_file_names_the_key(text: str, key: str) -> None:
 def test_operator_can_override_a_scenario() -> None:
     config = load_policy("[scenarios.http-probing]\nconfirmed = true\nduration = 60\n")
     assert config.rule("http-probing") == ScenarioRule("http-probing", 60.0, confirmed=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[limit]\nallow_reserved = true", "limit: unknown key, did you mean `limits`?"),
+        ("[limits]\nallow_reservd = true",
+         "limits.allow_reservd: unknown key, did you mean `allow_reserved`?"),
+        ("[scenarios.ssh-bruteforce]\nquorom = 1",
+         "scenarios.ssh-bruteforce.quorom: unknown key, did you mean `quorum`?"),
+        ("[escalation]\nfactor = 0.5", "escalation.factor: must be a number >= 1.0, got 0.5"),
+        ("[limits]\nmax_prefix_v4 = 33", "limits.max_prefix_v4: must be a whole number <= 32, got 33"),
+        ("[unknown]\nwindow = 'an hour'", "unknown.window: expected a duration"),
+    ],
+)
+def test_a_typo_in_the_policy_is_an_error_naming_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(f"policy.toml: {message}")):
+        load_policy(text, "policy.toml")
+
+
+def test_policy_durations_are_written_like_everywhere_else_and_seconds_still_work() -> None:
+    spelled = load_policy("[scenarios.x]\nduration = '4h'\nwindow = '10m'\n[escalation]\nmemory = '7d'\n")
+    seconds = load_policy("[scenarios.x]\nduration = 14400\nwindow = 600\n[escalation]\nmemory = 604800\n")
+    assert spelled == seconds
+    assert spelled.rule("x") == ScenarioRule("x", 14400.0, window=600.0)
+    assert spelled.offense_memory == 7 * 86400.0

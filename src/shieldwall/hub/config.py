@@ -7,19 +7,25 @@ Example::
     allowlist = ["198.51.100.0/24"]           # alliance-wide never-block CIDRs
     never_block = ["/etc/shieldwall/resolvers.txt"]   # files or folders of lists
     policy = "policy.toml"                    # relative to the data folder
+    heartbeat = "15s"                         # keep-alive on the decision stream
+
+Keys are checked by :mod:`shieldwall.config`: a misspelt one is an error naming it.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from shieldwall.errors import AddressError, ConfigError
-from shieldwall.hub.policy import PolicyConfig, load_policy
-from shieldwall.hub.protections import Protected, Protections, parse_never_block_list
+import msgspec
+
+from shieldwall.addresses import Labelled, load_ranges, parse_ranges
+from shieldwall.config import Duration, Section, load_toml, problem
+from shieldwall.errors import ConfigError
+from shieldwall.hub.policy_config import PolicyConfig, load_policy
+from shieldwall.hub.protections import Protections
 
 DEFAULT_HUB_DIR = Path("/var/lib/shieldwall/hub")
 CONFIG_FILE = "hub.toml"
@@ -66,7 +72,20 @@ class HubConfig:
     max_body: int = 4 * 1024 * 1024
     heartbeat: float = 15.0
     page_size: int = 1000
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Seconds a connection may take to send a request's headers (slow-loris bound).
+    header_timeout: float = 10.0
+    #: Seconds a request body may take to arrive.
+    body_timeout: float = 30.0
+    #: Bytes all unfinished request bodies may hold together.
+    body_budget: int = 256 * 1024 * 1024
+    #: Open connections at most (beyond: 503); the unit's LimitNOFILE is above it.
+    max_connections: int = 8192
+    #: Decision streams one member may hold open at once.
+    streams_per_member: int = 4
+    #: Signals one member may send per hour (beyond: 429 ``quota``).
+    signals_per_hour: int = 200_000
+    #: Signals and batches older than this are deleted (decisions are kept).
+    retention: float = 90 * 86400.0
 
     @property
     def ledger_path(self) -> Path:
@@ -81,18 +100,8 @@ class HubConfig:
 
     def protections(self) -> Protections:
         """Allowlist, never-block lists and the hub's own address (not members': see writer)."""
-        entries: list[Protected] = []
-        for text in self.allowlist:
-            entries += parse_never_block_list(text, "alliance allowlist")
-        for path in self.never_block:
-            files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-            for file in files:
-                try:
-                    entries += parse_never_block_list(file.read_text(), f"never-block {file.name}")
-                except OSError as exc:
-                    raise ConfigError(f"cannot read never-block list {file}: {exc}") from None
-                except AddressError as exc:
-                    raise ConfigError(str(exc)) from None
+        entries = [*parse_ranges(self.allowlist, "alliance allowlist").entries]
+        entries += load_ranges(self.never_block).entries
         for address in (self.listen, self.public_address):
             host, _ = split_host_port(address)
             try:
@@ -100,52 +109,56 @@ class HubConfig:
             except ValueError:
                 continue  # a host name: protected by whoever resolves it, not here
             if not ip.is_unspecified:
-                entries += parse_never_block_list(str(ip), "the hub itself")
+                entries.append(Labelled(ipaddress.ip_network(ip), "the hub itself"))
         return Protections(entries)
+
+
+class _HubFile(Section, frozen=True):
+    listen: str = DEFAULT_LISTEN
+    public_address: str = "127.0.0.1:8443"
+    allowlist: tuple[str, ...] = ()
+    never_block: tuple[str, ...] = ()
+    policy: str = "policy.toml"
+    max_body: Annotated[int, msgspec.Meta(ge=1)] = 4 * 1024 * 1024
+    heartbeat: Duration = Duration(15.0)
+    page_size: Annotated[int, msgspec.Meta(ge=1)] = 1000
 
 
 def load_hub_config(data_dir: Path) -> HubConfig:
     """Read ``<data_dir>/hub.toml``; errors name the key."""
     path = data_dir / CONFIG_FILE
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path} not found; run `shieldwall hub init --data {data_dir}`"
         ) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-
-    def text_list(key: str) -> tuple[str, ...]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}: {key} must be a list of strings")
-        return tuple(value)
-
-    def number(key: str, default: float) -> float:
-        value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{path}: {key} must be a positive number")
-        return float(value)
-
-    for key in ("listen", "public_address", "policy"):
-        if key in data and not isinstance(data[key], str):
-            raise ConfigError(f"{path}: {key} must be a string")
-    policy = data.get("policy", "policy.toml")
-    config = HubConfig(
+    file = load_toml(text, _HubFile, str(path))
+    for key in ("listen", "public_address"):
+        try:
+            split_host_port(getattr(file, key))
+        except ConfigError as exc:
+            raise problem(str(path), key, str(exc)) from None
+    if file.heartbeat <= 0:
+        raise problem(str(path), "heartbeat", f"must be a positive duration, got {file.heartbeat:g}")
+    for index, entry in enumerate(file.allowlist):
+        try:
+            parse_ranges([entry], "alliance allowlist")
+        except ConfigError as exc:
+            raise problem(str(path), f"allowlist[{index}]", str(exc)) from None
+    return HubConfig(
         data_dir=data_dir,
-        listen=data.get("listen", DEFAULT_LISTEN),
-        public_address=data.get("public_address", "127.0.0.1:8443"),
-        allowlist=text_list("allowlist"),
-        never_block=tuple(data_dir / p for p in text_list("never_block")),
-        policy_file=data_dir / policy,
-        max_body=int(number("max_body", 4 * 1024 * 1024)),
-        heartbeat=number("heartbeat", 15.0),
-        page_size=int(number("page_size", 1000)),
+        listen=file.listen,
+        public_address=file.public_address,
+        allowlist=file.allowlist,
+        never_block=tuple(data_dir / p for p in file.never_block),
+        policy_file=data_dir / file.policy,
+        max_body=file.max_body,
+        heartbeat=float(file.heartbeat),
+        page_size=file.page_size,
     )
-    split_host_port(config.listen)
-    split_host_port(config.public_address)
-    return config
 
 
 def render_hub_config(
@@ -166,5 +179,5 @@ def render_hub_config(
         "# Never-block lists: files (one address/CIDR per line) or folders of *.txt.\n"
         f"never_block = {toml_list(never_block)}\n"
         'policy = "policy.toml"\n'
-        "heartbeat = 15\n"
+        'heartbeat = "15s"\n'
     )

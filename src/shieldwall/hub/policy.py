@@ -9,172 +9,56 @@ Rules, in the order :meth:`Policy.decide` applies them to one signal:
    operator sets ``allow_reserved``.
 3. A retraction removes the member's own sightings of the target; a block that
    no longer has enough supporting members is lifted.
-4. A ``confirmed`` scenario (and an operator ``ban``) decides on one member's
-   word; other scenarios need a quorum of ``k`` distinct members within a
-   window. Nothing wider than ``max_prefix_v4``/``max_prefix_v6`` is decided on
-   one member's word: such a target needs at least two members.
-5. An already active block is not decided again (the signal is kept as evidence).
-6. Each member may cause at most ``member_decisions_per_hour`` new decisions.
-7. Repeat offenders get ``duration * escalation ** previous_offenses``, capped.
+4. Nothing wider than ``max_prefix_v4``/``max_prefix_v6`` is decided by members,
+   however many agree (``too-wide``): only the operator (or, later, the council)
+   blocks wider ranges.
+5. A ``confirmed`` scenario decides on one member's word; other scenarios need
+   a quorum of ``k`` distinct members within a window. A member's ``ban`` is its
+   own word and follows its scenario's rule like a detection; only an operator's
+   ban decides at once with the duration it names.
+6. For ``lift_cooldown`` after an operator lifted a target, re-blocking it needs
+   two distinct members: one member's next signal cannot undo the lift.
+7. An already active block is not decided again (the signal is kept as evidence).
+8. Each member may cause at most ``member_decisions_per_hour`` new decisions.
+9. Repeat offenders get ``duration * escalation ** previous_offenses``, capped;
+   a block the operator lifted does not count as an offense.
 
 The policy's memory (active blocks, offenses, quorum sightings, per-member
-charges) is a cache of the ledger: :meth:`Policy.restore` rebuilds it from rows,
-so the hub process holds nothing another replica could not rebuild.
+charges, recent lifts) is a cache of the ledger: :meth:`Policy.restore` rebuilds
+it from rows, so the hub process holds nothing another replica could not
+rebuild. :meth:`Policy.sweep` drops what has aged out of every window, and each
+member's live sightings are capped, so the memory is proportional to what is
+live, never to history.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from importlib import resources
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from shieldwall.errors import AddressError, ConfigError
-from shieldwall.events.address import IPNetwork, parse_network
-from shieldwall.hub.ledger.storage import PolicyRows
+from shieldwall.addresses import RESERVED, IPNetwork, is_reserved, network_target, parse_network
+from shieldwall.errors import AddressError
+from shieldwall.hub.policy_config import DAY, HOUR, PolicyConfig, ScenarioRule
+from shieldwall.hub.policy_config import load_policy as load_policy  # where callers look for it
 from shieldwall.hub.protections import Protections
 from shieldwall.signals.signal import Signal
 from shieldwall.signals.target import Target, parse_target
 
-HOUR = 3600.0
-DAY = 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class ScenarioRule:
-    """How the alliance treats one scenario."""
-
-    name: str
-    #: Block duration in seconds (before repeat-offender escalation).
-    duration: float
-    #: One member's word is enough.
-    confirmed: bool = False
-    #: Distinct members needed within ``window`` when not confirmed.
-    quorum: int = 2
-    window: float = HOUR
-
-    def needed(self) -> int:
-        """How many distinct members must report the target."""
-        return 1 if self.confirmed else max(1, self.quorum)
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyConfig:
-    """The operator's policy, parsed once from TOML (see ``default_policy.toml``)."""
-
-    scenarios: Mapping[str, ScenarioRule]
-    #: Rule for scenario names the table does not list.
-    unknown: ScenarioRule = ScenarioRule("unknown", HOUR, confirmed=False, quorum=3)
-    #: Duration of an operator ban that names none.
-    manual_duration: float = DAY
-    escalation: float = 2.0
-    max_duration: float = 30 * DAY
-    #: Offenses older than this are forgotten.
-    offense_memory: float = 30 * DAY
-    member_decisions_per_hour: int = 1000
-    max_prefix_v4: int = 24
-    max_prefix_v6: int = 48
-    allow_reserved: bool = False
-
-    def rule(self, scenario: str) -> ScenarioRule:
-        """The rule for ``scenario``, or the rule for unknown scenarios."""
-        return self.scenarios.get(scenario) or replace(self.unknown, name=scenario)
-
-    def max_window(self) -> float:
-        """The longest quorum window: how far back sightings must be remembered."""
-        return max([self.unknown.window, *(r.window for r in self.scenarios.values())])
-
-
-def load_policy(text: str | None = None, source: str = "policy") -> PolicyConfig:
-    """Parse a policy TOML; ``None`` loads the shipped default table.
-
-    Errors name the key path, e.g. ``policy: scenarios.ssh-bruteforce.duration``.
-    """
-    if text is None:
-        text = resources.files("shieldwall.hub").joinpath("default_policy.toml").read_text()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    limits = _table(data, "limits", source)
-    escalation = _table(data, "escalation", source)
-    scenarios: dict[str, ScenarioRule] = {}
-    for name, raw in _table(data, "scenarios", source).items():
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: scenarios.{name} must be a table")
-        scenarios[name] = _rule(name, raw, f"{source}: scenarios.{name}")
-    unknown = _rule("unknown", _table(data, "unknown", source), f"{source}: unknown")
-    return PolicyConfig(
-        scenarios=scenarios,
-        unknown=unknown,
-        manual_duration=_number(limits, "manual_duration", DAY, f"{source}: limits"),
-        escalation=_number(escalation, "factor", 2.0, f"{source}: escalation"),
-        max_duration=_number(escalation, "max_duration", 30 * DAY, f"{source}: escalation"),
-        offense_memory=_number(escalation, "memory", 30 * DAY, f"{source}: escalation"),
-        member_decisions_per_hour=int(
-            _number(limits, "member_decisions_per_hour", 1000, f"{source}: limits")
-        ),
-        max_prefix_v4=int(_number(limits, "max_prefix_v4", 24, f"{source}: limits")),
-        max_prefix_v6=int(_number(limits, "max_prefix_v6", 48, f"{source}: limits")),
-        allow_reserved=bool(limits.get("allow_reserved", False)),
-    )
-
-
-def _table(data: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{source}: {key} must be a table")
-    return value
-
-
-def _number(data: Mapping[str, Any], key: str, default: float, where: str) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where}.{key} must be a non-negative number, not {value!r}")
-    return float(value)
-
-
-def _rule(name: str, raw: Mapping[str, Any], where: str) -> ScenarioRule:
-    unknown_keys = set(raw) - {"duration", "confirmed", "quorum", "window"}
-    if unknown_keys:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown_keys)}")
-    confirmed = raw.get("confirmed", False)
-    if not isinstance(confirmed, bool):
-        raise ConfigError(f"{where}.confirmed must be true or false")
-    quorum = int(_number(raw, "quorum", 2, where))
-    if quorum < 1:
-        raise ConfigError(f"{where}.quorum must be at least 1")
-    return ScenarioRule(
-        name=name,
-        duration=_number(raw, "duration", HOUR, where),
-        confirmed=confirmed,
-        quorum=quorum,
-        window=_number(raw, "window", HOUR, where),
-    )
+if TYPE_CHECKING:
+    from shieldwall.hub.policy_view import PolicyRows
 
 
 def canonical_target(text: str) -> tuple[str, IPNetwork]:
     """Canonical text of a target and its network: host routes become plain addresses."""
     network = parse_network(text)
-    if network.prefixlen == network.max_prefixlen:
-        return str(network.network_address), network
-    return str(network), network
-
-
-_RESERVED = Protections.reserved()
-
-
-def is_reserved(network: IPNetwork) -> bool:
-    """True when any part of ``network`` is not a public, unicast address."""
-    return _RESERVED.protecting(network) is not None
+    return network_target(network), network
 
 
 def _reserved_span(target: Target) -> bool:
-    return _RESERVED.protecting_span(target.version, target.low, target.high) is not None
+    return RESERVED.touches(target.version, target.low, target.high)
 
 
 class Contribution(msgspec.Struct, frozen=True):
@@ -211,13 +95,26 @@ class Lift(msgspec.Struct, frozen=True):
     origin: str
 
 
+#: What one signal led to, stored in its own ledger column (never parsed from prose).
+OutcomeKind = Literal[
+    "decided", "quorum", "protected", "reserved", "too-wide", "already-blocked",
+    "rate-limited", "retracted", "nothing-to-retract", "lifted", "invalid",
+    "sightings-full",
+]
+OPERATOR_LIFT = "operator-lift"
+#: How long after an operator's lift a target needs two members to be blocked again.
+LIFT_COOLDOWN = DAY
+#: Live quorum sightings one member may hold (beyond: ``sightings-full``).
+MAX_SIGHTINGS_PER_MEMBER = 20_000
+#: Evidence kept in memory per sighting (the ledger keeps the signal's full sample).
+SAMPLE_LINES, SAMPLE_CHARS = 3, 512
+
+
 class Outcome(msgspec.Struct, frozen=True):
-    """What one signal led to: maybe a decision, always a note saying why."""
+    """What one signal led to: maybe a decision, always a kind saying why."""
 
     decision: Block | Lift | None
-    #: Short machine-readable note: decided, quorum 1/2, protected, reserved, too-wide,
-    #: already-blocked, rate-limited, retracted, nothing-to-retract, lifted.
-    note: str
+    kind: OutcomeKind
     detail: str = ""
 
 
@@ -238,16 +135,36 @@ class ActiveBlock:
 class Policy:
     """The policy engine: configuration, protections and the memory the rules need."""
 
-    def __init__(self, config: PolicyConfig, protections: Protections) -> None:
+    def __init__(
+        self, config: PolicyConfig, protections: Protections,
+        lift_cooldown: float = LIFT_COOLDOWN,
+        max_sightings: int = MAX_SIGHTINGS_PER_MEMBER,
+    ) -> None:
         self.config = config
         self.protections = protections
+        self.lift_cooldown = lift_cooldown
+        self.max_sightings = max_sightings
         self.active: dict[str, ActiveBlock] = {}
         #: target -> (number of offenses, time of the last one)
         self.offenses: dict[str, tuple[int, float]] = {}
         #: (target, scenario) -> member -> contribution, for quorum scenarios
         self.sightings: dict[tuple[str, str], dict[str, Contribution]] = {}
+        #: member -> how many entries of :attr:`sightings` are its
+        self.sighted: dict[str, int] = {}
         #: member -> times of the decisions it caused within the last hour
         self.charges: dict[str, deque[float]] = {}
+        #: target -> when the operator last lifted it (within the cool-down)
+        self.lifted: dict[str, float] = {}
+
+    def sizes(self) -> dict[str, int]:
+        """How many entries each memory holds (for tests and the metrics)."""
+        return {
+            "active": len(self.active), "offenses": len(self.offenses),
+            "sightings": sum(len(s) for s in self.sightings.values()),
+            "sighting_keys": len(self.sightings), "sighted": len(self.sighted),
+            "charges": sum(len(c) for c in self.charges.values()),
+            "charged_members": len(self.charges), "lifted": len(self.lifted),
+        }
 
     # -- rebuilding from the ledger ------------------------------------------------
     def restore(self, rows: PolicyRows, now: float) -> None:
@@ -256,6 +173,8 @@ class Policy:
             d = stored.decision
             if d.action == "lift":
                 self.active.pop(d.target, None)
+                if d.scenario == OPERATOR_LIFT:
+                    self._forgive(d.target, d.created)
                 continue
             count, _ = self.offenses.get(d.target, (0, 0.0))
             self.offenses[d.target] = (count + 1, d.created)
@@ -267,12 +186,11 @@ class Policy:
             self.active[d.target] = ActiveBlock(
                 d.target, d.until, d.scenario, needed, {c.member for c in evidence}
             )
-        for target in [t for t, a in self.active.items() if a.until <= now]:
-            del self.active[target]
         for member, when in rows.charges:
             self.charges.setdefault(member, deque()).append(when)
         for signal in rows.signals:
             self.restore_signal(signal.member, signal.signal, signal.received)
+        self.sweep(now)
 
     def restore_signal(self, member: str, signal: Signal, received: float) -> None:
         """Replay a recent signal's effect on quorum sightings (no decision is made)."""
@@ -282,16 +200,35 @@ class Policy:
             return
         if signal.kind == "retract":
             self._forget(member, target)
-        elif signal.kind == "detection" and not self.config.rule(signal.scenario).confirmed:
-            self._sight(member, target, signal, received)
+        elif not self.config.rule(signal.scenario).confirmed or target in self.lifted:
+            self._sight(member, target, signal, received, self.config.rule(signal.scenario).window)
+
+    def sweep(self, now: float) -> None:
+        """Forget what no rule can use any more: memory stays proportional to what is live."""
+        for target in [t for t, a in self.active.items() if a.until <= now]:
+            del self.active[target]
+        horizon = now - self.config.offense_memory
+        for target in [t for t, (_, last) in self.offenses.items() if last < horizon]:
+            del self.offenses[target]
+        for key in list(self.sightings):
+            window = self.config.rule(key[1]).window
+            seen = self.sightings[key]
+            for member in [m for m, c in seen.items() if c.received < now - window]:
+                self._unsight(key, member)
+        for member in [m for m, c in self.charges.items() if not c or c[-1] <= now - HOUR]:
+            del self.charges[member]
+        for target in [t for t, when in self.lifted.items() if when < now - self.lift_cooldown]:
+            del self.lifted[target]
 
     # -- the rules -----------------------------------------------------------------
     def decide(
-        self, member: str, signal: Signal, now: float, span: Target | None = None
+        self, member: str, signal: Signal, now: float, span: Target | None = None,
+        operator: bool = False,
     ) -> Outcome:
         """Apply the rules to one signal from ``member`` received at ``now``.
 
-        ``span`` is the signal's parsed target when the caller already has it.
+        ``span`` is the signal's parsed target when the caller already has it;
+        ``operator`` marks a signal sent with an operator's key.
         """
         if span is None:
             try:
@@ -305,19 +242,26 @@ class Policy:
         if guard is not None:
             return guard
 
-        if signal.kind == "ban":
+        explicit = 0.0
+        if signal.kind == "ban" and operator:
             rule = ScenarioRule(
-                signal.scenario,
-                signal.duration or self.config.manual_duration,
-                confirmed=True,
+                signal.scenario, signal.duration or self.config.manual_duration, confirmed=True
             )
+            explicit = signal.duration
         else:
             rule = self.config.rule(signal.scenario)
-        needed = rule.needed()
+            if signal.kind == "ban" and 0 < signal.duration < rule.duration:
+                explicit = signal.duration  # a member may ask for less, never for more
         limit = self.config.max_prefix_v4 if span.version == 4 else self.config.max_prefix_v6
-        if span.prefixlen < limit:
-            # A wide range on one member's word could black out a whole network.
-            needed = max(needed, 2)
+        if span.prefixlen < limit and not operator:
+            return Outcome(
+                None, "too-wide",
+                f"wider than /{limit}: only the operator blocks ranges this wide",
+            )
+        needed = rule.needed()
+        lifted = self.lifted.get(target)
+        if lifted is not None and now - lifted < self.lift_cooldown and not operator:
+            needed = max(needed, 2)  # the operator lifted it: one member cannot undo that
 
         active = self.active.get(target)
         if active is not None and active.until > now:
@@ -325,9 +269,14 @@ class Policy:
             return Outcome(None, "already-blocked", f"blocked until {active.until:.0f}")
 
         if needed > 1:
-            seen = self._sight(member, target, signal, now, window=rule.window)
+            seen = self._sight(member, target, signal, now, rule.window)
+            if seen is None:
+                return Outcome(
+                    None, "sightings-full",
+                    f"member holds {self.max_sightings} open sightings; wait for them to age out",
+                )
             if len(seen) < needed:
-                return Outcome(None, f"quorum {len(seen)}/{needed}", "waiting for more members")
+                return Outcome(None, "quorum", f"{len(seen)}/{needed} members, waiting for more")
             evidence = tuple(seen.values())
         else:
             evidence = ()
@@ -347,18 +296,19 @@ class Policy:
         if last < now - self.config.offense_memory:
             count = 0
         duration = rule.duration * self.config.escalation**count
-        if signal.kind == "ban" and signal.duration:
-            duration = signal.duration  # an operator's explicit duration is not escalated
+        if explicit:
+            duration = explicit  # an explicit duration is not escalated
         duration = min(duration, self.config.max_duration)
         self.offenses[target] = (count + 1, now)
         supporters = {c.member for c in evidence}
         self.active[target] = ActiveBlock(target, now + duration, rule.name, needed, supporters)
-        self.sightings.pop((target, rule.name), None)
+        if (target, rule.name) in self.sightings:
+            self._drop((target, rule.name))
         block = Block(
             target=target,
             until=now + duration,
             scenario=rule.name,
-            origin=",".join(sorted(supporters)),
+            origin="operator" if operator else ",".join(sorted(supporters)),
             charged=member,
             offense=count + 1,
             evidence=evidence,
@@ -366,7 +316,11 @@ class Policy:
         return Outcome(block, "decided", f"offense {count + 1}, {duration:.0f}s")
 
     def operator_lift(self, text: str, now: float) -> list[Lift]:
-        """Lift every active block equal to or containing the address/range ``text``."""
+        """Lift every active block equal to or containing the address/range ``text``.
+
+        A lifted block is forgiven (it does not count as an offense) and its target
+        needs two members to be blocked again during the cool-down.
+        """
         _, network = canonical_target(text)
         lifts: list[Lift] = []
         for target in list(self.active):
@@ -374,8 +328,9 @@ class Policy:
             if blocked.version == network.version and blocked.overlaps(network):
                 del self.active[target]
                 for key in [k for k in self.sightings if k[0] == target]:
-                    del self.sightings[key]
-                lifts.append(Lift(target, "operator-lift", "operator"))
+                    self._drop(key)
+                self._forgive(target, now)
+                lifts.append(Lift(target, OPERATOR_LIFT, "operator"))
         return lifts
 
     def explain_protection(self, network: IPNetwork) -> list[str]:
@@ -386,6 +341,14 @@ class Policy:
         return reasons
 
     # -- internals -----------------------------------------------------------------
+    def _forgive(self, target: str, when: float) -> None:
+        count, last = self.offenses.get(target, (0, 0.0))
+        if count <= 1:
+            self.offenses.pop(target, None)
+        else:
+            self.offenses[target] = (count - 1, last)
+        self.lifted[target] = when
+
     def _guard(self, span: Target) -> Outcome | None:
         label = self.protections.protecting_span(span.version, span.low, span.high)
         if label is not None:
@@ -395,29 +358,42 @@ class Policy:
         return None
 
     def _sight(
-        self,
-        member: str,
-        target: str,
-        signal: Signal,
-        now: float,
-        window: float | None = None,
-    ) -> dict[str, Contribution]:
-        if window is None:
-            window = self.config.rule(signal.scenario).window
-        seen = self.sightings.setdefault((target, signal.scenario), {})
-        for other in [m for m, c in seen.items() if c.received < now - window]:
-            del seen[other]
+        self, member: str, target: str, signal: Signal, now: float, window: float
+    ) -> dict[str, Contribution] | None:
+        key = (target, signal.scenario)
+        seen = self.sightings.get(key)
+        if seen is not None:
+            for other in [m for m, c in seen.items() if c.received < now - window]:
+                self._unsight(key, other)
+            seen = self.sightings.get(key)
+        if seen is None or member not in seen:
+            if self.sighted.get(member, 0) >= self.max_sightings:
+                return None
+            self.sighted[member] = self.sighted.get(member, 0) + 1
+        if seen is None:
+            seen = self.sightings[key] = {}
         seen[member] = _contribution(member, signal, now)
         return seen
 
+    def _unsight(self, key: tuple[str, str], member: str) -> bool:
+        seen = self.sightings.get(key)
+        if seen is None or seen.pop(member, None) is None:
+            return False
+        left = self.sighted.get(member, 0) - 1
+        if left > 0:
+            self.sighted[member] = left
+        else:
+            self.sighted.pop(member, None)
+        if not seen:
+            del self.sightings[key]
+        return True
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        for member in list(self.sightings.get(key, {})):
+            self._unsight(key, member)
+
     def _forget(self, member: str, target: str) -> int:
-        forgotten = 0
-        for key in [k for k in self.sightings if k[0] == target]:
-            if self.sightings[key].pop(member, None) is not None:
-                forgotten += 1
-            if not self.sightings[key]:
-                del self.sightings[key]
-        return forgotten
+        return sum(self._unsight(k, member) for k in [k for k in self.sightings if k[0] == target])
 
     def _retract(self, member: str, target: str, now: float) -> Outcome:
         forgotten = self._forget(member, target)
@@ -444,6 +420,6 @@ def _contribution(member: str, signal: Signal, now: float) -> Contribution:
         first_seen=signal.first_seen,
         last_seen=signal.last_seen,
         received=now,
-        reason=signal.reason,
-        sample=signal.evidence[:5],
+        reason=signal.reason[:SAMPLE_CHARS],
+        sample=tuple(line[:SAMPLE_CHARS] for line in signal.evidence[:SAMPLE_LINES]),
     )

@@ -1,0 +1,126 @@
+"""The alliance's policy file: its schema and the frozen rules it becomes.
+
+What the *alliance* does with a scenario lives here and only here (see
+``default_policy.toml``): ``confirmed`` means one member's word is enough for an
+alliance-wide block; otherwise ``quorum`` distinct members must report within
+``window``. What a member detects, and whether it blocks at once on its own
+host, is the scenarios file's business (``local_block``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Annotated
+
+import msgspec
+
+from shieldwall.config import Duration, Section, load_toml
+
+HOUR = 3600.0
+DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRule:
+    """How the alliance treats one scenario."""
+
+    name: str
+    #: Block duration in seconds (before repeat-offender escalation).
+    duration: float
+    #: One member's word is enough.
+    confirmed: bool = False
+    #: Distinct members needed within ``window`` when not confirmed.
+    quorum: int = 2
+    window: float = HOUR
+
+    def needed(self) -> int:
+        """How many distinct members must report the target."""
+        return 1 if self.confirmed else max(1, self.quorum)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    """The operator's policy, parsed once from TOML (see ``default_policy.toml``)."""
+
+    scenarios: Mapping[str, ScenarioRule]
+    #: Rule for scenario names the table does not list.
+    unknown: ScenarioRule = ScenarioRule("unknown", HOUR, confirmed=False, quorum=3)
+    #: Duration of an operator ban that names none.
+    manual_duration: float = DAY
+    escalation: float = 2.0
+    max_duration: float = 30 * DAY
+    #: Offenses older than this are forgotten.
+    offense_memory: float = 30 * DAY
+    member_decisions_per_hour: int = 1000
+    max_prefix_v4: int = 24
+    max_prefix_v6: int = 48
+    allow_reserved: bool = False
+
+    def rule(self, scenario: str) -> ScenarioRule:
+        """The rule for ``scenario``, or the rule for unknown scenarios."""
+        return self.scenarios.get(scenario) or replace(self.unknown, name=scenario)
+
+    def max_window(self) -> float:
+        """The longest quorum window: how far back sightings must be remembered."""
+        return max([self.unknown.window, *(r.window for r in self.scenarios.values())])
+
+
+class _Rule(Section, frozen=True):
+    duration: Duration = Duration(HOUR)
+    confirmed: bool = False
+    quorum: Annotated[int, msgspec.Meta(ge=1)] = 2
+    window: Duration = Duration(HOUR)
+
+    def rule(self, name: str) -> ScenarioRule:
+        return ScenarioRule(name, float(self.duration), self.confirmed, self.quorum, float(self.window))
+
+
+class _Escalation(Section, frozen=True):
+    #: Each earlier offense multiplies the duration by this much.
+    factor: Annotated[float, msgspec.Meta(ge=1)] = 2.0
+    max_duration: Duration = Duration(30 * DAY)
+    memory: Duration = Duration(30 * DAY)
+
+
+class _Limits(Section, frozen=True):
+    member_decisions_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    max_prefix_v4: Annotated[int, msgspec.Meta(ge=0, le=32)] = 24
+    max_prefix_v6: Annotated[int, msgspec.Meta(ge=0, le=128)] = 48
+    allow_reserved: bool = False
+    manual_duration: Duration = Duration(DAY)
+
+
+class _PolicyFile(Section, frozen=True):
+    scenarios: dict[str, _Rule] = msgspec.field(default_factory=dict)
+    unknown: _Rule = msgspec.field(default_factory=lambda: _Rule(quorum=3))
+    escalation: _Escalation = msgspec.field(default_factory=_Escalation)
+    limits: _Limits = msgspec.field(default_factory=_Limits)
+
+
+def default_policy_text() -> str:
+    """The shipped ``default_policy.toml`` (what ``hub init`` copies)."""
+    return resources.files("shieldwall.hub").joinpath("default_policy.toml").read_text("utf-8")
+
+
+def load_policy(text: str | None = None, source: str = "policy") -> PolicyConfig:
+    """Parse a policy TOML; ``None`` loads the shipped default table.
+
+    Errors name the key path, e.g. ``policy: scenarios.ssh-bruteforce.duration``.
+    """
+    if text is None:
+        text, source = default_policy_text(), "default_policy.toml"
+    file = load_toml(text, _PolicyFile, source)
+    return PolicyConfig(
+        scenarios={name: raw.rule(name) for name, raw in file.scenarios.items()},
+        unknown=file.unknown.rule("unknown"),
+        manual_duration=float(file.limits.manual_duration),
+        escalation=file.escalation.factor,
+        max_duration=float(file.escalation.max_duration),
+        offense_memory=float(file.escalation.memory),
+        member_decisions_per_hour=file.limits.member_decisions_per_hour,
+        max_prefix_v4=file.limits.max_prefix_v4,
+        max_prefix_v6=file.limits.max_prefix_v6,
+        allow_reserved=file.limits.allow_reserved,
+    )
