@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shieldwall.detection.allowlist import Allowlist
+from shieldwall.addresses import parse_ranges
 from shieldwall.detection.detection import MAX_EVIDENCE, Detection
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import Scenario, default_scenarios, parse_scenarios
@@ -24,7 +24,7 @@ def failure(t: float, key: str = A, user: str | None = "root", weight: int = 1,
 
 def brute(threshold: int = 5, window: float = 10 * MIN, duration: float = 4 * HOUR) -> Scenario:
     return Scenario(name="brute", packs=frozenset({"sshd"}), kinds=frozenset({"auth_failure"}),
-                    threshold=threshold, window=window, duration=duration, confirmed=True)
+                    threshold=threshold, window=window, local_block=duration)  # type: ignore[arg-type]
 
 
 def names(found: list[Detection]) -> list[str]:
@@ -36,7 +36,7 @@ def test_fifth_failure_within_window_emits_detection() -> None:
     assert detector.feed([failure(T0 + i * MIN) for i in range(4)]) == []
     [found] = detector.feed([failure(T0 + 4 * MIN)])
     assert (found.key, found.count, found.first_seen, found.last_seen) == (A, 5, T0, T0 + 4 * MIN)
-    assert found.confirmed and found.duration == 4 * HOUR
+    assert found.local_block == 4 * HOUR
 
 
 def test_failures_spread_beyond_window_do_not_detect() -> None:
@@ -60,10 +60,10 @@ def test_old_failures_slide_out_and_fresh_ones_still_detect() -> None:
 
 
 def test_a_detected_address_is_not_detected_again_while_it_would_be_blocked() -> None:
-    detector = Detector([brute()])
+    detector = Detector([brute()], history=True)
     detector.feed([failure(T0 + i) for i in range(5)])
     assert detector.feed([failure(T0 + 10 + i) for i in range(50)]) == []
-    [active] = detector.detections
+    [active] = detector.detections or []
     assert active.count == 55 and active.last_seen == T0 + 59
     assert len(active.evidence) == MAX_EVIDENCE
     # After the quiet period, the same address can be detected again.
@@ -149,7 +149,7 @@ def test_kinds_and_packs_no_scenario_counts_are_ignored() -> None:
 
 
 def test_allowlisted_cidr_is_never_detected() -> None:
-    allow = Allowlist.from_strings(["192.0.2.0/24", "2001:db8:1:2::7"])
+    allow = parse_ranges(["192.0.2.0/24", "2001:db8:1:2::7"], "detection.allow", widen=False)
     detector = Detector([brute()], allow)
     events = [failure(T0 + i) for i in range(20)]
     events += [failure(T0 + i, key="2001:db8:1:2::/64") for i in range(20)]
@@ -220,11 +220,11 @@ def test_detection_json_has_the_cli_fields() -> None:
 
 def _replay(data: bytes, chunk_lines: int) -> list[dict[str, object]]:
     stream = EventStream(load_pack("sshd"), year=2024)
-    detector = Detector(default_scenarios())
+    detector = Detector(default_scenarios(), history=True)
     lines = data.splitlines(keepends=True)
     for start in range(0, len(lines), chunk_lines):
         detector.feed(stream.feed(b"".join(lines[start : start + chunk_lines])))
-    return [d.to_json() for d in detector.detections]
+    return [d.to_json() for d in detector.detections or []]
 
 
 def test_replay_is_deterministic() -> None:
@@ -249,3 +249,19 @@ def test_failures_from_a_file_replayed_after_a_later_one_do_not_join_its_window(
     assert detector.feed(later) == []
     assert detector.feed(earlier) == []  # 4 + 4, but ten hours apart
     assert names(detector.feed([failure(T0 + 5, user="v9")])) == ["ssh-bruteforce"]
+
+
+def test_files_replayed_out_of_order_within_a_window_still_give_first_before_last() -> None:
+    detector = Detector([brute(window=HOUR)])
+    later = [failure(T0 + 30 * MIN + i) for i in range(3)]
+    earlier = [failure(T0 + i) for i in range(2)]  # an older rotated file read second
+    [found] = detector.feed(later + earlier)
+    assert (found.first_seen, found.last_seen) == (T0, T0 + 30 * MIN + 2)
+
+
+def test_a_detection_from_the_shipped_scenarios_encodes_as_json() -> None:
+    import msgspec
+
+    [found] = Detector(default_scenarios()).feed([failure(T0 + i) for i in range(5)])
+    row = msgspec.json.decode(msgspec.json.encode(found.to_json()))
+    assert (row["scenario"], row["local_block"]) == ("ssh-bruteforce", 4 * HOUR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ import pytest
 from shieldwall.detection.scenario import (
     default_scenarios,
     load_scenarios,
-    parse_duration,
     parse_scenarios,
 )
+from shieldwall.durations import parse_duration
 from shieldwall.errors import ConfigError
+from shieldwall.hub.policy_config import load_policy
 
 GOOD = """
 [[scenario]]
@@ -21,8 +23,7 @@ packs = ["sshd"]
 kinds = ["auth_failure"]
 threshold = 5
 window = "10m"
-duration = "4h"
-confirmed = true
+local_block = "4h"
 """
 
 
@@ -48,15 +49,15 @@ def test_negative_numbers_are_refused() -> None:
 
 def test_a_scenario_reads_all_its_fields() -> None:
     [s] = parse_scenarios(GOOD)
-    assert (s.name, s.packs, s.kinds, s.threshold, s.window, s.duration, s.confirmed) == (
-        "brute", frozenset({"sshd"}), frozenset({"auth_failure"}), 5, 600.0, 14400.0, True
+    assert (s.name, s.packs, s.kinds, s.threshold, s.window, s.local_block, s.quiet_period) == (
+        "brute", frozenset({"sshd"}), frozenset({"auth_failure"}), 5, 600.0, 14400.0, 14400.0
     )
     assert s.distinct is None
 
 
-def test_defaults_for_window_and_duration() -> None:
+def test_defaults_for_window_and_local_block() -> None:
     [s] = parse_scenarios('[[scenario]]\nname="x"\npacks=["a"]\nkinds=["b"]\nthreshold=1\n')
-    assert (s.window, s.duration, s.confirmed) == (600.0, 14400.0, False)
+    assert (s.window, s.local_block, s.quiet_period) == (600.0, None, 3600.0)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,8 @@ def test_defaults_for_window_and_duration() -> None:
         ('kinds = []', r"\(brute\)\.kinds: list the event kinds"),
         ('distinct = "host"', r"\(brute\)\.distinct: only 'user'"),
         ('window = "soon"', r"\(brute\)\.window: expected a duration"),
-        ('duration = "-1h"', r"\(brute\)\.duration"),
+        ('local_block = "-1h"', r"\(brute\)\.local_block"),
+        ('quiet = "soon"', r"\(brute\)\.quiet: expected a duration"),
     ],
 )
 def test_scenario_toml_errors_name_the_key(change: str, message: str) -> None:
@@ -115,3 +117,50 @@ def test_load_scenarios_from_a_file_or_the_defaults(tmp_path: Path) -> None:
     assert load_scenarios(None) == default_scenarios()
     with pytest.raises(ConfigError, match="cannot read scenarios file"):
         load_scenarios(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('windw = "10m"', "scenario[0] (brute).windw: unknown key, did you mean `window`?"),
+        ('treshold = 5', "scenario[0] (brute).treshold: unknown key, did you mean `threshold`?"),
+        ('local_blok = "4h"', "scenario[0] (brute).local_blok: unknown key, did you mean `local_block`?"),
+    ],
+)
+def test_a_misspelt_scenario_key_is_an_error_suggesting_the_valid_one(change: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(f"mine.toml: {message}")):
+        parse_scenarios(GOOD + change + "\n", "mine.toml")
+
+
+@pytest.mark.parametrize("key", ["confirmed = true", 'duration = "4h"'])
+def test_the_old_alliance_keys_say_where_they_went(key: str) -> None:
+    moved = r"\(brute\)\.(confirmed|duration): .*local_block = \"4h\".*hub policy"
+    with pytest.raises(ConfigError, match=moved):
+        parse_scenarios(GOOD + key + "\n", "mine.toml")
+
+
+#: Where the shipped scenarios (what this host blocks at once) and the shipped policy
+#: (what the alliance does) deliberately differ: (local_block, policy confirmed, policy duration).
+INTENDED_DIFFERENCES = {
+    # A patient guesser is blocked here for a day; the alliance starts at 4 h and
+    # escalates for repeat offenders.
+    "ssh-slow-bruteforce": (86400.0, True, 14400.0),
+    "ssh-credential-stuffing": (86400.0, True, 14400.0),
+    # This host trusts its own logs at once; the alliance waits for a second member,
+    # because a broken crawler looks like probing.
+    "http-probing": (14400.0, False, 3600.0),
+}
+
+
+def test_the_shipped_scenarios_and_policy_differ_only_where_intended() -> None:
+    policy = load_policy()
+    detected = {s.name: s for s in default_scenarios()}
+    # Every detection scenario has its own policy rule (none falls back to `unknown`).
+    assert set(detected) == set(policy.scenarios) - {"manual"}
+    differences = {}
+    for name, scenario in detected.items():
+        rule = policy.rule(name)
+        alliance_at_once = rule.duration if rule.confirmed else None
+        if scenario.local_block != alliance_at_once:
+            differences[name] = (scenario.local_block, rule.confirmed, rule.duration)
+    assert differences == INTENDED_DIFFERENCES

@@ -12,13 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shieldwall.addresses import Ranges, canonical_target, is_range, target_network
 from shieldwall.decisions.decision import Decision
-from shieldwall.detection.allowlist import Allowlist as DetectAllowlist
 from shieldwall.detection.detection import Detection
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import Scenario
-from shieldwall.enforcers.allowlist import Allowlist as EnforceAllowlist
-from shieldwall.enforcers.block import Block, canonical_target, is_range, target_network
+from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.plan import Plan, firewall_blocks
 from shieldwall.errors import AddressError
 from shieldwall.events.packs import PackSpec
@@ -88,18 +87,23 @@ class AgentCore:
         self,
         scenarios: Iterable[Scenario],
         *,
-        detect_allow: DetectAllowlist | None = None,
-        enforce_allow: EnforceAllowlist | None = None,
+        detect_allow: Ranges | None = None,
+        enforce_allow: Ranges | None = None,
         ipv6_prefix: int = 64,
         local_first: bool = True,
         blocks: Mapping[str, Block] | None = None,
         cursor: int = 0,
     ) -> None:
         self.detector = Detector(scenarios, detect_allow)
-        self.enforce_allow = enforce_allow or EnforceAllowlist()
+        #: This host's sovereignty: never blocked here, whatever the alliance decides.
+        self.enforce_allow = enforce_allow or Ranges()
         self.ipv6_prefix = ipv6_prefix
         self.local_first = local_first
         self.blocks: dict[str, Block] = dict(blocks or {})
+        #: What the block store holds, as far as this core knows: what it was given
+        #: plus its own Remember commands. The difference to a fresh read of the
+        #: store is what someone else (``shieldwall ban``/``unban``/``import``) changed.
+        self.stored: dict[str, Block] = dict(self.blocks)
         self.cursor = cursor
         self.streams: dict[str, list[EventStream]] = {}
 
@@ -116,7 +120,7 @@ class AgentCore:
         self.blocks = active
         commands: list[Command] = [Enforce(Plan(add=tuple(active.values()), rebuild=True))]
         if expired:
-            commands.append(Remember(forget=expired))
+            commands.append(self._remember(forget=expired))
         return commands
 
     def lines(self, label: str, chunk: bytes, now: float) -> list[Command]:
@@ -139,14 +143,14 @@ class AgentCore:
             local = [
                 Block(
                     target=canonical_target(d.key),
-                    until=now + d.duration,
+                    until=now + d.local_block,
                     origin="local",
                     scenario=d.scenario,
                     reason=f"{d.count} events",
                     created=now,
                 )
                 for d in detections
-                if d.confirmed
+                if d.local_block is not None
             ]
             commands += self._add(local, now)
         return commands
@@ -171,7 +175,7 @@ class AgentCore:
             if target in self.blocks:
                 del self.blocks[target]
                 commands.append(Enforce(self._plan((), (target,), now)))
-                commands.append(Remember(forget=(target,)))
+                commands.append(self._remember(forget=(target,)))
                 commands.append(Note("block.lifted", {"target": target}))
         elif decision.until > now:
             block = Block(
@@ -192,7 +196,56 @@ class AgentCore:
             del self.blocks[target]
         if not gone:
             return []
-        return [Enforce(self._plan((), gone, now)), Remember(forget=gone)]
+        return [Enforce(self._plan((), gone, now)), self._remember(forget=gone)]
+
+    def store_changed(self, stored: Mapping[str, Block], now: float) -> list[Command]:
+        """The block store now holds ``stored`` (its active blocks): follow what others changed.
+
+        The store is the member's one desired state: an operator's ban, unban or
+        import written by the CLI while the agent runs is enforced (or lifted)
+        here, so a later repair or export cannot drop it. This member's own
+        allowlist still wins over a stored block.
+        """
+        before, self.stored = self.stored, dict(stored)
+        # A block that merely ran out is left to expire() (the firewall's timeout
+        # already removed it; deleting it again would fail and force a repair).
+        gone = tuple(
+            t for t in before
+            if t not in stored and t in self.blocks and self.blocks[t].active(now)
+        )
+        for target in gone:
+            del self.blocks[target]
+        commands: list[Command] = []
+        added: list[Block] = []
+        replaced: set[str] = set()
+        for target, block in stored.items():
+            current = self.blocks.get(target)
+            if before.get(target) == block or current == block or not block.active(now):
+                continue
+            protected = self.enforce_allow.protecting(target_network(target))
+            if protected is not None:
+                commands.append(Note("block.skipped", {
+                    "target": target, "reason": f"protected here: {protected}",
+                }))
+                continue
+            if current is not None:
+                replaced.add(target)
+            self.blocks[target] = block
+            added.append(block)
+        if not added and not gone:
+            return commands
+        notes = [Note("block.applied", {"target": b.target, "until": b.until,
+                                        "origin": b.origin, "scenario": b.scenario})
+                 for b in added]
+        notes += [Note("block.lifted", {"target": t}) for t in gone]
+        return [Enforce(self._plan(added, gone, now, frozenset(replaced))), *notes, *commands]
+
+    def _remember(self, put: tuple[Block, ...] = (), forget: tuple[str, ...] = ()) -> Remember:
+        for block in put:
+            self.stored[block.target] = block
+        for target in forget:
+            self.stored.pop(target, None)
+        return Remember(put=put, forget=forget)
 
     def _plan(
         self, added: Iterable[Block], removed: Iterable[str], now: float,
@@ -223,7 +276,7 @@ class AgentCore:
         replaced: set[str] = set()
         commands: list[Command] = []
         for block in blocks:
-            protected = self.enforce_allow.protects(target_network(block.target))
+            protected = self.enforce_allow.protecting(target_network(block.target))
             if protected is not None:
                 # This member's own allowlist always wins over any decision.
                 commands.append(Note("block.skipped", {
@@ -248,6 +301,6 @@ class AgentCore:
                 })
                 for block in added
             ]
-            applied.append(Remember(put=tuple(added)))
+            applied.append(self._remember(put=tuple(added)))
             commands = applied + commands
         return commands

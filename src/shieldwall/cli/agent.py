@@ -63,12 +63,14 @@ def check(config_path: Path) -> None:
       shieldwall agent check --config deploy/agent.toml
     """
     from shieldwall.agent.config import load_agent_config
+    from shieldwall.detection.scenario import load_scenarios
     from shieldwall.events.packs import load_pack
 
     with command_errors("agent"):
         config = load_agent_config(config_path)
         for source in config.sources:
             load_pack(source.pack)
+        load_scenarios(config.scenarios)
     click.echo(f"data dir: {config.data_dir}")
     for source in config.sources:
         click.echo(f"source:   {source.label} (pack {source.pack})")

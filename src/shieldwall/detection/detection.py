@@ -21,9 +21,10 @@ class Detection:
     """What a scenario found about one address (or IPv6 prefix).
 
     ``count`` starts at the number of events that crossed the threshold and
-    keeps growing while the same address goes on within the scenario's
-    ``duration`` (it would be blocked by then); ``evidence`` is a bounded
-    sample of the lines.
+    keeps growing while the same address goes on within the scenario's quiet
+    period (it is being handled by then); ``evidence`` is a bounded sample of
+    the lines. ``local_block`` is how long this host blocks the address at once
+    (``None``: it reports and waits for the alliance).
     """
 
     key: str
@@ -32,8 +33,7 @@ class Detection:
     count: int
     first_seen: float
     last_seen: float
-    confirmed: bool
-    duration: float
+    local_block: float | None
     evidence: list[bytes] = field(default_factory=list)
     users: int = 0
 
@@ -46,8 +46,7 @@ class Detection:
             "first_seen": iso(self.first_seen),
             "last_seen": iso(self.last_seen),
             "pack": self.pack,
-            "confirmed": self.confirmed,
-            "duration": self.duration,
+            "local_block": self.local_block,
             "users": self.users,
             "evidence": [line.decode("utf-8", "replace") for line in self.evidence],
         }

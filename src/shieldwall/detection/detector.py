@@ -4,7 +4,8 @@ Exact sliding windows: for a threshold of N, only the N most recent events of
 an address matter (the window holds when the N-th most recent is within it),
 so each address costs at most N timestamps per scenario. Idle addresses are
 swept as log time advances, and the number of tracked addresses is capped, so
-memory stays bounded whatever the log holds.
+memory stays bounded whatever the log holds; past detections are not kept
+(unless a replay asks for its ``history``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from shieldwall.detection.allowlist import Allowlist
+from shieldwall.addresses import Ranges
 from shieldwall.detection.detection import MAX_EVIDENCE, Detection
 from shieldwall.detection.scenario import Scenario
 from shieldwall.events.event import Event
@@ -36,10 +37,16 @@ class _State:
     # Copied from the scenario: read on every event.
     threshold: int = 0
     distinct: bool = False
+    quiet: float = 0.0
+    local_block: float | None = None
 
     def __post_init__(self) -> None:
         self.threshold = self.scenario.threshold
         self.distinct = self.scenario.distinct is not None
+        self.quiet = self.scenario.quiet_period
+        # A plain float: detections are encoded as JSON (replay) and signals.
+        block = self.scenario.local_block
+        self.local_block = None if block is None else float(block)
 
 
 class Detector:
@@ -48,13 +55,15 @@ class Detector:
     def __init__(
         self,
         scenarios: Iterable[Scenario],
-        allowlist: Allowlist | None = None,
+        exempt: Ranges | None = None,
         *,
         max_keys: int = MAX_KEYS_PER_SCENARIO,
         keep_evidence: bool = True,
+        history: bool = False,
     ) -> None:
         self.states = [_State(s) for s in scenarios]
-        self.allowlist = allowlist or Allowlist()
+        #: Addresses and ranges never detected here (``detection.allow``).
+        self.exempt = exempt or Ranges()
         self.max_keys = max_keys
         self.keep_evidence = keep_evidence
         self.allowed_events = 0
@@ -67,7 +76,9 @@ class Detector:
         self._next_sweep: float | None = None
         self._since_sweep = 0
         self._sweep_budget = 0
-        self.detections: list[Detection] = []
+        #: Every detection made, for a replay that reports them at the end; ``None``
+        #: in the agent, which runs for months: it holds only what is live in a window.
+        self.detections: list[Detection] | None = [] if history else None
 
     def tracked(self) -> int:
         """How many (scenario, address) windows are held right now."""
@@ -77,7 +88,7 @@ class Detector:
         """Observe events in log order; return the detections they trigger."""
         found: list[Detection] = []
         route = self._route
-        allows = self.allowlist.allows if len(self.allowlist) else None
+        allows = self.exempt.covers if len(self.exempt) else None
         keep = self.keep_evidence
         for event in events:
             kinds = route.get(event.pack)
@@ -99,7 +110,7 @@ class Detector:
             for state in states:
                 active = state.active.get(key)
                 if active is not None:
-                    if t < active.last_seen + state.scenario.duration or t < active.first_seen:
+                    if t < active.last_seen + state.quiet or t < active.first_seen:
                         active.count += event.weight
                         if t > active.last_seen:
                             active.last_seen = t
@@ -115,7 +126,8 @@ class Detector:
                 if detection is not None:
                     state.active[key] = detection
                     found.append(detection)
-        self.detections.extend(found)
+        if self.detections is not None:
+            self.detections.extend(found)
         return found
 
     def _count(self, state: _State, key: str, event: Event) -> Detection | None:
@@ -143,8 +155,10 @@ class Detector:
                 del window[0]
             if t - window[0][0] > scenario.window:
                 return None
-            # The window holds the threshold most recent events, all within it.
-            first_seen, count = window[0][0], threshold
+            # The window holds the threshold most recent events, all within it (in
+            # arrival order: files replayed out of order can put a later one first).
+            times = [when for when, _ in window]
+            first_seen, last_seen, count = min(times), max(times), threshold
         else:
             # "message repeated N times": N events at once. Count exactly those
             # of the window that are still within it, even when N pushes them out.
@@ -156,7 +170,7 @@ class Detector:
             count = len(recent) + weight
             if count < threshold:
                 return None
-            first_seen = recent[0] if recent else t
+            first_seen, last_seen = min([*recent, t]), max([*recent, t])
         del state.windows[key]
         return Detection(
             key=key,
@@ -164,9 +178,8 @@ class Detector:
             pack=event.pack,
             count=count,
             first_seen=first_seen,
-            last_seen=t,
-            confirmed=scenario.confirmed,
-            duration=scenario.duration,
+            last_seen=last_seen,
+            local_block=state.local_block,
             evidence=_sample(window) if self.keep_evidence else [],
         )
 
@@ -199,9 +212,8 @@ class Detector:
             pack=event.pack,
             count=len(seen),
             first_seen=min(seen.values()),
-            last_seen=event.time,
-            confirmed=scenario.confirmed,
-            duration=scenario.duration,
+            last_seen=max(seen.values()),
+            local_block=state.local_block,
             evidence=[event.line] if self.keep_evidence else [],
             users=len(seen),
         )
@@ -214,9 +226,7 @@ class Detector:
                 del state.windows[key]
             for key in [k for k, u in state.users.items() if not u or max(u.values()) < horizon]:
                 del state.users[key]
-            for key in [
-                k for k, d in state.active.items() if d.last_seen + state.scenario.duration < now
-            ]:
+            for key in [k for k, d in state.active.items() if d.last_seen + state.quiet < now]:
                 del state.active[key]
         self._next_sweep = now + SWEEP_EVERY
         # A sweep costs one step per tracked window: wait for as many events as

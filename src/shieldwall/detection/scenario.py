@@ -1,79 +1,80 @@
-"""Scenarios as data: what to count, how many, over which window."""
+"""Scenarios as data: what to count, how many, over which window, and what this host does.
+
+A scenario says what it detects and whether *this host* blocks at once
+(``local_block``). What the alliance does with the detection is the hub's
+policy (``hub/default_policy.toml``), and only the policy's: the two files
+share scenario names, never the meaning of a key.
+"""
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-from shieldwall.durations import parse_duration
+import msgspec
+
+from shieldwall.config import Duration, Section, decode, parse_toml, problem
 from shieldwall.errors import ConfigError
 
+HOUR = 3600.0
 
-@dataclass(frozen=True)
-class Scenario:
+_PACKS = "list the packs whose events count, e.g. ['sshd']"
+_KINDS = "list the event kinds that count, e.g. ['auth_failure']"
+_MOVED = (
+    "no longer a scenario key: write `local_block = \"4h\"` to block on this host at once; "
+    "what the alliance does is the hub policy's `confirmed`/`duration`"
+)
+
+
+class Scenario(Section, frozen=True):
     """Count ``kinds`` of events from ``packs`` per address.
 
     A detection fires when ``threshold`` events fall within ``window`` seconds
     (or, with ``distinct = "user"``, when that many distinct user names do).
-    ``duration`` is the block the scenario suggests; the same address is not
-    detected again by this scenario for that long (it would be blocked).
-    ``confirmed`` tells the hub's policy one member's word is enough.
+    ``local_block`` is how long this host blocks the address at once (``None``:
+    it only reports, and waits for the alliance). After a detection the same
+    address is not detected again by this scenario for :attr:`quiet_period`.
     """
 
-    name: str
-    packs: frozenset[str]
-    kinds: frozenset[str]
-    threshold: int
-    window: float
-    duration: float
-    distinct: str | None = None
-    confirmed: bool = False
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    threshold: Annotated[int, msgspec.Meta(ge=1)]
+    packs: Annotated[frozenset[str], msgspec.Meta(min_length=1, description=_PACKS)]
+    kinds: Annotated[frozenset[str], msgspec.Meta(min_length=1, description=_KINDS)]
+    window: Duration = Duration(600.0)
+    local_block: Duration | None = None
+    #: Quiet period after a detection; default: ``local_block``, else one hour.
+    quiet: Duration | None = None
+    distinct: Annotated[
+        Literal["user"] | None, msgspec.Meta(description="only 'user' is supported")
+    ] = None
     description: str = ""
 
+    @property
+    def quiet_period(self) -> float:
+        """Seconds during which a detected address is not detected again (it is being handled)."""
+        if self.quiet is not None:
+            return float(self.quiet)
+        return float(self.local_block) if self.local_block is not None else HOUR
 
-def _scenario(raw: dict[str, Any], where: str) -> Scenario:
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{where}.name: a scenario needs a name")
-    where = f"{where} ({name})"
-    threshold = raw.get("threshold")
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
-        raise ConfigError(f"{where}.threshold: must be a whole number >= 1, got {threshold!r}")
-    packs = raw.get("packs", [])
-    kinds = raw.get("kinds", [])
-    if not packs or not all(isinstance(p, str) for p in packs):
-        raise ConfigError(f"{where}.packs: list the packs whose events count, e.g. ['sshd']")
-    if not kinds or not all(isinstance(k, str) for k in kinds):
-        raise ConfigError(f"{where}.kinds: list the event kinds that count, e.g. ['auth_failure']")
-    distinct = raw.get("distinct")
-    if distinct not in (None, "user"):
-        raise ConfigError(f"{where}.distinct: only 'user' is supported, got {distinct!r}")
-    return Scenario(
-        name=name,
-        packs=frozenset(packs),
-        kinds=frozenset(kinds),
-        threshold=threshold,
-        window=parse_duration(raw.get("window", "10m"), f"{where}.window"),
-        duration=parse_duration(raw.get("duration", "4h"), f"{where}.duration"),
-        distinct=distinct,
-        confirmed=bool(raw.get("confirmed", False)),
-        description=str(raw.get("description", "")),
-    )
+
+class _ScenarioFile(Section, frozen=True):
+    scenario: Annotated[
+        tuple[Scenario, ...], msgspec.Meta(min_length=1, description="no [[scenario]] tables found")
+    ]
 
 
 def parse_scenarios(text: str, origin: str = "<string>") -> tuple[Scenario, ...]:
     """Parse a scenarios TOML document (``[[scenario]]`` tables)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
-    entries = data.get("scenario", [])
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{origin}: no [[scenario]] tables found")
-    scenarios = tuple(_scenario(raw, f"{origin}: scenario[{i}]") for i, raw in enumerate(entries))
+    data = parse_toml(text, origin)
+    entries = data.get("scenario")
+    for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        moved = sorted({"confirmed", "duration"} & set(raw if isinstance(raw, dict) else ()))
+        if moved:
+            name = raw.get("name")
+            where = f"scenario[{index}] ({name})" if isinstance(name, str) else f"scenario[{index}]"
+            raise problem(origin, f"{where}.{moved[0]}", _MOVED)
+    scenarios = decode(data, _ScenarioFile, origin).scenario
     names = [s.name for s in scenarios]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

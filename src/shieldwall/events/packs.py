@@ -16,16 +16,18 @@ Regexes may use these macros:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Annotated, Literal, get_args
 
+import msgspec
+
+from shieldwall.config import Section, load_toml
 from shieldwall.errors import PackError
 
 Format = Literal["syslog", "access"]
-Role = Literal["attempt", "pam", "connection", "connect", "request"]
+Role = Literal["attempt", "pam", "connection", "exhausted", "connect", "mark", "marked", "request"]
 
 ROLES: tuple[str, ...] = get_args(Role)
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -72,69 +74,56 @@ class PackSpec:
     path: str = ""
 
 
-def _require(table: dict[str, Any], key: str, where: str, kind: type) -> Any:
-    value = table.get(key)
-    if not isinstance(value, kind):
-        raise PackError(f"{where}: '{key}' must be a {kind.__name__}, got {value!r}")
-    return value
+class _Pattern(Section, frozen=True):
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    kind: Annotated[str, msgspec.Meta(min_length=1)]
+    regex: str
+    role: Role = "attempt"
+    description: str = ""
+
+
+class _Sample(Section, frozen=True):
+    line: str
+    ip: str = ""
+    user: str | None = None
+    pattern: str | None = None
+    note: str = ""
+
+
+class _PackFile(Section, frozen=True):
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    patterns: Annotated[
+        tuple[_Pattern, ...], msgspec.Meta(min_length=1, description="a pack needs [[patterns]]")
+    ]
+    format: Format = "syslog"
+    program: str = ""
+    description: str = ""
+    samples: tuple[_Sample, ...] = ()
+    detect: tuple[str, ...] = ()
 
 
 def parse_pack(text: str, origin: str = "<string>") -> PackSpec:
     """Parse the TOML text of a pack; errors name the file and key path."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PackError(f"{origin}: not valid TOML: {exc}") from None
-    name = _require(data, "name", origin, str)
-    fmt = data.get("format", "syslog")
-    if fmt not in FORMATS:
-        raise PackError(f"{origin}: 'format' must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    program = data.get("program", "")
-    if fmt == "syslog" and not program:
-        raise PackError(f"{origin}: a syslog pack needs 'program' (a regex for the program name)")
-    patterns: list[PatternSpec] = []
+    file = load_toml(text, _PackFile, origin, error=PackError)
+    if file.format == "syslog" and not file.program:
+        raise PackError(f"{origin}: program: a syslog pack needs 'program' (a regex for the program name)")
     seen: set[str] = set()
-    for index, raw in enumerate(data.get("patterns", [])):
-        where = f"{origin}: patterns[{index}]"
-        pname = _require(raw, "name", where, str)
-        if pname in seen:
-            raise PackError(f"{where}: duplicate pattern name {pname!r}")
-        seen.add(pname)
-        role = raw.get("role", "attempt")
-        if role not in ROLES:
-            raise PackError(f"{where}: 'role' must be one of {', '.join(ROLES)}, got {role!r}")
-        patterns.append(
-            PatternSpec(
-                name=pname,
-                kind=_require(raw, "kind", where, str),
-                role=cast(Role, role),
-                regex=_require(raw, "regex", where, str),
-                description=raw.get("description", ""),
-            )
-        )
-    if not patterns:
-        raise PackError(f"{origin}: a pack needs at least one [[patterns]] entry")
-    samples: list[Sample] = []
-    for index, raw in enumerate(data.get("samples", [])):
-        where = f"{origin}: samples[{index}]"
-        ip = raw.get("ip", "")
-        samples.append(
-            Sample(
-                line=_require(raw, "line", where, str),
-                ip=ip or None,
-                user=raw.get("user"),
-                pattern=raw.get("pattern"),
-                note=raw.get("note", ""),
-            )
-        )
+    for index, pattern in enumerate(file.patterns):
+        if pattern.name in seen:
+            raise PackError(f"{origin}: patterns[{index}].name: duplicate pattern name {pattern.name!r}")
+        seen.add(pattern.name)
     return PackSpec(
-        name=name,
-        description=data.get("description", ""),
-        format=cast(Format, fmt),
-        program=program,
-        patterns=tuple(patterns),
-        samples=tuple(samples),
-        detect=tuple(data.get("detect", ())),
+        name=file.name,
+        description=file.description,
+        format=file.format,
+        program=file.program,
+        patterns=tuple(
+            PatternSpec(p.name, p.kind, p.role, p.regex, p.description) for p in file.patterns
+        ),
+        samples=tuple(
+            Sample(s.line, s.ip or None, s.user, s.pattern, s.note) for s in file.samples
+        ),
+        detect=file.detect,
         path=origin,
     )
 
