@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from shieldwall.addresses import parse_ranges
 from shieldwall.agent.core import AgentCore, Enforce, Note, Remember, Report, SaveCursor
 from shieldwall.decisions.decision import Decision
 from shieldwall.detection.scenario import default_scenarios
-from shieldwall.enforcers.allowlist import parse_allowlist
 from shieldwall.enforcers.block import Block
 from shieldwall.events.packs import load_pack
 
@@ -82,7 +84,7 @@ def test_a_decision_already_handled_is_ignored() -> None:
 
 
 def test_the_members_allowlist_always_wins_over_a_decision() -> None:
-    agent = core(enforce_allow=parse_allowlist("45.33.99.0/24 office\n", "local"))
+    agent = core(enforce_allow=parse_ranges("45.33.99.0/24 office\n", "local"))
     decision = Decision(cursor=1, action="block", target="45.33.99.9", until=NOW + 60)
     commands = agent.decision(decision, NOW)
     assert not of(Enforce, commands)
@@ -92,7 +94,7 @@ def test_the_members_allowlist_always_wins_over_a_decision() -> None:
 
 
 def test_the_allowlist_also_stops_local_blocks_of_own_detections() -> None:
-    agent = core(enforce_allow=parse_allowlist("45.33.99.7\n", "local"))
+    agent = core(enforce_allow=parse_ranges("45.33.99.7\n", "local"))
     commands = agent.lines("auth", failures("45.33.99.7", 5), NOW)
     assert of(Report, commands)
     assert not of(Enforce, commands)
@@ -175,3 +177,89 @@ def test_a_new_range_replaces_the_range_sets_whole() -> None:
     lift = agent.decision(Decision(cursor=3, action="lift", target="45.33.0.0/16", until=0), NOW)
     plan = of(Enforce, lift)[0].plan  # type: ignore[attr-defined]
     assert [b.target for b in plan.ranges] == ["45.34.0.0/24"]
+
+
+def test_blocks_another_process_stored_are_enforced_and_its_removals_lifted() -> None:
+    own = Block("45.33.99.1", until=NOW + 600, origin="hub")
+    agent = core(blocks={own.target: own})
+    ban = Block("45.33.99.7", until=NOW + 3600, origin="operator")
+    commands = agent.store_changed({own.target: own, ban.target: ban}, NOW)
+    (enforce,) = of(Enforce, commands)
+    assert [b.target for b in enforce.plan.add] == ["45.33.99.7"]  # type: ignore[attr-defined]
+    assert not of(Remember, commands), "the store already holds it"
+    assert set(agent.blocks) == {"45.33.99.1", "45.33.99.7"}
+    # The operator unbans the hub's block: it is lifted here too.
+    commands = agent.store_changed({ban.target: ban}, NOW)
+    (enforce,) = of(Enforce, commands)
+    assert enforce.plan.remove == ("45.33.99.1",)  # type: ignore[attr-defined]
+    assert set(agent.blocks) == {"45.33.99.7"}
+    assert agent.store_changed({ban.target: ban}, NOW) == []
+
+
+def test_the_cores_own_stored_blocks_are_not_mistaken_for_an_unban() -> None:
+    agent = core()
+    agent.lines("auth", failures("45.33.99.7", 5), NOW)  # blocked at once, then remembered
+    commands = agent.store_changed(dict(agent.blocks), NOW)
+    assert commands == [] and set(agent.blocks) == {"45.33.99.7"}
+    # Only a store that lost it afterwards means someone removed it.
+    assert of(Enforce, agent.store_changed({}, NOW))
+    assert agent.blocks == {}
+
+
+def test_a_stored_block_this_host_protects_is_not_enforced() -> None:
+    agent = core(enforce_allow=parse_ranges("45.33.99.0/24", "enforce.allow"))
+    ban = Block("45.33.99.7", until=NOW + 3600, origin="operator")
+    commands = agent.store_changed({ban.target: ban}, NOW)
+    assert not of(Enforce, commands)
+    assert [n.event for n in of(Note, commands)] == ["block.skipped"]  # type: ignore[attr-defined]
+
+
+def test_a_stored_block_that_ran_out_is_left_to_expire() -> None:
+    old = Block("45.33.99.1", until=NOW + 10, origin="operator")
+    agent = core(blocks={old.target: old})
+    assert agent.store_changed({}, NOW + 20) == []  # the firewall's own timeout removed it
+    assert of(Enforce, agent.expire(NOW + 20))
+
+
+def _day_of_attacks(day: int, attackers: int) -> list[tuple[float, bytes]]:
+    """One simulated day: each hour, fresh addresses guess passwords (a new set every day)."""
+    start = 1_800_000_000 + day * 86400
+    chunks = []
+    for hour in range(24):
+        t = start + hour * 3600
+        stamp = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        lines = b"".join(
+            f"{stamp} host sshd[{n}]: Failed password for user{i} from "
+            f"45.{day}.{hour}.{n} port {40000 + i} ssh2\n".encode()
+            for n in range(attackers // 24) for i in range(6)
+        )
+        chunks.append((float(t), lines))
+    return chunks
+
+
+def _sizes(agent: AgentCore) -> dict[str, int]:
+    detector = agent.detector
+    return {
+        "windows": sum(len(s.windows) for s in detector.states),
+        "users": sum(len(s.users) for s in detector.states),
+        "active": sum(len(s.active) for s in detector.states),
+        "blocks": len(agent.blocks),
+        "stored": len(agent.stored),
+    }
+
+
+def test_thirty_simulated_days_of_attacks_leave_the_agents_memory_flat() -> None:
+    """State is proportional to what is live in a window, never to history (fake clock: log time)."""
+    agent = AgentCore(default_scenarios(), blocks={})
+    agent.add_source("auth", [load_pack("sshd")], 2027)
+    after_day: dict[int, dict[str, int]] = {}
+    for day in range(30):
+        for now, chunk in _day_of_attacks(day, attackers=240):
+            agent.lines("auth", chunk, now)
+            agent.expire(now)
+        after_day[day] = _sizes(agent)
+    assert agent.detector.detections is None, "the agent keeps no history of detections"
+    # Each day brings 240 new attackers; what is held after day 30 is what day 2 held.
+    assert after_day[29] == after_day[2]
+    # Bounded by one day's attackers (24 h blocks), not by the 7,200 seen in the month.
+    assert all(size <= 2 * 240 for size in after_day[29].values())

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from shieldwall.agent.config import AgentConfig
 from shieldwall.agent.core import Enforce
 from shieldwall.agent.runtime import AgentRuntime
+from shieldwall.cli.main import cli as cli_group
+from shieldwall.decisions.decision import Decision
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.memory import MemoryEnforcer
 from shieldwall.enforcers.plan import Plan
 from shieldwall.errors import EnforcerError
+
+#: Wall-clock now: the CLI stamps its bans with time.time(), the agent runs on the same clock.
+NOW = time.time()
 
 
 class RefusingOnce(MemoryEnforcer):
@@ -55,3 +64,68 @@ def test_a_standalone_agent_queues_nothing(tmp_path: Path) -> None:
 
     runtime.execute([Report((Signal(kind="detection", target="45.33.99.9", scenario="x"),))])
     assert runtime.state.backlog() == 0
+
+
+class RefusingLater(MemoryEnforcer):
+    """Applies the start-up plan, then refuses once: a firewall changed behind our back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.applies = 0
+
+    def apply(self, plan: Plan, now: float) -> None:
+        self.applies += 1
+        if self.applies == 2:
+            raise EnforcerError("nft: No such file or directory (table inet shieldwall)")
+        super().apply(plan, now)
+
+
+def cli(*args: str) -> None:
+    result = CliRunner().invoke(cli_group, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+
+
+def agent_with_exports(tmp_path: Path, enforcer: MemoryEnforcer) -> AgentRuntime:
+    config = AgentConfig(data_dir=tmp_path, backend="memory", exports_dir=str(tmp_path / "exports"))
+    runtime = AgentRuntime(config, enforcer=enforcer, notes=lambda e, f: None, clock=lambda: NOW)
+    runtime.execute(runtime.core.startup(NOW))
+    return runtime
+
+
+def hub_decision(cursor: int, target: str) -> Decision:
+    return Decision(cursor=cursor, action="block", target=target, until=NOW + 3600,
+                    scenario="ssh-bruteforce", origin="m2", created=NOW)
+
+
+def exported(tmp_path: Path) -> list[str]:
+    return (tmp_path / "exports" / "blocklist.txt").read_text().split()
+
+
+def test_an_operator_ban_survives_an_agent_repair(tmp_path: Path) -> None:
+    enforcer = RefusingLater()
+    runtime = agent_with_exports(tmp_path, enforcer)
+    # The operator bans while the agent runs: the CLI writes the block store (another connection).
+    cli("ban", "45.33.99.7", "--for", "1w", "--data-dir", str(tmp_path), "--no-firewall")
+    # The agent's next change fails and is repaired by a full reconcile.
+    runtime.handle(functools.partial(runtime.core.decision, hub_decision(1, "45.33.99.9")))
+    assert enforcer.applies >= 2, "the repair path was taken"
+    runtime.tick()
+    assert set(enforcer.current(NOW)) == {"45.33.99.7", "45.33.99.9"}
+    assert exported(tmp_path) == ["45.33.99.7", "45.33.99.9"]
+
+
+def test_an_import_made_while_the_agent_runs_is_enforced_and_exported(tmp_path: Path) -> None:
+    enforcer = MemoryEnforcer()
+    runtime = agent_with_exports(tmp_path, enforcer)
+    feed = tmp_path / "feed.txt"
+    feed.write_text("45.33.99.1\n45.33.99.2\n198.51.100.0/24\n")  # the documentation range is refused
+    cli("import", str(feed), "--data-dir", str(tmp_path), "--no-firewall")
+    runtime.tick()  # nothing else happens: the agent notices the store changed
+    assert set(enforcer.current(NOW)) == {"45.33.99.1", "45.33.99.2"}
+    assert exported(tmp_path) == ["45.33.99.1", "45.33.99.2"]
+    # An unban is followed the same way, and a later export does not bring it back.
+    cli("unban", "45.33.99.1", "--data-dir", str(tmp_path), "--no-firewall")
+    runtime.handle(functools.partial(runtime.core.decision, hub_decision(1, "45.33.99.9")))
+    runtime.tick()
+    assert set(enforcer.current(NOW)) == {"45.33.99.2", "45.33.99.9"}
+    assert exported(tmp_path) == ["45.33.99.2", "45.33.99.9"]

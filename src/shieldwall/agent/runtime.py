@@ -14,13 +14,14 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from shieldwall.agent.config import AgentConfig, SourceConfig
+from shieldwall.addresses import Labelled, Ranges, parse_ranges
+from shieldwall.agent.config import AgentConfig
 from shieldwall.agent.core import (
     AgentCore,
     Command,
@@ -33,17 +34,16 @@ from shieldwall.agent.core import (
 from shieldwall.agent.host import host_addresses
 from shieldwall.agent.state import AgentState
 from shieldwall.agent.supervise import Supervisor
-from shieldwall.detection.allowlist import Allowlist as DetectAllowlist
 from shieldwall.detection.scenario import load_scenarios
-from shieldwall.enforcers.allowlist import Allowlist as EnforceAllowlist
-from shieldwall.enforcers.allowlist import parse_allowlist
 from shieldwall.enforcers.enforcer import Enforcer
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.plan import Plan
+from shieldwall.enforcers.registry import NoteSink, make_enforcer
 from shieldwall.enforcers.store import BlockStore
-from shieldwall.errors import ConfigError, EnforcerError, HubError, SignalError
+from shieldwall.errors import EnforcerError, HubError, SignalError
 from shieldwall.events.packs import load_pack
 from shieldwall.signals.member_state import STATE_FILE, MemberState, load_member_state
+from shieldwall.sources import SourceSpec, make_source
 from shieldwall.sources.state import PositionStore
 
 log = logging.getLogger("shieldwall.agent")
@@ -53,8 +53,6 @@ SEND_BACKOFF = (0.2, 15.0)
 #: Refusals of a batch's content: sending the same signals again cannot succeed.
 UNSENDABLE = frozenset({"malformed", "invalid-signal"})
 
-#: Where notes go: (event, fields). The CLI prints them as JSON or text lines.
-NoteSink = Callable[[str, dict[str, Any]], None]
 
 
 def json_notes(stream: Any = None) -> NoteSink:
@@ -82,35 +80,6 @@ def text_notes(stream: Any = None) -> NoteSink:
     return sink
 
 
-class DryRunEnforcer:
-    """Shows what would be applied and applies nothing."""
-
-    name = "dry-run"
-
-    def __init__(self, notes: NoteSink) -> None:
-        self.notes = notes
-
-    def apply(self, plan: Plan, now: float) -> None:
-        self.notes("dry-run", {"would": plan.summary()})
-
-
-def build_enforcer(config: AgentConfig, notes: NoteSink) -> Any:
-    """The enforcer named by the configuration (imported lazily: nftables needs libnftables).
-
-    ``none`` keeps the blocks in memory only: detection and signals without
-    touching this host's traffic.
-    """
-    if config.dry_run:
-        return DryRunEnforcer(notes)
-    if config.backend == "nftables":
-        from shieldwall.enforcers.nftables import NftablesEnforcer, open_runner
-
-        return NftablesEnforcer(open_runner("auto"))
-    from shieldwall.enforcers.memory import MemoryEnforcer
-
-    return MemoryEnforcer()
-
-
 class AgentRuntime:
     """Carries out the core's commands; see the module docstring."""
 
@@ -118,7 +87,7 @@ class AgentRuntime:
         self,
         config: AgentConfig,
         *,
-        enforcer: Enforcer | DryRunEnforcer | None = None,
+        enforcer: Enforcer | None = None,
         notes: NoteSink | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -132,11 +101,12 @@ class AgentRuntime:
         self.state = AgentState.open(self.data_dir)
         self.store = BlockStore.open(self.data_dir)
         self.positions = PositionStore.load(self.data_dir / "positions.json")
-        self.enforcer = enforcer if enforcer is not None else build_enforcer(config, self.notes)
+        self.enforcer = enforcer if enforcer is not None else make_enforcer(config.enforce, self.notes)
         now = clock()
+        self._store_version = self.store.version()
         self.core = AgentCore(
             load_scenarios(config.scenarios),
-            detect_allow=DetectAllowlist.from_strings(config.detect_allow, "detection.allow"),
+            detect_allow=parse_ranges(config.detect_allow, "detection.allow", widen=False),
             enforce_allow=_enforce_allowlist(config.enforce_allow),
             ipv6_prefix=config.ipv6_prefix,
             local_first=config.local_first,
@@ -152,6 +122,17 @@ class AgentRuntime:
         self.applied = 0
 
     # -- commands -----------------------------------------------------------
+
+    def handle(self, step: Callable[[float], list[Command]]) -> None:
+        """Feed one input to the core (``step(now)``) and carry out its commands.
+
+        First the core follows whatever another process (``shieldwall ban``,
+        ``unban``, ``import``) changed in the block store, the one desired state:
+        so no later reconcile or export works from a view older than the store.
+        """
+        now = self.clock()
+        self.execute(self._follow_store(now))
+        self.execute(step(now))
 
     def execute(self, commands: list[Command]) -> None:
         """Carry out commands in order; effects are synchronous and short."""
@@ -180,11 +161,17 @@ class AgentRuntime:
             # The incremental change did not fit what the firewall holds (changed
             # behind our back?): make it match the whole desired state instead.
             self.notes("enforce.repair", {"error": str(exc)[:300]})
-            if isinstance(self.enforcer, DryRunEnforcer):
-                return
             self.enforcer.reconcile(self.core.blocks, now)
         self.applied += 1
         self._exports_dirty = True
+
+    def _follow_store(self, now: float) -> list[Command]:
+        """The core's commands for what other processes changed in the store (cheap when nothing)."""
+        version = self.store.version()
+        if version == self._store_version:
+            return []
+        self._store_version = version
+        return self.core.store_changed(self.store.active(now), now)
 
     # -- tasks ----------------------------------------------------------------
 
@@ -195,7 +182,7 @@ class AgentRuntime:
             "hub": self.member.hub if self.member else None,
             "member": self.member.name if self.member else None,
             "sources": [s.label for s in self.config.sources],
-            "enforcer": getattr(self.enforcer, "name", type(self.enforcer).__name__),
+            "enforcer": self.enforcer.name,
             "blocks": len(self.core.blocks),
         })
         # One transaction makes the firewall match the persisted state.
@@ -216,22 +203,9 @@ class AgentRuntime:
             self.state.close()
             self.store.close()
 
-    async def _read(self, source: SourceConfig) -> None:
-        async for chunk in self._chunks(source):
-            self.execute(self.core.lines(source.label, chunk, self.clock()))
-
-    def _chunks(self, source: SourceConfig) -> AsyncIterator[bytes]:
-        if source.kind == "file":
-            from shieldwall.sources.tail import TailSource
-
-            return TailSource(source.path, self.positions).chunks()
-        if source.kind == "journald":
-            from shieldwall.sources.journald import JournaldSource
-
-            return JournaldSource(self.positions, units=source.units, comms=source.comms).chunks()
-        from shieldwall.sources.stdin import StdinSource
-
-        return StdinSource().chunks()
+    async def _read(self, source: SourceSpec) -> None:
+        async for chunk in make_source(source, self.positions).chunks():
+            self.handle(functools.partial(self.core.lines, source.label, chunk))
 
     async def _send(self) -> None:
         from shieldwall.signals.client import HubClient
@@ -276,24 +250,23 @@ class AgentRuntime:
             return
         async with DecisionFollower(self.member, after=self.core.cursor) as follower:
             async for decision in follower:
-                self.execute(self.core.decision(decision, self.clock()))
+                self.handle(functools.partial(self.core.decision, decision))
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK)
+            self.tick()
+
+    def tick(self) -> None:
+        """Once a second: follow the block store, expire blocks, regenerate the exports."""
+        self.handle(self.core.expire)
+        if self.config.exports_dir and self._exports_dirty:
+            self._exports_dirty = False
             now = self.clock()
-            self.execute(self.core.expire(now))
-            if self.config.exports_dir and self._exports_dirty:
-                self._exports_dirty = False
-                write_exports(Path(self.config.exports_dir), self.core.blocks.values(), now)
+            write_exports(Path(self.config.exports_dir), self.core.blocks.values(), now)
 
 
-def _enforce_allowlist(entries: tuple[str, ...]) -> EnforceAllowlist:
+def _enforce_allowlist(entries: tuple[str, ...]) -> Ranges:
     """The configured allowlist plus this host's own addresses."""
-    own = EnforceAllowlist.of((net, "this host's address") for net in host_addresses())
-    if not entries:
-        return own
-    try:
-        return parse_allowlist("\n".join(entries), "enforce.allow") + own
-    except ValueError as exc:
-        raise ConfigError(f"enforce.allow: {exc}") from None
+    own = (Labelled(net, "this host's address") for net in host_addresses())
+    return parse_ranges(entries, "enforce.allow").with_entries(own)

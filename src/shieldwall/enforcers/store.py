@@ -1,8 +1,10 @@
 """The member's local block store: active blocks with expiry and origin, in SQLite.
 
 It holds every block this member enforces, whatever its source (the hub's
-decisions, the operator's bans, imported lists), so that a restart re-applies
-the firewall in one transaction without waiting for anyone.
+decisions, the operator's bans, imported lists): it is the member's one desired
+state. A restart re-applies it in one transaction without waiting for anyone,
+and a running agent follows changes other processes make to it
+(:meth:`BlockStore.version`).
 """
 
 from __future__ import annotations
@@ -97,6 +99,16 @@ class BlockStore:
             "SELECT * FROM blocks WHERE until IS NULL OR until > ? ORDER BY target", (now,)
         )
         return {row[0]: self._block(row) for row in rows}
+
+    def version(self) -> int:
+        """SQLite's ``data_version``: it changes whenever *another* connection commits.
+
+        The running agent compares it before each change it makes, so a ban, unban
+        or import written by the CLI (another process) is noticed without a reread
+        of the whole table every time.
+        """
+        row = self._db.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
 
     def purge(self, now: float) -> int:
         """Forget blocks that expired by ``now``; returns how many."""
