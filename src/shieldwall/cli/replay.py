@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 import sys
 import time
@@ -12,14 +11,16 @@ from pathlib import Path
 import click
 import msgspec
 
+from shieldwall.addresses import DEFAULT_IPV6_PREFIX, parse_ranges
 from shieldwall.cli.main import command_errors
 from shieldwall.cli.progress import Progress, progress, quiet_option
-from shieldwall.detection.allowlist import Allowlist
 from shieldwall.detection.detector import Detector
+from shieldwall.detection.reorder import DEFAULT_BOUND, Reorder
 from shieldwall.detection.scenario import load_scenarios
+from shieldwall.durations import parse_duration
 from shieldwall.errors import SourceError
-from shieldwall.events.address import DEFAULT_IPV6_PREFIX
-from shieldwall.events.autodetect import choose_packs
+from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES
+from shieldwall.events.autodetect import PackSniffer
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
 from shieldwall.events.stream import EventStream
 from shieldwall.sources.lines import LineStats
@@ -52,39 +53,50 @@ class _Replayer:
     """Feeds whole files through their packs into one detector."""
 
     def __init__(self, detector: Detector, explicit: list[PackSpec], auto: bool,
-                 year: int | None, ipv6_prefix: int, keep_lines: bool) -> None:
+                 year: int | None, ipv6_prefix: int, keep_lines: bool,
+                 max_auth_tries: int = DEFAULT_MAX_AUTH_TRIES,
+                 reorder: float = DEFAULT_BOUND) -> None:
         self.detector = detector
         self.explicit = explicit
         self.auto = auto
         self.year = year
         self.ipv6_prefix = ipv6_prefix
         self.keep_lines = keep_lines
+        self.max_auth_tries = max_auth_tries
+        self.reorder = Reorder(reorder)
         self.line_stats = LineStats()
         self._every: list[PackSpec] | None = None
 
     def file(self, path: str, size: int, bar: Progress) -> tuple[int, int]:
         """(lines read, lines matched) of one file; advances ``bar`` by its size."""
         chunks = iter_file_chunks(path, stats=self.line_stats)  # opens now: errors before work
-        packs = list(self.explicit)
+        latest = None if self.year else _written(path)
+        year = self.year or _year(latest)
+
+        def stream(pack: PackSpec) -> EventStream:
+            return EventStream(pack, year=year, ipv6_prefix=self.ipv6_prefix,
+                               keep_lines=self.keep_lines, latest=latest,
+                               max_auth_tries=self.max_auth_tries)
+
+        streams = [stream(p) for p in self.explicit]
+        sniffer = None
         if self.auto:
             if self._every is None:
                 self._every = [load_pack(n) for n in builtin_pack_names()]
-            first = next(chunks, b"")
-            chunks = itertools.chain((first,), chunks)
-            packs += [p for p in choose_packs(first, self._every) if p not in packs]
-        if not packs:
-            click.echo(f"shieldwall replay: {path}: no pack recognises this file; "
-                       f"choose one with --pack ({', '.join(builtin_pack_names())})", err=True)
-        latest = None if self.year else _written(path)
-        streams = [
-            EventStream(p, year=self.year or _year(latest), ipv6_prefix=self.ipv6_prefix,
-                        keep_lines=self.keep_lines, latest=latest)
-            for p in packs
-        ]
+            sniffer = PackSniffer([p for p in self._every if p not in self.explicit])
         lines = advanced = 0
         for chunk in chunks:
-            for stream in streams:
-                self.detector.feed(stream.feed(chunk))
+            if sniffer is not None and sniffer.searching:
+                # Lines before a pack's first fitting line match none of its patterns,
+                # so a stream started here has missed no event.
+                new = sniffer.observe(chunk)
+                if new:
+                    said = "chose" if len(sniffer.chosen) == len(new) else "also chose"
+                    click.echo(f"shieldwall replay: {path}: --pack auto {said} "
+                               + ", ".join(c.describe() for c in new), err=True)
+                    streams += [stream(c.pack) for c in new]
+            for s in streams:
+                self.detector.feed(self.reorder.push(s.feed(chunk)))
             count = chunk.count(b"\n")
             lines += count
             # Compressed files yield more bytes than they hold on disk: cap at their size.
@@ -92,7 +104,15 @@ class _Replayer:
             advanced += step
             bar.advance(step, count)
         bar.advance(size - advanced)
-        return lines, sum(s.stats.matched for s in streams)
+        matched = sum(s.stats.matched for s in streams)
+        if sniffer is not None and not streams:
+            click.echo(f"shieldwall replay: {path}: --pack auto: no pack recognises any of its "
+                       f"{lines} lines; choose one with --pack ({', '.join(builtin_pack_names())})",
+                       err=True)
+        elif self.auto and not matched:
+            click.echo(f"shieldwall replay: {path}: no line matched a pattern of "
+                       f"{', '.join(s.pack.name for s in streams)}", err=True)
+        return lines, matched
 
 
 @click.command()
@@ -110,6 +130,12 @@ class _Replayer:
               type=click.IntRange(1, 128), help="Count IPv6 sources per prefix of this length.")
 @click.option("--year", type=int, default=None,
               help="Year of syslog timestamps that carry none (default: the file's mtime year).")
+@click.option("--max-auth-tries", default=DEFAULT_MAX_AUTH_TRIES, show_default=True,
+              type=click.IntRange(1, 1000),
+              help="The server's MaxAuthTries: the attempts a connection that ran out of them stands for.")
+@click.option("--reorder", "reorder", default=f"{DEFAULT_BOUND:g}s", show_default=True,
+              help="Put lines out of time order by up to this much log time back in order "
+                   "(several workers, merged files); 0 turns it off.")
 @click.option("--no-evidence", is_flag=True, help="Do not keep sample lines (faster).")
 @quiet_option
 def replay(
@@ -121,6 +147,8 @@ def replay(
     allowlist_files: tuple[str, ...],
     ipv6_prefix: int,
     year: int | None,
+    max_auth_tries: int,
+    reorder: str,
     no_evidence: bool,
     quiet: bool,
 ) -> None:
@@ -130,6 +158,8 @@ def replay(
     always gives the same detections. A summary (lines read, matched,
     detections, lines per CPU-second) goes to stderr. Use '-' for stdin. On a
     terminal a progress bar shows bytes read of the total and lines per second.
+    With '--pack auto' (the default) stderr says which packs each file got and
+    why; when no pack matched any line of any file, replay exits 2.
 
     \b
     Examples:
@@ -148,11 +178,13 @@ def replay(
                 raise SourceError(f"cannot read allowlist {name}: {exc.strerror}") from None
         detector = Detector(
             load_scenarios(scenarios),
-            Allowlist.from_strings(entries, "--allow"),
+            parse_ranges(entries, "--allow", widen=False),
             keep_evidence=not no_evidence,
+            history=True,  # a replay reports every detection at the end
         )
         replayer = _Replayer(detector, [load_pack(n) for n in pack_names if n != "auto"],
-                             "auto" in pack_names, year, ipv6_prefix, not no_evidence)
+                             "auto" in pack_names, year, ipv6_prefix, not no_evidence,
+                             max_auth_tries, parse_duration(reorder, "--reorder"))
         lines = matched = 0
         sizes = {path: _size(path) for path in files}
         with progress("replay", sum(sizes.values()), rate_unit="lines", quiet=quiet) as bar:
@@ -160,10 +192,18 @@ def replay(
                 lines_of_file, matched_of_file = replayer.file(path, sizes[path], bar)
                 lines += lines_of_file
                 matched += matched_of_file
+        detector.feed(replayer.reorder.flush())
+        if "auto" in pack_names and not matched:
+            raise SourceError(
+                f"no pack matched any of the {lines} lines read, so nothing could be detected; "
+                f"name the service with --pack ({', '.join(builtin_pack_names())}) or a pack "
+                f"file of your own (see 'shieldwall patterns test')"
+            )
         line_stats = replayer.line_stats
         out = sys.stdout
         encoder = msgspec.json.Encoder()
-        for detection in detector.detections:
+        detections = detector.detections or []
+        for detection in detections:
             if as_json:
                 out.write(encoder.encode(detection.to_json()).decode() + "\n")
             else:
@@ -175,7 +215,7 @@ def replay(
         elapsed = time.perf_counter() - wall
         click.echo(
             f"shieldwall replay: {lines} lines read, {matched} matched, "
-            f"{len(detector.detections)} detections, {line_stats.lines_cut} lines cut; "
+            f"{len(detections)} detections, {line_stats.lines_cut} lines cut; "
             f"{lines / cpu:,.0f} lines per CPU-second ({elapsed:.2f} s)",
             err=True,
         )
