@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
+from shieldwall.addresses import Labelled, Ranges
 from shieldwall.agent.core import AgentCore, Enforce, Note
 from shieldwall.agent.host import parse_ip_addr
 from shieldwall.detection.scenario import default_scenarios
-from shieldwall.enforcers.allowlist import Allowlist
 from shieldwall.events.packs import load_pack
 
 # Recorded from `ip -j addr` on a Debian 12 machine (addresses changed to test ranges).
@@ -29,7 +29,7 @@ def test_unreadable_output_gives_no_address() -> None:
 
 
 def test_a_local_block_of_the_prefix_holding_this_host_is_skipped() -> None:
-    own = Allowlist.of((n, "this host's address") for n in parse_ip_addr(RECORDED))
+    own = Ranges(Labelled(n, "this host's address") for n in parse_ip_addr(RECORDED))
     core = AgentCore(default_scenarios(), enforce_allow=own)
     core.add_source("auth", [load_pack("sshd")], 2027)
     lines = b"".join(

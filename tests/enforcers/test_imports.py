@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from shieldwall.enforcers.allowlist import Allowlist, load_allowlists, parse_allowlist
+from shieldwall.addresses import Ranges, load_ranges, parse_ranges
 from shieldwall.enforcers.imports import (
     REASON_COUNT,
     REASON_INVALID,
@@ -10,7 +10,7 @@ from shieldwall.enforcers.imports import (
 )
 from tests.conftest import shared_data
 
-NONE = Allowlist()
+NONE = Ranges()
 
 
 def test_plain_ipsum_and_netset_lines_are_understood() -> None:
@@ -53,7 +53,7 @@ def test_private_reserved_wide_and_invalid_entries_are_refused_by_reason() -> No
 
 
 def test_protected_entries_are_refused_and_named() -> None:
-    allow = parse_allowlist("66.249.64.0/19\n", "googlebot_ipv4.txt")
+    allow = parse_ranges("66.249.64.0/19\n", "googlebot_ipv4.txt")
     report = screen_blocklist(["66.249.64.85\t1", "66.0.0.0/8", "45.0.0.1\t1"], allow)
     assert report.accepted == ("45.0.0.1",)
     assert report.refused == {"protected (googlebot_ipv4.txt)": 2}
@@ -73,7 +73,7 @@ def test_duplicates_are_counted_once() -> None:
 
 def test_real_ipsum_feed_refuses_exactly_the_66_allowlisted_crawlers_and_monitors() -> None:
     feed = shared_data("ipsum", "ipsum.txt")
-    allow = load_allowlists(sorted(shared_data("ipranges-allowlist").glob("*.txt")))
+    allow = load_ranges(sorted(shared_data("ipranges-allowlist").glob("*.txt")))
     with feed.open() as handle:
         report = screen_blocklist(handle, allow)
     assert len(report.accepted) + report.refused_total == 120_430
@@ -95,6 +95,6 @@ def test_real_ipsum_feed_without_allowlist_accepts_everything() -> None:
 
 
 def test_public_resolvers_are_protected(tmp_path: Path) -> None:
-    allow = load_allowlists([shared_data("public-dns-resolvers", "public_dns_resolvers.txt")])
+    allow = load_ranges([shared_data("public-dns-resolvers", "public_dns_resolvers.txt")])
     report = screen_blocklist(["8.8.8.8", "1.1.1.1", "9.9.9.9", "45.0.0.1"], allow)
     assert report.accepted == ("45.0.0.1",)

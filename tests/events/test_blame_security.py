@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shieldwall.addresses import blame_key_from_text, parse_address
 from shieldwall.errors import AddressError
-from shieldwall.events.address import blame_key_from_text, parse_address
 from shieldwall.events.packs import PackSpec, Sample, builtin_pack_names, load_pack
 from shieldwall.events.stream import EventStream
 from tests.conftest import shared_data
@@ -129,12 +129,22 @@ def _stream(pack: str = "sshd") -> EventStream:
 _PIDS = itertools.count(1000)
 
 
+#: RFC 5424 headers: ``{p}`` the program, ``{pid}`` its process id.
+HEADS_5424 = (
+    "<38>1 2024-07-02T10:11:12.123456+02:00 host {p} {pid} - - ",
+    '<38>1 2024-07-02T10:11:12Z host {p} {pid} ID47 [meta sequenceId="7" x="a\\"\\]"][o y="z"] ',
+)
+
+
 def _lines(template: str, user: str) -> Iterator[str]:
     """The message under every head and program name, each as a new connection (pid)."""
     message = template.format(u=user, ip=REAL)
     for head in HEADS:
         for program in PROGRAMS:
             yield f"{head}{program}[{next(_PIDS)}]: {message}"
+    for head in HEADS_5424:
+        for program in PROGRAMS:
+            yield head.format(p=program, pid=next(_PIDS)) + message
 
 
 def _keys(stream: EventStream, line: str) -> list[str]:
@@ -188,6 +198,13 @@ def test_address_free_lines_blame_only_the_connection_they_belong_to() -> None:
         f"sshd[7]: Failed password for root from {INJECTED} port 22 ssh2",
         f"Dec 10 06:55:46 h sshd[7]: Accepted password for x sshd[8]: Failed password for root "
         f"from {INJECTED} port 22 ssh2 from {REAL} port 50022 ssh2",
+        # RFC 5424 structured data is the logging system's: a value cannot end it early
+        f'<38>1 2024-07-02T10:11:12Z h sshd 7 - [a b="x"] sshd 8 - - Failed password for root '
+        f'from {INJECTED} port 22 ssh2"] Accepted password for x from {REAL} port 5 ssh2',
+        f'<38>1 2024-07-02T10:11:12Z h sshd 7 - [a b="\\"] Failed password for root from '
+        f'{INJECTED} port 22 ssh2',
+        f"<38>1 2024-07-02T10:11:12Z h cron 7 - - sshd 8 - - Failed password for root from "
+        f"{INJECTED} port 22 ssh2",
         # no header at all: the line does not start with a timestamp
         f"sshd[7]: Failed password for root from {INJECTED} port 22 ssh2",
         f" Dec 10 06:55:46 h sshd[7]: Failed password for root from {INJECTED} port 22 ssh2",

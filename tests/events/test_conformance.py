@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from shieldwall.events.address import blame_key_from_text
+from shieldwall.addresses import blame_key_from_text
 from shieldwall.events.autodetect import line_shape
 from shieldwall.events.packs import PackSpec, load_pack
 from shieldwall.events.patterns import Scanner
@@ -220,7 +220,7 @@ class Blamer:
         events = self.stream.feed(data)
         counted = events[0].key if events else None
         found = next(iter(self.scanner.scan(data)), None)
-        if found is None or found[2] is None or self.pack.patterns[found[0]].role == "connect":
+        if found is None or found[2] is None or self.pack.patterns[found[0]].role in ("connect", "mark"):
             return counted, counted
         recognised = blame_key_from_text(found[2].decode("ascii", "replace"), self.stream.ipv6_prefix)
         return counted, recognised

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shieldwall.events.address import blame_key_from_text
+from shieldwall.addresses import blame_key_from_text
 from shieldwall.events.packs import load_pack
 from shieldwall.events.stream import EventStream
 from tests.conftest import shared_data

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from shieldwall.errors import AddressError
+from shieldwall.errors import ConfigError
 from shieldwall.hub.protections import Protections, parse_never_block_list
 from tests.conftest import shared_data
 
@@ -22,7 +22,7 @@ def test_list_format_allows_comments_and_notes() -> None:
 
 
 def test_bad_line_names_the_list_and_line() -> None:
-    with pytest.raises(AddressError, match="dns, line 2"):
+    with pytest.raises(ConfigError, match="dns:2: "):
         parse_never_block_list("8.8.8.8\nnot-an-ip\n", "dns")
 
 

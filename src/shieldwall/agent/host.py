@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from shieldwall.events.address import IPNetwork
+from shieldwall.addresses import IPNetwork
 
 
 def parse_ip_addr(output: str | bytes) -> list[IPNetwork]:

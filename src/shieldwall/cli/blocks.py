@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from shieldwall import durations
+from shieldwall.addresses import canonical_target, is_reserved, load_ranges, target_network
 from shieldwall.cli.enforce import (
     backend_option,
     data_dir_option,
@@ -26,15 +27,13 @@ from shieldwall.cli.enforce import (
     open_enforcer,
     sync_firewall,
 )
-from shieldwall.enforcers.allowlist import load_allowlists
-from shieldwall.enforcers.block import Block, canonical_target, target_network
+from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.imports import screen_blocklist
 from shieldwall.enforcers.nftables import NftablesEnforcer
 from shieldwall.enforcers.plan import Plan
 from shieldwall.enforcers.store import BlockStore, data_dir
 from shieldwall.errors import AddressError, ConfigError, EnforcerError, HubError, SignalError
-from shieldwall.events.address import is_global
 from shieldwall.signals.member_state import STATE_FILE, load_member_state
 from shieldwall.signals.signal import Signal
 
@@ -150,10 +149,10 @@ def ban(
     except AddressError as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
     net = target_network(target)
-    label = load_allowlists(never_block).protects(net)
+    label = load_ranges(never_block).protecting(net)
     if label is not None:
         raise ConfigError(f"refusing to ban {target}: it is protected by {label}")
-    if not is_global(net.network_address):
+    if is_reserved(net):
         click.echo(f"note: {target} is not a public address", err=True)
     seconds = parse_duration(duration)
     now = time.time()
@@ -303,10 +302,10 @@ def import_command(
     Example:
       shieldwall import ipsum.txt --min-count 3 --never-block /etc/shieldwall/never-block.txt
     """
-    allowlist = load_allowlists(never_block)
+    protected = load_ranges(never_block)
     try:
         with file.open(encoding="utf-8", errors="replace") as handle:
-            report = screen_blocklist(handle, allowlist, min_count=min_count)
+            report = screen_blocklist(handle, protected, min_count=min_count)
     except OSError as exc:
         raise ConfigError(f"cannot read {file}: {exc.strerror}") from None
     click.echo(f"{file.name}: {report.describe()}")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from shieldwall.enforcers.allowlist import Allowlist, load_allowlists
-from shieldwall.enforcers.block import Block, target_network
+from shieldwall.addresses import Ranges, load_ranges, target_network
+from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.nft_ruleset import SETS, render_plan, render_uninstall, set_for
 from shieldwall.enforcers.nftables import NftablesEnforcer, open_runner
@@ -57,12 +57,12 @@ def open_enforcer(backend: str) -> NftablesEnforcer:
     return NftablesEnforcer(open_runner(backend))
 
 
-def screen_desired(blocks: Mapping[str, Block], allowlist: Allowlist) -> tuple[dict[str, Block], list[str]]:
-    """Drop blocks the allowlist protects; the member's allowlist always wins."""
+def screen_desired(blocks: Mapping[str, Block], never_block: Ranges) -> tuple[dict[str, Block], list[str]]:
+    """Drop blocks the never-block lists protect; the member's own lists always win."""
     kept: dict[str, Block] = {}
     skipped: list[str] = []
     for target, block in blocks.items():
-        label = allowlist.protects(target_network(target)) if len(allowlist) else None
+        label = never_block.protecting(target_network(target)) if len(never_block) else None
         if label is None:
             kept[target] = block
         else:
@@ -124,7 +124,7 @@ def apply_command(data_dir: Path | None, backend: str, never_block: Sequence[Pat
     """
     now = time.time()
     store = BlockStore.open(data_dir)
-    desired, skipped = screen_desired(store.active(now), load_allowlists(never_block))
+    desired, skipped = screen_desired(store.active(now), load_ranges(never_block))
     for line in skipped:
         click.echo(f"skipped {line}", err=True)
     if dry_run:

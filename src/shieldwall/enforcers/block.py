@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from dataclasses import dataclass
 
-from shieldwall.events.address import IPNetwork, parse_network
+# Canonical target text lives with the other address code; these names are
+# re-exported for modules that import them from here.
+from shieldwall.addresses import canonical_target as canonical_target
+from shieldwall.addresses import is_ipv6 as is_ipv6
+from shieldwall.addresses import is_range as is_range
+from shieldwall.addresses import network_target as network_target
+from shieldwall.addresses import target_network as target_network
 
 #: ``until`` of a block that never expires (kept until lifted).
 FOREVER = math.inf
@@ -16,10 +21,10 @@ FOREVER = math.inf
 class Block:
     """A target blocked until ``until`` (Unix seconds; :data:`FOREVER` for no expiry).
 
-    ``target`` is canonical (see :func:`canonical_target`): a plain address for a
-    single host, ``network/len`` for a wider range. Everything downstream (sets,
-    exports, lookups) trusts that form, so build blocks through
-    :func:`canonical_target` at the boundary.
+    ``target`` is canonical (see :func:`shieldwall.addresses.canonical_target`):
+    a plain address for a single host, ``network/len`` for a wider range.
+    Everything downstream (sets, exports, lookups) trusts that form, so build
+    blocks through ``canonical_target`` at the boundary.
     """
 
     target: str
@@ -32,34 +37,3 @@ class Block:
     def active(self, now: float) -> bool:
         """True while the block has not expired at ``now``."""
         return self.until > now
-
-
-def network_target(net: IPNetwork) -> str:
-    """Canonical text of a network: host networks (/32, /128) lose their length."""
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return str(net)
-
-
-def canonical_target(text: str) -> str:
-    """Canonical form of an address or CIDR; raises ``AddressError`` when invalid.
-
-    ``192.0.2.7/32`` becomes ``192.0.2.7``, ``::ffff:192.0.2.7`` becomes
-    ``192.0.2.7``, ``2001:DB8::/32`` becomes ``2001:db8::/32``.
-    """
-    return network_target(parse_network(text))
-
-
-def is_range(target: str) -> bool:
-    """True when a canonical target names more than one address."""
-    return "/" in target
-
-
-def is_ipv6(target: str) -> bool:
-    """True when a canonical target is IPv6."""
-    return ":" in target
-
-
-def target_network(target: str) -> IPNetwork:
-    """The network a canonical target covers (a /32 or /128 for a single address)."""
-    return ipaddress.ip_network(target)

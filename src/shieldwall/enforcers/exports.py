@@ -13,7 +13,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from shieldwall.enforcers.block import Block, is_ipv6, is_range
+from shieldwall.addresses import is_ipv6, is_range
+from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.nft_ruleset import render_table
 
 #: ipset refuses timeouts above this many seconds.

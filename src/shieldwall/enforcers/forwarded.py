@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from shieldwall.addresses import IPAddress, IPNetwork, parse_address, parse_network
 from shieldwall.errors import AddressError
-from shieldwall.events.address import IPAddress, IPNetwork, parse_address, parse_network
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,26 +14,12 @@ refusal by reason so that the operator sees what a feed tried to make them do.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shieldwall.enforcers.allowlist import Allowlist
-from shieldwall.enforcers.block import network_target
+from shieldwall.addresses import RESERVED, Ranges, Target, parse_target
 from shieldwall.errors import AddressError
-from shieldwall.events.address import IPNetwork, parse_network
-
-#: Special-purpose space (RFC 6890 and successors): never blocked from a feed.
-_RESERVED_TEXT = """
-0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12
-192.0.0.0/24 192.0.2.0/24 192.88.99.0/24 192.168.0.0/16 198.18.0.0/15
-198.51.100.0/24 203.0.113.0/24 224.0.0.0/4 240.0.0.0/4
-::/127 ::ffff:0:0/96 64:ff9b:1::/48 100::/64 2001::/23 2001:db8::/32 2002::/16
-3fff::/20 5f00::/16 fc00::/7 fe80::/10 ff00::/8
-"""
-RESERVED = Allowlist.of((ipaddress.ip_network(word), "reserved") for word in _RESERVED_TEXT.split())
 
 #: Shortest prefix accepted from a feed, per IP version.
 MIN_PREFIX = {4: 8, 6: 16}
@@ -81,27 +67,24 @@ def _split(line: str) -> tuple[str, int | None] | None:
     return words[0], count
 
 
-def _plain_ipv4(word: str) -> int | None:
-    try:
-        return int.from_bytes(socket.inet_pton(socket.AF_INET, word), "big")
-    except (OSError, ValueError):
-        return None
-
-
-def screen_network(net: IPNetwork, allowlist: Allowlist) -> str | None:
-    """Why ``net`` must not be blocked from a feed, or ``None`` if it may be."""
-    if RESERVED.protects(net) is not None:
+def screen_target(target: Target, never_block: Ranges) -> str | None:
+    """Why ``target`` must not be blocked from a feed, or ``None`` if it may be."""
+    if RESERVED.touches(target.version, target.low, target.high):
         return REASON_RESERVED
-    if net.prefixlen < MIN_PREFIX[net.version]:
+    if target.prefixlen < MIN_PREFIX[target.version]:
         return REASON_WIDE
-    label = allowlist.protects(net)
+    label = never_block.protecting_span(target.version, target.low, target.high)
     if label is not None:
         return f"protected ({label})"
     return None
 
 
-def screen_blocklist(lines: Iterable[str], allowlist: Allowlist, min_count: int = 1) -> ImportReport:
-    """Parse and screen a blocklist; entries with a count below ``min_count`` are refused."""
+def screen_blocklist(lines: Iterable[str], never_block: Ranges, min_count: int = 1) -> ImportReport:
+    """Parse and screen a blocklist; entries with a count below ``min_count`` are refused.
+
+    Entries are parsed by :func:`shieldwall.addresses.parse_target`: the fast path
+    for plain canonical addresses (most of a feed), the strict parser for the rest.
+    """
     accepted: dict[str, None] = {}
     refused: Counter[str] = Counter()
     examples: dict[str, str] = {}
@@ -119,29 +102,16 @@ def screen_blocklist(lines: Iterable[str], allowlist: Allowlist, min_count: int 
         if count is not None and count < min_count:
             refuse(REASON_COUNT, word)
             continue
-        value = _plain_ipv4(word)
-        if value is not None and not (
-            RESERVED.touches(4, value, value) or allowlist.touches(4, value, value)
-        ):
-            # Fast path for the common case (a plain public IPv4 address), which
-            # skips building ipaddress objects; anything else takes the full path.
-            if word in accepted:
-                duplicates += 1
-            else:
-                accepted[word] = None
-            continue
         try:
-            net = parse_network(word)
+            target = parse_target(word)
         except AddressError:
             refuse(REASON_INVALID, word)
             continue
-        reason = screen_network(net, allowlist)
+        reason = screen_target(target, never_block)
         if reason is not None:
             refuse(reason, word)
-            continue
-        target = network_target(net)
-        if target in accepted:
+        elif target.text in accepted:
             duplicates += 1
         else:
-            accepted[target] = None
+            accepted[target.text] = None
     return ImportReport(tuple(accepted), refused, duplicates, examples)

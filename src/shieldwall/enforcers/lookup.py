@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shieldwall.enforcers.block import Block, is_ipv6, is_range, target_network
-from shieldwall.events.address import IntervalIndex
+from shieldwall.addresses import IntervalIndex, is_ipv6, is_range, target_network
+from shieldwall.enforcers.block import Block
 
 _V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shieldwall.enforcers.block import Block, is_range
+from shieldwall.addresses import is_range
+from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.plan import Plan, plan_changes
 
 

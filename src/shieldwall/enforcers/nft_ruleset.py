@@ -18,10 +18,10 @@ from typing import Any
 
 import msgspec
 
-from shieldwall.enforcers.block import Block, network_target
+from shieldwall.addresses import IPNetwork, network_target
+from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.plan import Plan
 from shieldwall.errors import EnforcerError
-from shieldwall.events.address import IPNetwork
 
 FAMILY = "inet"
 TABLE = "shieldwall"

@@ -11,7 +11,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shieldwall.enforcers.block import Block, is_range, target_network
+from shieldwall.addresses import is_range, target_network
+from shieldwall.enforcers.block import Block
 
 #: Two expiries closer than this are the same (``nft -j`` reports whole seconds).
 EXPIRY_TOLERANCE = 2.0
@@ -118,13 +119,3 @@ def plan_changes(
         ranges=tuple(b for t, b in want.items() if is_range(t)),
     )
 
-
-def plan_between(old: Mapping[str, Block], new: Mapping[str, Block], now: float) -> Plan:
-    """The incremental plan from one desired state to the next, without reading.
-
-    This is what the agent applies per batch of decisions (one new decision is
-    one element); a reconcile (:func:`plan_changes` on what the firewall really
-    holds) repairs anything this missed.
-    """
-    before = {t: b.until for t, b in firewall_blocks(old, now).items()}
-    return plan_changes(new, before, now)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shieldwall.events.address import DEFAULT_IPV6_PREFIX, blame_key_from_text
-from shieldwall.events.attempts import ConnectionTable
+from shieldwall.addresses import DEFAULT_IPV6_PREFIX, blame_key_from_text
+from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES, ConnectionTable
 from shieldwall.events.event import Event
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.patterns import Scanner
@@ -54,11 +54,12 @@ class EventStream:
         ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
         keep_lines: bool = True,
         latest: float | None = None,
+        max_auth_tries: int = DEFAULT_MAX_AUTH_TRIES,
     ) -> None:
         self.pack = pack
         self.scanner = Scanner(pack)
         self.clock = Clockless(year, latest)
-        self.connections = ConnectionTable()
+        self.connections = ConnectionTable(max_auth_tries)
         self.ipv6_prefix = ipv6_prefix
         self.keep_lines = keep_lines
         self.stats = StreamStats()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from shieldwall.events.address import DEFAULT_IPV6_PREFIX, blame_key_from_text
+from shieldwall.addresses import DEFAULT_IPV6_PREFIX, blame_key_from_text
 from shieldwall.events.autodetect import line_shape
 from shieldwall.events.packs import PackSpec, Sample
 from shieldwall.events.patterns import Scanner
@@ -22,6 +22,7 @@ NOT_AN_ADDRESS = "not an address (host names are never resolved)"
 ALREADY_COUNTED = "already counted with its connection"
 CONNECTION_RECORD = "connection record: remembered, counts nothing"
 NO_ADDRESS = "names no address, and no earlier line of its connection did"
+NOT_MARKED = "counts only for a connection an earlier line marked, once"
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,10 @@ class Trial:
         return LineResult(number, line, looks_like=looks_like)
 
     def _why(self, role: str, address: bytes | None) -> str:
-        if role == "connect":
+        if role in ("connect", "mark"):
             return CONNECTION_RECORD
+        if role == "marked":
+            return NOT_MARKED
         if address is None:
             return NO_ADDRESS
         if blame_key_from_text(address.decode("ascii", "replace"), self.ipv6_prefix) is None:

@@ -1,4 +1,4 @@
-"""Addresses read from logs: strict, normalised, aggregated, never resolved."""
+"""Addresses as text: strict, normalised, aggregated, never resolved."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import ipaddress
 
 import pytest
 
-from shieldwall.errors import AddressError
-from shieldwall.events.address import (
+from shieldwall.addresses import (
     blame_key,
     blame_key_from_text,
-    is_global,
+    canonical_target,
+    is_public,
     parse_address,
     parse_network,
+    widen_network,
 )
+from shieldwall.errors import AddressError
 
 
 def test_ipv4_mapped_ipv6_is_normalised() -> None:
@@ -66,16 +68,14 @@ def test_parse_network_refuses_ranges_with_host_bits_or_bad_lengths(text: str) -
         parse_network(text)
 
 
-def test_is_global_excludes_private_reserved_and_multicast() -> None:
-    assert is_global(parse_address("8.8.8.8"))
-    assert not is_global(parse_address("10.0.0.1"))
-    assert not is_global(parse_address("192.0.2.1"))
-    assert not is_global(parse_address("ff02::1"))
+def test_is_public_excludes_private_reserved_and_multicast() -> None:
+    assert is_public(parse_address("8.8.8.8"))
+    assert not is_public(parse_address("10.0.0.1"))
+    assert not is_public(parse_address("192.0.2.1"))
+    assert not is_public(parse_address("ff02::1"))
 
 
 def test_never_block_entries_widen_host_bits_instead_of_refusing() -> None:
-    from shieldwall.events.address import widen_network
-
     assert str(widen_network("192.0.2.7/24")) == "192.0.2.0/24"
     assert str(widen_network("::ffff:192.0.2.7")) == "192.0.2.7/32"
     assert str(widen_network("2001:db8::1/32")) == "2001:db8::/32"
@@ -83,3 +83,9 @@ def test_never_block_entries_widen_host_bits_instead_of_refusing() -> None:
         widen_network("resolver.example")
     with pytest.raises(AddressError):
         widen_network("192.0.2.7/33")
+
+
+def test_canonical_target_folds_host_routes_mapped_addresses_and_case() -> None:
+    assert canonical_target("192.0.2.7/32") == "192.0.2.7"
+    assert canonical_target("::ffff:192.0.2.7") == "192.0.2.7"
+    assert canonical_target("2001:DB8::/32") == "2001:db8::/32"
