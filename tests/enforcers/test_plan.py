@@ -1,7 +1,15 @@
 import math
 
-from shieldwall.enforcers.block import Block, canonical_target
-from shieldwall.enforcers.plan import Plan, firewall_blocks, plan_between, plan_changes
+from shieldwall.addresses import canonical_target
+from shieldwall.enforcers.block import Block
+from shieldwall.enforcers.plan import Plan, firewall_blocks, plan_changes
+
+
+def next_plan(old: dict[str, Block], new: dict[str, Block], now: float) -> Plan:
+    """The agent's next change: the plan from what ``old`` put in the firewall to ``new``."""
+    held = {t: b.until for t, b in firewall_blocks(old, now).items()}
+    return plan_changes(new, held, now)
+
 
 NOW = 1_000_000.0
 
@@ -69,18 +77,18 @@ def test_nested_range_returns_once_the_outer_one_expired() -> None:
     assert set(firewall_blocks(desired, NOW + 11)) == {"198.51.100.0/24"}
 
 
-def test_plan_between_adds_one_new_decision_as_one_element() -> None:
+def test_the_next_plan_adds_one_new_decision_as_one_element() -> None:
     old = blocks(*((f"192.0.2.{i}", NOW + 60) for i in range(1, 50)))
     new = dict(old) | blocks(("203.0.113.9", NOW + 60))
-    plan = plan_between(old, new, NOW)
+    plan = next_plan(old, new, NOW)
     assert [b.target for b in plan.add] == ["203.0.113.9"]
     assert plan.remove == ()
 
 
-def test_plan_between_removes_a_lift() -> None:
+def test_the_next_plan_removes_a_lift() -> None:
     old = blocks(("192.0.2.1", NOW + 60), ("192.0.2.2", NOW + 60))
     new = blocks(("192.0.2.1", NOW + 60))
-    assert plan_between(old, new, NOW).remove == ("192.0.2.2",)
+    assert next_plan(old, new, NOW).remove == ("192.0.2.2",)
 
 
 def test_summary_names_the_counts() -> None:
@@ -100,7 +108,7 @@ def test_wider_range_arriving_replaces_the_nested_one_in_the_same_plan() -> None
     # nft refuses "delete /28, add /24" in one batch; flush + re-add is accepted.
     old = blocks(("198.51.100.0/28", NOW + 60), ("192.0.2.1", NOW + 60))
     new = old | blocks(("198.51.100.0/24", NOW + 60), ("192.0.2.2", NOW + 60))
-    plan = plan_between(old, new, NOW)
+    plan = next_plan(old, new, NOW)
     assert plan.ranges is not None
     assert [b.target for b in plan.ranges] == ["198.51.100.0/24"]
     assert [b.target for b in plan.add] == ["192.0.2.2"]
@@ -111,7 +119,7 @@ def test_wider_range_arriving_replaces_the_nested_one_in_the_same_plan() -> None
 def test_new_ranges_alone_are_plain_additions() -> None:
     old = blocks(("198.51.100.0/24", NOW + 60))
     new = old | blocks(("203.0.113.0/24", NOW + 60))
-    plan = plan_between(old, new, NOW)
+    plan = next_plan(old, new, NOW)
     assert plan.ranges is None
     assert [b.target for b in plan.add] == ["203.0.113.0/24"]
 
@@ -127,4 +135,4 @@ def test_changed_range_expiry_replaces_the_ranges() -> None:
 def test_lifting_a_shadowed_range_touches_nothing() -> None:
     old = blocks(("198.51.0.0/16", NOW + 60), ("198.51.100.0/24", NOW + 60))
     new = blocks(("198.51.0.0/16", NOW + 60))
-    assert not plan_between(old, new, NOW)
+    assert not next_plan(old, new, NOW)

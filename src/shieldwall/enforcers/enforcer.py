@@ -1,8 +1,8 @@
 """The protocol every enforcer follows, and how the agent drives it.
 
-The agent keeps the desired block set (see :mod:`desired`). For each batch of
-decisions it computes ``plan_between(old, new, now)`` and calls :meth:`apply`;
-on start, and whenever an apply fails, it calls :meth:`reconcile` with the
+The desired state is the member's block store; the agent's core turns each
+change into a small :class:`~.plan.Plan` and the runtime calls :meth:`apply`.
+On start, and whenever an apply fails, it calls :meth:`reconcile` with the
 whole desired set, which reads what is really enforced and repairs it.
 """
 
