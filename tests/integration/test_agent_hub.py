@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from shieldwall.agent.config import AgentConfig, SourceConfig
+from shieldwall.agent.config import AgentConfig
 from shieldwall.agent.runtime import AgentRuntime
 from shieldwall.enforcers.memory import MemoryEnforcer
 from shieldwall.hub.config import HubConfig
+from shieldwall.sources import SourceSpec
 
 from .hub_harness import init_hub, new_member, running_hub
 
@@ -45,7 +46,7 @@ class Member:
     def config(self) -> AgentConfig:
         return AgentConfig(
             data_dir=self.data_dir,
-            sources=(SourceConfig(kind="file", pack="sshd", path=str(self.log)),),
+            sources=(SourceSpec(kind="file", pack="sshd", path=str(self.log)),),
             backend="memory",
         )
 

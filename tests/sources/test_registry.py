@@ -56,3 +56,18 @@ def test_journald_source_built_from_units_and_comms_names_its_cursor_after_them(
     assert source.name == "journald:ssh.service"
     assert source.selector.trusts({"_COMM": "sshd", "_UID": "0", "_SYSTEMD_UNIT": "ssh.service"})
     assert JournaldSource(PositionStore()).name == "journald:sshd"
+
+
+def test_the_agents_sources_tables_are_the_registrys_spec() -> None:
+    from shieldwall.agent.config import parse_agent_config
+
+    config = parse_agent_config(
+        "[[sources]]\npath = '/var/log/auth.log'\npack = 'sshd'\n"
+        "[[sources]]\nkind = 'journald'\nunits = ['ssh.service']\npack = 'sshd'\nfrom_start = true\n"
+    )
+    file, journal = config.sources
+    assert isinstance(file, SourceSpec) and file.label == "file:/var/log/auth.log"
+    source = make_source(journal, PositionStore())
+    assert (source.kind, source.name, journal.label) == ("journald", "journald:ssh.service",
+                                                         "journald:ssh.service")
+    assert source.from_start  # type: ignore[attr-defined]

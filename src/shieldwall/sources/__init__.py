@@ -5,7 +5,9 @@ A chunk is ``bytes`` ending with ``b"\\n"`` (it may hold many lines), consumed b
 invalid UTF-8 pass through untouched.
 
 Live sources are small classes behind the narrow :class:`Source` protocol,
-listed in one dict, :data:`SOURCES` (kind -> factory). Each factory imports its
+listed in one dict, :data:`SOURCES` (kind -> factory), built from a
+:class:`SourceSpec` (the same type ``agent.toml``'s ``[[sources]]`` tables are
+read into). Each factory imports its
 module only when used, so ``shieldwall replay`` (which reads whole files with
 :func:`shieldwall.sources.replay.iter_file_chunks`) never loads inotify or
 asyncio subprocess code.
@@ -23,9 +25,9 @@ stdin     standard input, to its end                  (nothing: a stream)
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from shieldwall.config import Section
 from shieldwall.errors import ConfigError
 from shieldwall.sources.lines import LineStats
 
@@ -52,18 +54,35 @@ class Source(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    """One configured source. ``path``: the file (kind ``file``)."""
+SourceKind = Literal["file", "journald", "stdin"]
 
-    kind: str
-    path: str | None = None
-    #: journald: the name of a selector in ``journal_entry.SELECTORS``.
+
+class SourceSpec(Section, frozen=True):
+    """One configured log source: an ``agent.toml`` ``[[sources]]`` table, and what
+    :func:`make_source` builds. ``pack`` names the pattern pack that reads it."""
+
+    kind: SourceKind = "file"
+    pack: str = ""
+    #: file: the log file, followed like ``tail -F``.
+    path: str = ""
+    #: journald: entries of these units or commands (trusted fields only) ...
+    units: tuple[str, ...] = ()
+    comms: tuple[str, ...] = ()
+    #: ... or a selector of ``journal_entry.SELECTORS`` when neither is given.
     selector: str = "sshd"
     #: journald: a journal namespace (``journalctl --namespace``).
     namespace: str | None = None
     #: Without a saved position, read what is already there instead of starting at the end.
     from_start: bool = False
+
+    @property
+    def label(self) -> str:
+        """A stable name for positions and logs."""
+        if self.kind == "file":
+            return f"file:{self.path}"
+        if self.kind == "journald":
+            return "journald:" + ",".join(self.units or self.comms or (self.selector,))
+        return "stdin"
 
 
 def _file(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Source:
@@ -80,6 +99,11 @@ def _journald(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Sourc
     from shieldwall.sources.journal_entry import SELECTORS
     from shieldwall.sources.journald import JournaldSource
 
+    if spec.units or spec.comms:
+        return JournaldSource(
+            state, units=spec.units, comms=spec.comms, namespace=spec.namespace,
+            from_start=spec.from_start, stats=stats,
+        )
     selector = SELECTORS.get(spec.selector)
     if selector is None:
         raise ConfigError(
@@ -97,7 +121,7 @@ def _stdin(spec: SourceSpec, state: PositionStore, stats: LineStats) -> Source:
     return StdinSource(stats=stats)
 
 
-#: Every kind of live source.
+#: Every kind of live source: the one registry the agent builds its sources from.
 SOURCES: dict[str, Callable[[SourceSpec, PositionStore, LineStats], Source]] = {
     "file": _file,
     "journald": _journald,
