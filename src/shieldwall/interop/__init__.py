@@ -1,0 +1,1 @@
+"""Speaking other projects' protocols, so their tools can join an alliance."""
