@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enforce": ("shieldwall.cli.enforce:enforce", "Apply blocks to nftables; status; uninstall."),
     "bouncer": ("shieldwall.cli.bouncer:bouncer", "CrowdSec bouncers enforcing this member's blocks."),
     "crowdsec": ("shieldwall.cli.crowdsec:crowdsec", "CrowdSec log processors as this member's detectors."),
+    "council": ("shieldwall.cli.council:council", "The council: charter, proposals, votes, chair, history."),
 }
 
 
