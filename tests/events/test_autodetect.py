@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shieldwall.events.autodetect import SNIFF_BYTES, choose_packs, complete_lines
+from shieldwall.events.autodetect import (
+    SNIFF_BYTES,
+    SNIFF_WHOLE,
+    PackSniffer,
+    choose_packs,
+    complete_lines,
+)
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
 from tests.conftest import shared_data
 
@@ -84,3 +90,54 @@ def test_only_the_first_64_kib_are_looked_at() -> None:
 def test_real_logs_choose_their_pack(parts: tuple[str, ...], pack: str) -> None:
     data = shared_data(*parts).read_bytes()[:SNIFF_BYTES]
     assert pack in _names(choose_packs(data, EVERY, whole_file=True))
+
+
+# ---- PackSniffer: a whole file, chunk after chunk ------------------------------
+
+CRON = b"Dec 10 06:55:46 h cron[1]: (root) CMD (run-parts)\n"
+SSHD = b"Dec 10 06:55:47 h sshd[7]: Invalid user a from 192.0.2.1 port 22\n"
+POSTFIX = (
+    b"Dec 10 06:55:48 h postfix/smtpd[2]: warning: unknown[192.0.2.2]: SASL LOGIN "
+    b"authentication failed: x\n"
+)
+
+
+def test_a_pack_whose_lines_start_after_megabytes_of_other_services_is_still_chosen() -> None:
+    sniffer = PackSniffer(EVERY)
+    filler = CRON * (2 * 1024 * 1024 // len(CRON))
+    assert sniffer.observe(filler) == []
+    assert sniffer.observe(filler) == []
+    chosen = sniffer.observe(CRON + SSHD)
+    assert [c.pack.name for c in chosen] == ["sshd"]
+    # the line number counts every line of the file so far, and the reason names the pattern
+    assert chosen[0].line == 2 * filler.count(b"\n") + 2
+    assert chosen[0].describe() == f"sshd (line {chosen[0].line} matches its pattern invalid_user)"
+
+
+def test_a_service_that_appears_later_in_a_mixed_file_joins_the_chosen_packs() -> None:
+    sniffer = PackSniffer(EVERY)
+    assert [c.pack.name for c in sniffer.observe(SSHD * 10)] == ["sshd"]
+    assert [c.pack.name for c in sniffer.observe(CRON * 10 + POSTFIX)] == ["postfix"]
+    assert [c.pack.name for c in sniffer.chosen] == ["sshd", "postfix"]
+    assert sniffer.observe(SSHD + POSTFIX) == []  # each pack is chosen once
+
+
+def test_after_a_choice_later_chunks_are_only_sampled_at_their_start() -> None:
+    sniffer = PackSniffer(EVERY)
+    sniffer.observe(SSHD * (SNIFF_WHOLE // len(SSHD) + 1))
+    late = CRON * (SNIFF_BYTES // len(CRON) + 1) + POSTFIX
+    assert sniffer.observe(late) == []  # the bound that keeps sniffing cheap
+    assert [c.pack.name for c in sniffer.observe(POSTFIX + late)] == ["postfix"]
+
+
+def test_a_line_with_the_header_and_program_but_no_pattern_chooses_its_pack() -> None:
+    chosen = PackSniffer(EVERY).observe(
+        b"Dec 10 06:55:46 h sshd[1]: Server listening on 0.0.0.0 port 22.\n"
+    )
+    assert [(c.pack.name, c.reason) for c in chosen] == [("sshd", "has its header and names it ('sshd')")]
+
+
+def test_no_known_service_chooses_nothing_and_keeps_searching() -> None:
+    sniffer = PackSniffer(EVERY)
+    assert sniffer.observe(CRON * 100) == []
+    assert sniffer.searching and sniffer.chosen == []

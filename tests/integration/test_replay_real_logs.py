@@ -155,6 +155,43 @@ def test_pack_auto_recognises_both_logs() -> None:
         assert auto == {(r["ip"], r["scenario"]) for r in detections("--pack", "sshd", str(path))}
 
 
+def test_pack_auto_reads_a_log_whose_first_megabytes_are_other_services(tmp_path: Path) -> None:
+    # A /var/log/secure that starts with sudo and cron: the old 64 KiB sniff read nothing.
+    real = shared_data("loghub", "OpenSSH_2k.log").read_bytes()
+    filler = b"Dec 10 06:00:00 LabSZ CRON[11]: pam_unix(cron:session): session opened for user root\n"
+    log = tmp_path / "secure"
+    log.write_bytes(filler * (5 * 1024 * 1024 // len(filler)) + real)
+    done = replay("--json", "--year", "2024", str(log))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"secure: --pack auto chose sshd \(line \d+ matches its pattern \w+\)", done.stderr)
+    direct = detections("--pack", "sshd", "--year", "2024", str(shared_data("loghub", "OpenSSH_2k.log")))
+    assert [json.loads(x) for x in done.stdout.splitlines()] == direct
+
+
+def test_pack_auto_exits_2_when_no_pack_matched_any_line(tmp_path: Path) -> None:
+    log = tmp_path / "cron.log"
+    log.write_bytes(b"Dec 10 06:55:46 h cron[1]: (root) CMD (run-parts)\n" * 1000)
+    done = replay(str(log))
+    assert done.returncode == 2
+    assert "cron.log: --pack auto: no pack recognises any of its 1000 lines" in done.stderr
+    assert "no pack matched any of the 1000 lines read" in done.stderr
+    assert done.stdout == ""
+
+
+def test_max_auth_tries_says_what_an_exhausted_connection_stands_for(tmp_path: Path) -> None:
+    log = tmp_path / "auth.log"
+    log.write_bytes(b"".join(
+        b"Dec 10 06:55:%02d h sshd[%d]: error: maximum authentication attempts exceeded for root "
+        b"from 192.0.2.9 port 4%03d ssh2 [preauth]\n" % (i, 100 + i, i)
+        for i in range(2)
+    ))
+    rows = detections("--pack", "sshd", str(log))
+    assert [(r["scenario"], r["count"]) for r in rows if r["scenario"] == "ssh-bruteforce"] == [
+        ("ssh-bruteforce", 12)
+    ]
+    assert detections("--pack", "sshd", "--max-auth-tries", "2", str(log)) == []
+
+
 def test_summary_goes_to_stderr_and_plain_output_has_one_line_per_detection() -> None:
     path = shared_data("loghub", "OpenSSH_2k.log")
     done = replay("--pack", "sshd", str(path))
@@ -238,7 +275,10 @@ def test_unreadable_file_exits_2(tmp_path: Path) -> None:
 
 _ACCESS = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "([^"]*)" (\d{3}) ')
 _WORM = re.compile(r"cmd\.exe|root\.exe|\.\.%255c|\.\.%c0%af|\.\.%c1%1c")
-_WEB_SCENARIOS = {"http-probing": (10, 60), "http-4xx-burst": (30, 60), "http-scanner-ua": (3, 600)}
+_WEB_SCENARIOS = {
+    "http-probing": (10, 60), "http-4xx-burst": (30, 60), "http-scanner-ua": (3, 600),
+    "http-slow-probing": (25, 86400),
+}
 
 
 def _requests(paths: list[Path]) -> dict[str, list[tuple[float, str, int]]]:

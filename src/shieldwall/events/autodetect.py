@@ -1,33 +1,44 @@
-"""``--pack auto``: which packs fit a file, judged from its first lines.
+"""``--pack auto``: which packs fit a file, judged from its lines, with the reason.
 
-A pack fits when one of its patterns matches a line of the sample (the surest
-sign), or when one of its ``detect`` literals appears in a line that has the
-pack's line shape - the syslog header followed by the pack's program name, or
-an access-log line. The shape check keeps a literal quoted inside some other
-service's line (a URL in a web log that contains ``sshd[``, say) from choosing
-a pack that can never match the file.
+A pack fits when one of its patterns matches a line (the surest sign), or when
+one of its ``detect`` literals appears in a line that has the pack's line shape -
+the syslog header followed by the pack's program name, or an access-log line.
+The shape check keeps a literal quoted inside some other service's line (a URL in
+a web log that contains ``sshd[``, say) from choosing a pack that can never match
+the file.
+
+:class:`PackSniffer` watches a whole file go by, chunk after chunk, so that a
+file whose first megabytes hold only other services' lines (a ``/var/log/secure``
+that starts with sudo and cron) still gets its pack: until some pack fits, every
+chunk is judged whole; afterwards the packs not chosen yet are still looked for,
+in the first :data:`SNIFF_BYTES` of each later chunk, so that a mixed syslog file
+gets every service that appears in it at a bounded cost. ``detect`` literals are
+a necessary sign: a pack none of whose literals occurs in a chunk is not tried
+on it (a substring search costs a fraction of a regex scan).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.patterns import FORMATS, Scanner
 
-#: How much of a file is looked at.
+#: How much of a chunk is looked at once some pack was chosen (and by choose_packs).
 SNIFF_BYTES = 64 * 1024
+#: Judge whole chunks (rather than their first SNIFF_BYTES) until this much was read.
+SNIFF_WHOLE = 1024 * 1024
 
 
 def line_shape(pack: PackSpec) -> re.Pattern[bytes]:
     """A regex for the start of a line of ``pack``'s format and program (header only)."""
     fmt = FORMATS[pack.format]
     anchor = fmt.anchor.replace("{program}", pack.program)
-    # Only the line's start is checked: groups are renamed away so the head and
-    # anchor compile on their own.
-    source = re.sub(r"\(\?P<\w+>", "(?:", fmt.head + anchor)
-    return re.compile(b"^(?:" + source.encode() + b")", re.MULTILINE)
+    # Only the line's start is checked; the head and anchor compile on their own
+    # (their named groups, conditionals included, are used by nothing else here).
+    return re.compile(b"^(?:" + (fmt.head + anchor).encode() + b")", re.MULTILINE)
 
 
 def complete_lines(sample: bytes) -> bytes:
@@ -36,18 +47,84 @@ def complete_lines(sample: bytes) -> bytes:
     return sample if end < 0 else sample[: end + 1]
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A pack chosen for a file, and why (said on stderr by ``replay``)."""
+
+    pack: PackSpec
+    #: 1-based number, in the file, of the line that chose it.
+    line: int
+    reason: str
+
+    def describe(self) -> str:
+        """``sshd (line 3 matches its pattern failed_auth)``."""
+        return f"{self.pack.name} (line {self.line} {self.reason})"
+
+
+class _Candidate:
+    def __init__(self, pack: PackSpec) -> None:
+        self.pack = pack
+        self.scanner = Scanner(pack)
+        self.shape = line_shape(pack)
+        literals = [literal.encode() for literal in pack.detect]
+        # The program name without what follows it in a BSD header ("sshd[",
+        # "dovecot: "): an RFC 5424 header writes "sshd 123 - -" instead.
+        self.stems = tuple(dict.fromkeys(lit.rstrip(b"[(: ") or lit for lit in literals))
+
+    def fit(self, data: bytes) -> tuple[int, str] | None:
+        """(offset of the line in ``data``, reason) when the pack fits ``data``."""
+        if self.stems and not any(stem in data for stem in self.stems):
+            # A pack's literals name its program: without one, no line of it.
+            return None
+        for m in self.scanner.matches(b"\n" + data):
+            name = self.pack.patterns[self.scanner.slots[m.lastindex or 0][0]].name
+            return m.start(), f"matches its pattern {name}"
+        for m in self.shape.finditer(data):
+            end = data.find(b"\n", m.start())
+            line = data[m.start() : end if end >= 0 else len(data)]
+            for stem in self.stems:
+                if stem in line:
+                    return m.start(), f"has its header and names it ({stem.decode(errors='replace')!r})"
+        return None
+
+
+class PackSniffer:
+    """Chooses packs for one file while its chunks of complete lines go by."""
+
+    def __init__(self, packs: Sequence[PackSpec]) -> None:
+        self._left = [_Candidate(p) for p in packs]
+        self.chosen: list[Choice] = []
+        self._bytes = 0
+        self._lines = 0
+
+    @property
+    def searching(self) -> bool:
+        """Whether some pack may still be chosen."""
+        return bool(self._left)
+
+    def observe(self, chunk: bytes) -> list[Choice]:
+        """The packs this chunk (complete lines) newly chooses, in the given order."""
+        if not self._left:
+            return []
+        whole = not self.chosen or self._bytes < SNIFF_WHOLE
+        data = chunk if whole else complete_lines(chunk[:SNIFF_BYTES])
+        new: list[Choice] = []
+        for candidate in list(self._left):
+            found = candidate.fit(data)
+            if found is not None:
+                offset, reason = found
+                line = self._lines + data.count(b"\n", 0, offset) + 1
+                new.append(Choice(candidate.pack, line, reason))
+                self._left.remove(candidate)
+        self._bytes += len(chunk)
+        self._lines += chunk.count(b"\n")
+        self.chosen += new
+        return new
+
+
 def pack_fits(pack: PackSpec, sample: bytes) -> bool:
     """Whether ``pack`` fits the lines in ``sample`` (see the module docstring)."""
-    if next(iter(Scanner(pack).scan(sample)), None) is not None:
-        return True
-    if not pack.detect:
-        return False
-    for m in line_shape(pack).finditer(sample):
-        end = sample.find(b"\n", m.start())
-        line = sample[m.start() : end if end >= 0 else len(sample)]
-        if any(literal.encode() in line for literal in pack.detect):
-            return True
-    return False
+    return _Candidate(pack).fit(sample) is not None
 
 
 def choose_packs(
