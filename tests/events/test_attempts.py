@@ -110,3 +110,60 @@ def test_connection_table_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     for pid in range(500):
         table.weigh("connect", b"%d" % pid, A, 1, pid * 0.001)
         assert len(table) <= 50
+
+
+# ---- connections that run out of attempts (MaxAuthTries) ----------------------
+
+MAXED = f"error: maximum authentication attempts exceeded for root from {A} port 4000 ssh2 [preauth]"
+DISCONNECTED = (
+    f"Disconnecting authenticating user root {A} port 4000: Too many authentication failures [preauth]"
+)
+
+
+def test_an_exhausted_connection_stands_for_max_auth_tries_attempts() -> None:
+    # refused keys of an existing user count nothing by themselves; running out of tries does
+    events = sshd([
+        f"100]: Failed publickey for root from {A} port 4000 ssh2: RSA SHA256:Zm9v",
+        f"100]: {MAXED}",
+        f"100]: {DISCONNECTED}",
+    ])
+    assert events == [(A, "max_attempts", attempts.DEFAULT_MAX_AUTH_TRIES)]
+
+
+def test_attempts_already_counted_for_the_connection_are_not_counted_twice() -> None:
+    events = sshd([
+        f"100]: Failed password for root from {A} port 4000 ssh2",
+        "100]: message repeated 3 times: [ Failed password for root from "
+        f"{A} port 4000 ssh2]",
+        f"100]: {MAXED}",
+        f"100]: {DISCONNECTED}",
+        "100]: PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= "
+        f"rhost={A}  user=root",
+    ])
+    assert sum(w for _, _, w in events) == 6
+    assert events[-1] == (A, "max_attempts", 2)
+
+
+def test_all_attempts_logged_leaves_nothing_for_the_exhausted_line() -> None:
+    events = sshd([f"100]: Failed password for root from {A} port 4000 ssh2"] * 6 + [f"100]: {MAXED}"])
+    assert [w for _, _, w in events] == [1] * 6
+
+
+def test_several_exhausted_connections_each_count_in_full() -> None:
+    events = sshd([f"{100 + i}]: {MAXED.replace('4000', str(4000 + i))}" for i in range(3)])
+    assert [w for _, _, w in events] == [6, 6, 6]
+
+
+def test_max_auth_tries_is_configurable_per_stream() -> None:
+    stream = EventStream(load_pack("sshd"), year=2024, max_auth_tries=3)
+    events = stream.feed(f"Dec 10 06:55:00 h sshd[100]: {MAXED}\n".encode())
+    assert [e.weight for e in events] == [3]
+
+
+def test_an_address_free_exhaustion_counts_only_for_a_known_connection() -> None:
+    table = ConnectionTable(max_tries=4)
+    assert table.weigh("exhausted", b"9", None, 1, 0.0) == (None, 0)
+    assert table.weigh("connect", b"9", B, 1, 0.0) == (None, 0)
+    assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 4)
+    assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 0)
+    assert table.weigh("exhausted", None, A, 1, 1.0) == (A, 4)

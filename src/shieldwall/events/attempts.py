@@ -14,9 +14,23 @@ password twice. A pattern's *role* says how its line counts, per connection
 ``connection``
     the connection failed as a whole (``Invalid user``, ``maximum authentication
     attempts exceeded``): counts one only if nothing of this connection counted yet;
+``exhausted``
+    the connection used up all its attempts (sshd's ``maximum authentication
+    attempts exceeded`` / ``Too many authentication failures`` after MaxAuthTries
+    failures): it stands for that many attempts, less those its other lines
+    already counted, so a client that never gets a ``Failed password`` line per
+    attempt (refused keys, methods logged below INFO) is counted in full, and
+    one that did is not counted twice;
 ``connect``
     counts nothing: remembers the connection's address, so that later lines of
     the connection that name no address are blamed on what sshd wrote here;
+``mark``
+    counts nothing either, but marks the connection (Postfix's ``lost connection
+    after AUTH``: whether it was a failure depends on what the server writes next);
+``marked``
+    counts one only on a marked connection nothing else counted (Postfix < 3.0's
+    bare ``disconnect from``; Postfix >= 3.0 writes ``auth=0/1`` instead, which
+    its own pattern counts, so an aborted AUTH is never counted twice);
 ``request``
     every line is one event (web, mail): no connection state.
 """
@@ -27,6 +41,8 @@ from dataclasses import dataclass
 
 #: Forget a connection after this much log time without a line.
 CONNECTION_IDLE = 600.0
+#: sshd's MaxAuthTries default: the attempts an exhausted connection stands for.
+DEFAULT_MAX_AUTH_TRIES = 6
 MAX_CONNECTIONS = 65536
 
 
@@ -36,12 +52,15 @@ class _Connection:
     last: float
     counted: int = 0
     credit: int = 0
+    marked: bool = False
 
 
 class ConnectionTable:
     """Per-connection state for one stream of lines; bounded in size and time."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_tries: int = DEFAULT_MAX_AUTH_TRIES) -> None:
+        #: How many attempts an ``exhausted`` connection stands for (the service's MaxAuthTries).
+        self.max_tries = max_tries
         self._conns: dict[bytes, _Connection] = {}
         self._next_sweep = 0.0
         self._since_sweep = 0
@@ -56,6 +75,10 @@ class ConnectionTable:
         if conn is None or role == "request":
             if role == "connect" or not key:
                 return None, 0
+            if role == "exhausted":
+                return key, self.max_tries
+            if role in ("mark", "marked"):
+                return None, 0  # without a connection id there is nothing to mark
             return key, (1 if role == "connection" else weight)
         self._since_sweep += 1
         if now >= self._next_sweep and self._since_sweep >= len(self._conns):
@@ -97,6 +120,18 @@ class ConnectionTable:
                 return state.key, 0
             state.counted = 1
             state.credit = 1
+            return state.key, 1
+        if role == "exhausted":
+            added = max(self.max_tries - state.counted, 0)
+            state.counted += added
+            return state.key, added
+        if role == "mark":
+            state.marked = True
+            return None, 0
+        if role == "marked":
+            if not state.marked or state.counted:
+                return state.key, 0
+            state.counted = 1
             return state.key, 1
         return None, 0  # connect: the address is remembered, nothing counts
 
