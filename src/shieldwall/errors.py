@@ -58,3 +58,13 @@ class HostError(ShieldwallError):
     """This host lacks what the command needs: root, a free port, a package, a reachable hub."""
 
     exit_code = EXIT_ENVIRONMENT
+
+
+class GovernanceError(ShieldwallError):
+    """A charter, proposal or governed act is refused: ``reason`` names the rule it broke."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
