@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from shieldwall.cli.main import cli
-from shieldwall.cli.progress import Progress, human_bytes, progress, wanted
+from shieldwall.cli.progress import Progress, counted_lines, human_bytes, progress, steps, wanted
 
 
 class Terminal(io.StringIO):
@@ -64,3 +64,24 @@ def test_on_a_terminal_the_bar_shows_done_of_total_and_the_rate(monkeypatch: pyt
     drawn = screen.getvalue()
     assert "replay" in drawn and "100%" in drawn
     assert "1,000 of 1,000 addresses" in drawn
+
+
+def test_steps_name_each_step_on_a_terminal_and_only_record_them_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with steps("applying 3 blocks", 2) as step:
+        step("reconciling")
+        step("writing exports")
+    assert step.seen == ["reconciling", "writing exports"]
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    with steps("applying 3 blocks", 2) as step:
+        step("reconciling")
+        step("writing exports")
+    assert "applying 3 blocks" in screen.getvalue() and "writing exports" in screen.getvalue()
+
+
+def test_counted_lines_pass_every_line_through_and_count_them() -> None:
+    bar = Progress(None, 100, "bytes", "lines")
+    assert list(counted_lines(["a\n", "bc\n"], bar)) == ["a\n", "bc\n"]
+    assert (bar.done, bar.counted) == (5, 2)

@@ -27,6 +27,7 @@ from shieldwall.cli.enforce import (
     open_enforcer,
     sync_firewall,
 )
+from shieldwall.cli.progress import counted_lines, progress, quiet_option, steps
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.imports import screen_blocklist
@@ -283,6 +284,7 @@ def blocks(data_dir: Path | None, as_json: bool) -> None:
 @data_dir_option
 @backend_option
 @firewall_option
+@quiet_option
 def import_command(
     file: Path,
     never_block: Sequence[Path],
@@ -292,11 +294,13 @@ def import_command(
     data_dir: Path | None,
     backend: str,
     firewall: bool,
+    quiet: bool,
 ) -> None:
     """Import a public blocklist (plain, ipsum IP<TAB>count, FireHOL netset).
 
     Private, reserved and too-wide entries, and entries touching a never-block
-    list, are refused and counted by reason.
+    list, are refused and counted by reason. On a terminal a progress bar
+    shows the list being read, then each step of the import.
 
     \b
     Example:
@@ -304,8 +308,10 @@ def import_command(
     """
     protected = load_ranges(never_block)
     try:
-        with file.open(encoding="utf-8", errors="replace") as handle:
-            report = screen_blocklist(handle, protected, min_count=min_count)
+        with file.open(encoding="utf-8", errors="replace") as handle, progress(
+            f"reading {file.name}", file.stat().st_size, rate_unit="lines", quiet=quiet
+        ) as bar:
+            report = screen_blocklist(counted_lines(handle, bar), protected, min_count=min_count)
     except OSError as exc:
         raise ConfigError(f"cannot read {file}: {exc.strerror}") from None
     click.echo(f"{file.name}: {report.describe()}")
@@ -319,11 +325,15 @@ def import_command(
     ]
     enforcer = _open_firewall(backend, firewall)
     directory = data_dir_of(data_dir)
-    store = BlockStore.open(directory)
-    store.put(new)
-    # A full reconcile, not a plain add: re-imported entries get their new expiry.
-    done = _firewall(enforcer, Plan(), store, now, reconcile=True)
-    write_exports(exports_dir(directory), store.active(now).values(), now)
+    with steps(f"importing {len(new):,} blocks", 3, quiet=quiet) as step:
+        step("writing the block store")
+        store = BlockStore.open(directory)
+        store.put(new)
+        step("applying to the firewall")
+        # A full reconcile, not a plain add: re-imported entries get their new expiry.
+        done = _firewall(enforcer, Plan(), store, now, reconcile=True)
+        step("writing exports")
+        write_exports(exports_dir(directory), store.active(now).values(), now)
     click.echo(f"imported {len(new)} blocks for {duration}: {done}")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from shieldwall.addresses import Ranges, load_ranges, target_network
+from shieldwall.cli.progress import quiet_option, steps
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.nft_ruleset import SETS, render_plan, render_uninstall, set_for
@@ -112,11 +113,14 @@ def enforce() -> None:
 @backend_option
 @never_block_option
 @click.option("--dry-run", is_flag=True, help="Print the batch that would run; change nothing.")
-def apply_command(data_dir: Path | None, backend: str, never_block: Sequence[Path], dry_run: bool) -> None:
+@quiet_option
+def apply_command(data_dir: Path | None, backend: str, never_block: Sequence[Path], dry_run: bool,
+                  quiet: bool) -> None:
     """Make table inet shieldwall match the block store, in one transaction.
 
     Adds what is missing, removes what expired or was lifted, and rebuilds the
     table if it was damaged (a set or rule deleted behind Shieldwall's back).
+    On a terminal a progress bar names each step (a million blocks take seconds).
 
     \b
     Example:
@@ -136,8 +140,11 @@ def apply_command(data_dir: Path | None, backend: str, never_block: Sequence[Pat
         click.echo(f"# would {plan.summary()}")
         click.echo(abbreviate(render_plan(plan, now)), nl=False)
         return
-    plan = open_enforcer(backend).reconcile(desired, now)
-    write_exports(exports_dir(data_dir), desired.values(), now)
+    with steps(f"applying {len(desired):,} blocks", 2, quiet=quiet) as step:
+        step("reconciling table inet shieldwall (one transaction)")
+        plan = open_enforcer(backend).reconcile(desired, now)
+        step("writing exports")
+        write_exports(exports_dir(data_dir), desired.values(), now)
     store.purge(now)  # housekeeping: expired blocks are gone from the kernel already
     click.echo(f"applied: {plan.summary()} ({len(firewall_blocks(desired, now))} enforced)")
 

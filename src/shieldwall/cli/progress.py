@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -65,6 +65,13 @@ class Progress:
         return text
 
 
+def counted_lines(lines: Iterable[str], bar: Progress) -> Iterator[str]:
+    """``lines`` unchanged, advancing ``bar`` by each line's length (text read ~ bytes)."""
+    for line in lines:
+        bar.advance(len(line), 1)
+        yield line
+
+
 @contextmanager
 def progress(label: str, total: int, *, unit: str = "bytes", rate_unit: str = "",
              quiet: bool = False) -> Iterator[Progress]:
@@ -80,3 +87,29 @@ def progress(label: str, total: int, *, unit: str = "bytes", rate_unit: str = ""
     ) as bar:
         holder.append(Progress(bar, total, unit, rate_unit))
         yield holder[0]
+
+
+class Steps:
+    """Names the step a long command is in, on a bar of ``len(names)`` steps."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self.seen: list[str] = []
+
+    def __call__(self, name: str) -> None:
+        """Enter step ``name`` (the bar fills as each one begins)."""
+        self.seen.append(name)
+        if self._bar is not None:
+            self._bar.update(1, current_item=name)
+
+
+@contextmanager
+def steps(label: str, count: int, *, quiet: bool = False) -> Iterator[Steps]:
+    """A :class:`Steps` for work in ``count`` named steps, drawn only when :func:`wanted`."""
+    if not wanted(quiet):
+        yield Steps(None)
+        return
+    with click.progressbar(length=count, label=label, file=sys.stderr, show_eta=False,
+                           show_percent=False, show_pos=True,
+                           item_show_func=lambda name: name) as bar:
+        yield Steps(bar)
