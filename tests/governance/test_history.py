@@ -11,7 +11,7 @@ from shieldwall.errors import GovernanceError
 from shieldwall.governance.acts import AppointChair, CharterChange, PolicyChange
 from shieldwall.governance.amend import amend
 from shieldwall.governance.history import history
-from tests.governance.conftest import DAY, START, Keys, founded
+from tests.governance.conftest import DAY, START, Council, Keys, founded, founding
 
 
 def test_history_lists_acts_with_signers_and_handovers_by_term_and_appointment(keys: Keys) -> None:
@@ -62,3 +62,12 @@ def test_a_charter_that_changes_the_rotation_shows_the_handover_it_causes(keys: 
     council.publish(change, START + DAY)
     moves = [e.summary for e in history(council.records, START + 2 * DAY) if e.event == "handover"]
     assert moves == ["chair - -> alice (term)", "chair alice -> carol (charter)"]
+
+
+def test_a_council_founded_mid_term_shows_its_first_chair_taking_office(keys: Keys) -> None:
+    council = Council(keys)
+    charter = founding(keys, term_days=30)
+    proposal = council.propose(CharterChange(charter), "alice", START + 40 * DAY)
+    council.publish(council.sign(proposal, ["bob"]), START + 40 * DAY)
+    moves = [e.summary for e in history(council.records, START + 61 * DAY) if e.event == "handover"]
+    assert moves == ["chair - -> bob (founding)", "chair bob -> carol (term)"]

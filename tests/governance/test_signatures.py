@@ -51,3 +51,15 @@ def test_a_signature_of_another_message_is_a_forgery_here() -> None:
     a = new_seed()
     counted = tally(MESSAGE, [sign_digest(a, hashlib.sha256(b"x").digest())], council_of(a))
     assert counted.signers == frozenset() and len(counted.forged) == 1
+
+
+def test_a_memo_shared_by_two_tallies_verifies_each_signature_once() -> None:
+    a, b = new_seed(), new_seed()
+    memo: dict[tuple[str, str, str], bool] = {}
+    signatures = [sign_digest(a, MESSAGE), sign_digest(b, MESSAGE)]
+    first = tally(MESSAGE, signatures, council_of(a, b), memo)
+    assert len(memo) == 2
+    second = tally(MESSAGE, signatures, council_of(b, a), memo)
+    assert len(memo) == 2 and len(first.signers) == len(second.signers) == 2
+    forged = Signature(key_id=signatures[0].key_id, sig=signatures[1].sig)
+    assert tally(MESSAGE, [forged], council_of(a), memo).forged == (forged.key_id,)

@@ -123,3 +123,21 @@ def test_a_member_acts_only_on_a_fresh_state_from_its_pinned_founding(keys: Keys
     assert _reason(in_force, council.records, pinned, founding.charter.expires) == "expired"
     assert _reason(in_force, [], pinned, START) == "no-council"
     assert _reason(in_force, council.records, b"\x01" * 32, START) == "forked"
+
+
+def test_a_member_refuses_a_log_that_does_not_extend_what_it_verified(keys: Keys) -> None:
+    council = busy_council(keys)
+    founding = council.records[0].act.effect
+    assert isinstance(founding, CharterChange)
+    pinned, now = charter_digest(founding.charter), START + 3 * DAY
+    known = (council.state.seq, council.state.head)
+    assert in_force(council.records, pinned, now, known).seq == 3
+    assert _reason(in_force, council.records[:2], pinned, now, known) == "rolled-back"
+    # Same founding (same keys and times give the same bytes), a different third act.
+    fork = founded(keys)
+    acme = public_key_of(keys.seed("acme")).hex()
+    fork.publish(fork.sign(fork.propose(Admit("acme", acme), "alice", START + DAY), ["bob"]), START + DAY)
+    forked = fork.sign(fork.propose(policy("fork"), "alice", START + 2 * DAY), ["carol"])
+    fork.publish(forked, START + 2 * DAY)
+    assert fork.records[:2] == council.records[:2]
+    assert _reason(in_force, fork.records, pinned, now, known) == "rolled-back"

@@ -10,6 +10,13 @@ Pure core (values in, values out, the time passed in):
 - :mod:`.record`, :mod:`.state`: the hash-chained act log and the state it verifies to.
 - :mod:`.proposals`, :mod:`.status`, :mod:`.history`, :mod:`.amend`: what the CLI drives.
 
-I/O: :mod:`.store` (the council's folder). The hub and members adopt this package by
-calling :func:`.state.replay` (or :func:`.continuity.follow_chain` for charters alone).
+I/O: :mod:`.store` (the council's folder).
+
+How the hub and members adopt it (not wired yet): both hold the act log's records
+and call :func:`.state.in_force` (records, the founding charter's digest pinned in the
+join token, now, and the (seq, head) they verified last), or :func:`.state.apply` per
+new record. The resulting :class:`.state.CouncilState` is the one source of truth for
+the hub keys (``trusted.charter.hub_keys``), the policy and never-block hashes, the
+members admitted and expelled, the wide ranges allowed, and ``charter_hex``, which a
+signed decision names as its policy version.
 """

@@ -74,8 +74,7 @@ def found(alliance: str, council: Sequence[Councillor], thresholds: Thresholds, 
         council=tuple(council), thresholds=thresholds, grave=tuple(dict.fromkeys(grave)),
         delegated=tuple(dict.fromkeys(delegated)), rotation=rotation, hub_keys=tuple(hub_keys),
         policy_sha256=policy_sha256, never_block_sha256=never_block_sha256)
-    check_rules(charter)
-    return charter
+    return _checked(charter)
 
 
 def amend(charter: Charter, issued: int, *, add: Sequence[Councillor] = (), remove: Sequence[str] = (),
@@ -98,5 +97,15 @@ def amend(charter: Charter, issued: int, *, add: Sequence[Councillor] = (), remo
         charter, version=charter.version + 1, previous=charter_digest(charter).hex(), issued=issued,
         expires=issued + lifetime, council=council, thresholds=thresholds or charter.thresholds,
         hub_keys=tuple(hub_keys) if hub_keys is not None else charter.hub_keys, rotation=rotation)
-    check_rules(successor)
-    return successor
+    return _checked(successor)
+
+
+def _checked(charter: Charter) -> Charter:
+    # msgspec checks bounds on decoding only: round-trip so a draft that would not read
+    # back (a name with spaces, a time out of range) is refused before anyone signs it.
+    try:
+        charter = msgspec.json.decode(msgspec.json.encode(charter), type=Charter)
+    except msgspec.ValidationError as exc:
+        raise GovernanceError("invalid", f"charter v{charter.version}: {exc}") from None
+    check_rules(charter)
+    return charter

@@ -1,12 +1,13 @@
 """Continuity: which charter versions a verifier accepts, and why it refuses the rest.
 
-The rule is TUF's root rotation (TUF specification §5.3.4, python-tuf's
-``Root.get_root_verification_result``): version N+1 is valid only if signed by the
-grave threshold of version N's council *and* by the grave threshold of its own.
+The rule is TUF's root rotation (the TUF specification's client step "update the
+root role"): version N+1 is valid only if signed by the grave threshold of version
+N's council *and* by the grave threshold of its own.
 Nobody, including the hub, can therefore replace the council by fiat: a new
 council needs the old one's consent, and the old one cannot impose keys that
 never signed. The founding version is signed by the grave threshold of its own
-council and is trusted because the verifier pinned it (a join token carries it).
+council and is trusted because the verifier pinned its digest (which join tokens are
+to carry).
 
 Why our own document and not ``tuf.api.metadata.Root``: the charter must carry
 two thresholds, which acts are grave, what the chair may sign alone, the chair's
@@ -14,8 +15,9 @@ rotation, and the policy and never-block hashes. In a TUF root these would all b
 ``unrecognized_fields``, which TUF deliberately accepts and does not check, while
 the house rule is that unknown fields are refused at the boundary. TUF's canonical
 JSON and securesystemslib signers would also bring a second signing stack next to
-PyNaCl. The continuity rule itself is a few lines (below) and is tested with the
-same hostile cases python-tuf's ``test_updater_key_rotations.py`` uses. TUF stays
+PyNaCl. The continuity rule itself is a few lines (below), tested with the hostile
+cases of python-tuf's key-rotation tests (one key rotated without the old threshold,
+without the new one, every key rotated through intermediate versions). TUF stays
 the right tool for distributing rule packs, where ngclient does the fetching; a
 charter maps onto a TUF root (council keys, grave threshold) for that repository.
 
@@ -97,8 +99,9 @@ def verify_successor(trusted: Trusted, signed: SignedCharter) -> Trusted:
         raise GovernanceError("forked", f"charter v{new.version} does not follow the trusted v{old.version}")
     check_rules(new)
     _check_proofs(new, {(c.name, c.public_key) for c in old.council})
-    _check_signed(old, signed, own, new, "unsigned-by-old-council", f"the v{old.version} council")
-    _check_signed(new, signed, own, new, "unsigned-by-new-council", f"the v{new.version} council")
+    memo: dict[tuple[str, str, str], bool] = {}
+    _check_signed(old, signed, own, new, "unsigned-by-old-council", f"the v{old.version} council", memo)
+    _check_signed(new, signed, own, new, "unsigned-by-new-council", f"the v{new.version} council", memo)
     return Trusted(signed, own)
 
 
@@ -136,9 +139,9 @@ def _check_proofs(charter: Charter, known: set[tuple[str, str]]) -> None:
 
 
 def _check_signed(council: Charter, signed: SignedCharter, message: bytes, new: Charter,
-                  reason: str, who: str) -> None:
+                  reason: str, who: str, memo: dict[tuple[str, str, str], bool] | None = None) -> None:
     needed = council.thresholds.grave
-    counted = tally(message, signed.signatures, council_keys(council))
+    counted = tally(message, signed.signatures, council_keys(council), memo)
     if not counted.meets(needed):
         why = "forged" if counted.forged else reason
         raise GovernanceError(why, f"charter v{new.version}: {counted.explain(needed, who)}")

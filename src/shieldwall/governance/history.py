@@ -72,6 +72,9 @@ def history(records: Sequence[ActRecord], until: int, pending: Sequence[Proposal
         assert period.trusted is not None
         rotation = period.trusted.charter.rotation
         moves = handovers(rotation, since, min(end, until), state.appointments)
+        first = chair_at(rotation, since, state.appointments)
+        if previous_rotation is None and first is not None:
+            moves.insert(0, Handover(since, "", first, "founding"))
         if previous_rotation is not None:
             # A new charter can change the rotation, and with it the chair, at once.
             old_chair = chair_at(previous_rotation, since, state.appointments)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+import msgspec
 
 from shieldwall.errors import GovernanceError
 from shieldwall.governance.acts import (
@@ -31,6 +34,7 @@ from shieldwall.governance.state import CouncilState, apply
 from shieldwall.signals.keys import public_key_of
 
 ID_HEX_CHARS = 16
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,23 @@ def open_proposal(state: CouncilState, effect: Effect, seed: bytes, now: int, no
             raise GovernanceError(
                 "not-chair", f"only the chair ({chair or 'none yet'}) opens proposals; ask them,"
                 " or have the council appoint a new chair (`council propose appoint-chair`)")
-    act = Act(alliance=alliance, charter=state.charter_hex, effect=effect, opened_by=name, opened_at=now,
-              note=note)
+    act = on_the_wire(Act(alliance=alliance, charter=state.charter_hex, effect=effect, opened_by=name,
+                          opened_at=now, note=note))
     return Proposal(act, (sign_digest(seed, signed_digest(act)),))
+
+
+def on_the_wire(value: T) -> T:
+    """``value`` as it will be read back: refused now if it breaks a wire bound.
+
+    msgspec checks bounds when decoding, not when a struct is built in memory, so a
+    value built here (a long note, an out-of-range time) would otherwise be signed,
+    published, and then make the act log unreadable.
+    """
+    try:
+        decoded: T = msgspec.json.decode(msgspec.json.encode(value), type=type(value))
+    except msgspec.ValidationError as exc:
+        raise GovernanceError("malformed", f"{type(value).__name__} is out of bounds: {exc}") from None
+    return decoded
 
 
 def sign(state: CouncilState, proposal: Proposal, seed: bytes) -> Signature:
@@ -111,7 +129,7 @@ def with_signatures(proposal: Proposal, signatures: Iterable[Signature]) -> Prop
 def publish(state: CouncilState, proposal: Proposal, now: int,
             pinned: bytes | None = None) -> tuple[ActRecord, CouncilState]:
     """The log's next record for ``proposal``, and the state after it; raises if not yet valid."""
-    record = ActRecord(seq=state.seq + 1, previous=state.head.hex(), published_at=now,
-                       act=proposal.act, signatures=tuple(sorted(set(proposal.signatures),
-                                                                 key=lambda s: (s.key_id, s.sig))))
+    record = on_the_wire(ActRecord(
+        seq=state.seq + 1, previous=state.head.hex(), published_at=now, act=proposal.act,
+        signatures=tuple(sorted(set(proposal.signatures), key=lambda s: (s.key_id, s.sig)))))
     return record, apply(state, record, pinned)

@@ -96,11 +96,13 @@ class Tally:
         return text
 
 
-def tally(message: bytes, signatures: Iterable[Signature], council: Mapping[str, tuple[str, str]]) -> Tally:
+def tally(message: bytes, signatures: Iterable[Signature], council: Mapping[str, tuple[str, str]],
+          memo: dict[tuple[str, str, str], bool] | None = None) -> Tally:
     """Count the distinct councillors whose signature of ``message`` verifies.
 
     ``council`` maps key id -> (name, public key hex). Strangers are listed but not
-    checked (an outsider's valid signature is worth nothing anyway).
+    checked (an outsider's valid signature is worth nothing anyway). ``memo`` lets two
+    tallies of the same message (old and new council) verify each signature once.
     """
     signers: set[str] = set()
     seen: set[str] = set()
@@ -115,7 +117,13 @@ def tally(message: bytes, signatures: Iterable[Signature], council: Mapping[str,
         if signature.key_id in seen:
             duplicates += 1
             continue
-        if verifies(member[1], message, signature.sig):
+        key = (member[1], signature.sig, message.hex())
+        valid = memo.get(key) if memo is not None else None
+        if valid is None:
+            valid = verifies(member[1], message, signature.sig)
+            if memo is not None:
+                memo[key] = valid
+        if valid:
             seen.add(signature.key_id)
             signers.add(member[0])
         else:

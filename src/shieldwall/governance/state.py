@@ -8,7 +8,7 @@ from a pinned founding charter, so none of them trusts whoever handed them the l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -79,7 +79,7 @@ def apply(state: CouncilState, record: ActRecord, pinned: bytes | None = None) -
         trusted = verify_founding(SignedCharter(effect.charter, record.signatures), pinned)
         return _new_charter(after, trusted)
     if isinstance(effect, CharterChange):
-        if act.charter != state.charter_hex:
+        if act.charter != state.charter_hex or act.alliance != state.trusted.charter.alliance:
             raise GovernanceError("wrong-charter", "charter change was made under another version")
         successor = SignedCharter(effect.charter, record.signatures)
         return _new_charter(after, verify_successor(state.trusted, successor))
@@ -132,11 +132,20 @@ def replay(records: Iterable[ActRecord], pinned: bytes | None = None) -> Council
     return state
 
 
-def in_force(records: Iterable[ActRecord], pinned: bytes, now: int) -> CouncilState:
+def in_force(records: Sequence[ActRecord], pinned: bytes, now: int,
+             known: tuple[int, bytes] | None = None) -> CouncilState:
     """What a member acts on: the verified state, refused if its charter has expired (frozen).
 
-    ``pinned`` is the founding charter's digest from the member's join token.
+    ``pinned`` is the founding charter's digest from the member's join token. ``known``
+    is the (seq, head) the member verified last time: a log that does not extend it
+    (shorter, or different at that record) is refused as ``rolled-back``, so a hub cannot
+    undo an act by serving an older log.
     """
+    if known is not None and known[0] > 0:
+        seq, head = known
+        if len(records) < seq or record_digest(records[seq - 1]) != head:
+            raise GovernanceError(
+                "rolled-back", f"the act log served does not extend the one verified up to act {seq}")
     state = replay(records, pinned)
     if state.trusted is None:
         raise GovernanceError("no-council", "the act log is empty: the council has not been founded")
