@@ -125,3 +125,20 @@ def test_a_card_whose_key_did_not_sign_its_challenge_is_refused(alliance: Allian
     refused = alliance.run("propose", "charter", str(alliance.folder), "--key", alliance.key("alice"),
                            "--add", f"{name}:{key}:{other_proof}", code=EXIT_CHECK_FAILED)
     assert "not signed by its key" in refused.output
+
+
+def test_expulsion_by_vote_is_recorded_and_counted(alliance: Alliance) -> None:
+    folder = str(alliance.folder)
+    alliance.run("propose", "expel", folder, "--key", alliance.key("alice"), "--member", "acme",
+                 "--note", "leaked key")
+    pid = alliance.only_proposal()
+    alliance.run("publish", folder, pid, code=EXIT_CHECK_FAILED)
+    alliance.run("sign", folder, pid, "--key", alliance.key("carol"))
+    alliance.run("publish", folder, pid)
+    assert "expelled: 1" in alliance.run("status", folder).output
+    assert "expel: member=acme (leaked key)  [signed: alice, carol]" in alliance.run("history", folder).output
+
+
+def test_status_warns_when_the_charter_has_expired(alliance: Alliance) -> None:
+    status = alliance.run("status", str(alliance.folder), now=START + 400 * DAY).output
+    assert "EXPIRED" in status

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shieldwall.errors import GovernanceError
-from shieldwall.governance.amend import amend, councillor_card, parse_card, parse_hub_key
+from shieldwall.governance.amend import amend, councillor_card, found, parse_card, parse_hub_key
 from shieldwall.governance.charter import Thresholds, charter_digest
 from tests.governance.conftest import ALLIANCE, START, Keys, founding
 
@@ -35,3 +35,11 @@ def test_a_hub_key_is_a_name_and_64_hex_digits() -> None:
     assert parse_hub_key("hub:" + "ab" * 32).name == "hub"
     with pytest.raises(GovernanceError):
         parse_hub_key("hub:abc")
+
+
+def test_a_draft_that_would_not_read_back_is_refused(keys: Keys) -> None:
+    v1 = founding(keys)
+    with pytest.raises(GovernanceError, match="alliance"):
+        found("bad name", v1.council, v1.thresholds, v1.rotation, v1.hub_keys, "a" * 64, "b" * 64, START)
+    with pytest.raises(GovernanceError):
+        amend(v1, -5)

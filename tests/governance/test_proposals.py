@@ -104,3 +104,10 @@ def test_an_old_chairs_delegated_act_is_refused_after_the_handover(keys: Keys) -
     wide = council.propose(WideRange("198.51.100.0/24", until=0), "alice", START + DAY)
     assert reason_of(publish, council.state, wide, START + TERM) == "under-signed"
     council.publish(wide, START + TERM - 1)
+
+
+def test_an_act_that_would_not_read_back_is_refused_before_it_is_signed(keys: Keys) -> None:
+    council = founded(keys)
+    assert reason_of(council.propose, policy("v2"), "alice", START + DAY, "x" * 2000) == "malformed"
+    assert reason_of(council.propose, WideRange("198.51.100.0/24", until=-1), "alice", START + DAY) == (
+        "malformed")

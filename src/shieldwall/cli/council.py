@@ -172,8 +172,11 @@ def status(ctx: click.Context, folder: Path, proposal_id: str | None) -> None:
         click.echo(f"charter v{charter.version} of {charter.alliance}, expires {when(charter.expires)}"
                    f" (thresholds: ordinary {charter.thresholds.ordinary}, grave {charter.thresholds.grave}"
                    f" of {len(charter.council)})")
-        click.echo(f"chair: {chair or 'none yet'} until {when(until)}; members: {len(state.members)};"
-                   f" policy {state.policy_sha256[:16]}")
+        click.echo(f"chair: {chair or 'none yet'} until {when(until)}; members: {len(state.members)},"
+                   f" expelled: {len(state.expelled)}; policy {state.policy_sha256[:16]}")
+        if now >= charter.expires:
+            click.echo("EXPIRED: members refuse a frozen charter; propose the next version"
+                       " (`shieldwall council propose charter`)")
     else:
         click.echo(f"{folder}: no council founded yet")
     proposals = [store.load_proposal(folder, proposal_id)] if proposal_id else store.open_proposals(folder)
