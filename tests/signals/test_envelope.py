@@ -84,7 +84,51 @@ def test_non_base64_signature_is_malformed() -> None:
 
 
 def test_zero_sequence_is_malformed() -> None:
-    assert reason_of(seal_envelope(SEED, KEY_ID, 0, NOW, SIGNALS)) == "malformed"
+    assert reason_of(tamper(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), seq=0)) == "malformed"
+
+
+def test_a_member_cannot_seal_what_the_hub_would_refuse() -> None:
+    with pytest.raises(SignalError, match="seq") as caught:
+        seal_envelope(SEED, KEY_ID, 0, NOW, SIGNALS)
+    assert caught.value.reason == "malformed"
+
+
+def signal_field(raw: bytes, **changes: object) -> bytes:
+    data = msgspec.json.decode(raw)
+    data["signals"][0].update(changes)
+    return msgspec.json.encode(data)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (tamper(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), seq=2**63), "$.seq"),
+        (tamper(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), seq=10**40), "$.seq"),
+        (signal_field(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), count=2**64), "count"),
+        (signal_field(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), count=-(2**63)), "count"),
+        (signal_field(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), duration=1e300), "duration"),
+        (signal_field(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), target="1" * 200), "target"),
+        (signal_field(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), scenario="a" * 500),
+         "scenario"),
+        (signal_field(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), evidence=["x"] * 101),
+         "evidence"),
+        (tamper(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), key_id="k" * 65), "key_id"),
+        (tamper(seal_envelope(SEED, KEY_ID, 1, NOW, SIGNALS), ts=1e300), "$.ts"),
+    ],
+    ids=["seq-2^63", "seq-huge", "count-2^64", "count-negative-huge", "duration-huge",
+         "target-long", "scenario-long", "evidence-many", "key-id-long", "ts-huge"],
+)
+def test_oversize_values_are_malformed_with_the_field_named_before_any_check(
+    raw: bytes, field: str
+) -> None:
+    # Looked up by a function that must never be called: bounds come first.
+    def no_lookup(key_id: str) -> MemberKey | None:
+        raise AssertionError("the key was looked up for an out-of-bounds envelope")
+
+    with pytest.raises(SignalError) as caught:
+        open_envelope(raw, no_lookup, NOW)
+    assert caught.value.reason == "malformed"
+    assert field in str(caught.value)
 
 
 def test_envelope_from_unknown_key_is_rejected() -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from shieldwall.decisions.decision import Decision, encode_decision
+from shieldwall.signals.bounds import Cursor
 
 MAX_CURSOR = 2**63 - 1
 
@@ -31,11 +32,11 @@ class DecisionPage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     decisions: tuple[Decision, ...]
     #: The cursor to ask for next (the last decision's, or the one asked for).
-    next: int
+    next: Cursor
     #: True when more decisions follow right away.
     more: bool
     #: The highest cursor in the log when the page was read.
-    head: int
+    head: Cursor
 
 
 def encode_page(page: DecisionPage) -> bytes:

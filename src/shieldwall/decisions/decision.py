@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from shieldwall.signals.bounds import Cursor, Name, Origin, Seconds, TargetText
+
 Action = Literal["block", "lift"]
 
 
@@ -22,13 +24,13 @@ class Decision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     member(s) or operator whose word caused it; it is for display and audit.
     """
 
-    cursor: int
+    cursor: Cursor
     action: Action
-    target: str
-    until: float
-    scenario: str = ""
-    origin: str = ""
-    created: float = 0.0
+    target: TargetText
+    until: Seconds
+    scenario: Name = ""
+    origin: Origin = ""
+    created: Seconds = 0.0
 
 
 def encode_decision(decision: Decision) -> bytes:

@@ -32,16 +32,17 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 import nacl.exceptions
 import nacl.signing
 
+from shieldwall.addresses import Target, parse_target
 from shieldwall.errors import AddressError, SignalError
+from shieldwall.signals.bounds import MAX_SIGNALS, Base64Text, Cursor, Digest, KeyId, Seconds, Sequence
 from shieldwall.signals.keys import MemberKey
 from shieldwall.signals.signal import Signal
-from shieldwall.signals.target import Target, parse_target
 
 DOMAIN = b"shieldwall/envelope/v1\n"
 
@@ -60,25 +61,27 @@ REJECTION_REASONS: tuple[str, ...] = (
 
 SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
+Signals = Annotated[tuple[Signal, ...], msgspec.Meta(max_length=MAX_SIGNALS)]
+
 
 class EnvelopeBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The signed part of an envelope; its JSON encoding is the canonical bytes."""
 
-    key_id: str
-    seq: int
-    ts: float
-    signals: tuple[Signal, ...]
+    key_id: KeyId
+    seq: Sequence
+    ts: Seconds
+    signals: Signals
 
 
 class Envelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An envelope as it travels: the body's fields plus digest and signature."""
 
-    key_id: str
-    seq: int
-    ts: float
-    signals: tuple[Signal, ...]
-    digest: str
-    sig: str
+    key_id: KeyId
+    seq: Sequence
+    ts: Seconds
+    signals: Signals
+    digest: Digest
+    sig: Base64Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ class EnvelopeLimits:
     max_age: float = 300.0
     #: Latest acceptable timestamp, in seconds after ``now`` (clock skew).
     max_skew: float = 60.0
-    max_signals: int = 10_000
+    max_signals: int = MAX_SIGNALS
     max_evidence_lines: int = 20
     max_evidence_chars: int = 2048
     max_reason_chars: int = 512
@@ -136,8 +139,12 @@ def seal_envelope(
     """
     body = EnvelopeBody(key_id=key_id, seq=seq, ts=ts, signals=tuple(signals))
     # Round-trip through the wire types so that what we sign is exactly what the hub
-    # will decode (an int given for a float field would otherwise encode differently).
-    body = _body_decoder.decode(msgspec.json.encode(body))
+    # will decode (an int given for a float field would otherwise encode differently),
+    # and so that a value the hub would refuse (out of the wire bounds) fails here.
+    try:
+        body = _body_decoder.decode(msgspec.json.encode(body))
+    except msgspec.ValidationError as exc:
+        raise SignalError("malformed", f"batch cannot be sent: {exc}") from None
     digest = body_digest(body)
     signature = nacl.signing.SigningKey(seed).sign(bytes.fromhex(digest)).signature
     envelope = Envelope(
@@ -183,6 +190,7 @@ def decode_envelope(raw: bytes) -> Envelope:
     try:
         return _decoder.decode(raw)
     except msgspec.DecodeError as exc:
+        # The message names the field, e.g. "Expected `int` <= ... - at `$.seq`".
         raise SignalError("malformed", f"envelope is not valid: {exc}") from None
 
 
@@ -310,9 +318,9 @@ class Ack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     status: Literal["applied", "duplicate"]
-    seq: int
-    signals: int
-    decisions: tuple[int, ...] = ()
+    seq: Sequence
+    signals: Annotated[int, msgspec.Meta(ge=0, le=MAX_SIGNALS)]
+    decisions: Annotated[tuple[Cursor, ...], msgspec.Meta(max_length=MAX_SIGNALS)] = ()
 
 
 def check_sequence(

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from shieldwall.signals.bounds import Count, Evidence, Name, Reason, Seconds, TargetText
+
 SignalKind = Literal["detection", "ban", "retract"]
 
 
@@ -14,17 +16,18 @@ class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ``target`` is an address or a CIDR (IPv6 sources are usually a /64 prefix).
     Times are Unix seconds taken from the log, not from the clock, so that a
-    replayed log produces the same signals.
+    replayed log produces the same signals. Field types carry the hard wire
+    bounds of :mod:`shieldwall.signals.bounds`.
     """
 
     kind: SignalKind
-    target: str
-    scenario: str
-    count: int = 1
-    first_seen: float = 0.0
-    last_seen: float = 0.0
+    target: TargetText
+    scenario: Name
+    count: Count = 1
+    first_seen: Seconds = 0.0
+    last_seen: Seconds = 0.0
     #: Requested block duration in seconds (operator bans); 0 lets the policy decide.
-    duration: float = 0.0
-    reason: str = ""
+    duration: Seconds = 0.0
+    reason: Reason = ""
     #: A bounded sample of the log lines that caused the detection.
-    evidence: tuple[str, ...] = ()
+    evidence: Evidence = ()
