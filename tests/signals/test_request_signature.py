@@ -68,3 +68,23 @@ def test_garbled_signature_header_is_malformed() -> None:
     headers = sign_request(SEED, KEY.key_id, "GET", "/x", NOW)
     headers["x-shieldwall-signature"] = "%%%"
     assert reason(headers, target="/x") == "malformed"
+
+
+def test_a_request_is_authenticated_from_its_headers_before_the_body_is_read() -> None:
+    from shieldwall.signals.request_signature import check_body
+
+    body = b'{"signals": []}'
+    headers = sign_request(SEED, KEY.key_id, "POST", "/v1/signals", NOW, body)
+    assert verify_request(headers, "POST", "/v1/signals", None, lookup, NOW) == KEY
+    check_body(headers, body)
+    with pytest.raises(SignalError) as caught:
+        check_body(headers, body + b" ")
+    assert caught.value.reason == "altered"
+
+
+def test_a_changed_content_header_breaks_the_signature() -> None:
+    headers = sign_request(SEED, KEY.key_id, "POST", "/v1/signals", NOW, b"one body")
+    headers["x-shieldwall-content"] = "0" * 64
+    assert reason(headers, "/v1/signals", method="POST", body=None) == "forged"  # type: ignore[arg-type]
+    headers["x-shieldwall-content"] = "not a digest"
+    assert reason(headers, "/v1/signals", method="POST", body=None) == "malformed"  # type: ignore[arg-type]

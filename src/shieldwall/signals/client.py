@@ -131,13 +131,17 @@ class HubClient:
             if attempt:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            # Signed afresh on every attempt (the time moves); the envelope stays the same.
+            headers = self.signed_headers("POST", "/v1/signals", raw)
+            headers["content-type"] = "application/json"
             try:
-                response = await self._http.post(
-                    "/v1/signals", content=raw, headers={"content-type": "application/json"}
-                )
+                response = await self._http.post("/v1/signals", content=raw, headers=headers)
             except (httpx.TransportError, ssl.SSLError) as exc:
                 last_error = exc
                 continue
+            if response.status_code == 429:
+                # A quota: retrying now cannot help; the caller keeps the batch for later.
+                raise HubError(str(problem_error(response)))
             if response.status_code in RETRY_STATUSES:
                 last_error = problem_error(response)
                 continue
