@@ -50,7 +50,7 @@ class FlakyLedger(SQLiteLedger):
 @pytest.fixture
 async def writer(tmp_path: Path) -> AsyncIterator[Writer]:
     ledger = FlakyLedger(tmp_path / "ledger.db")
-    await ledger.open()
+    await ledger.open(create=True)
     secret = "s"
     await ledger.add_invite(InviteRecord(secret_hash(secret), "alice", NOW, NOW + 60))
     await ledger.redeem_invite(
@@ -107,3 +107,44 @@ async def test_failed_write_refuses_the_batch_and_forgets_its_effects(writer: Wr
     ack = await writer.submit(envelope(1, "45.13.7.1"))
     assert ack.status == "applied" and len(ack.decisions) == 1
     assert await writer.ledger.head() == 1
+
+
+class PoisonLedger(SQLiteLedger):
+    """The real ledger, refusing any group that holds one chosen target.
+
+    Stands for a value that passes every check but that storage cannot take
+    (F1: an integer above 2**63-1 did this); the wire bounds refuse that one
+    now, so the failure has to be provoked here to test the writer's isolation.
+    """
+
+    poison = "45.66.66.66"
+
+    async def write(self, group: WriteGroup) -> list[int]:
+        if any(r.signal.target == self.poison for r in group.signals):
+            raise HubError("OverflowError: Python int too large to convert to SQLite INTEGER")
+        return await super().write(group)
+
+
+async def test_one_poison_envelope_never_fails_the_others_in_its_group(tmp_path: Path) -> None:
+    ledger = PoisonLedger(tmp_path / "ledger.db")
+    await ledger.open(create=True)
+    await ledger.add_invite(InviteRecord(secret_hash("s"), "alice", NOW, NOW + 60))
+    await ledger.redeem_invite(
+        secret_hash("s"), MemberRecord("alice", KEY.key_id, KEY.public_key, (), 0.0), NOW
+    )
+    feed = Feed(ledger.decisions_after)
+    await feed.start(0)
+    w = Writer(ledger, load_policy(), Protections([]), feed, HubMetrics(), lambda: NOW)
+    await w.start()
+    try:
+        items = [envelope(i, f"45.13.7.{i}") for i in (1, 2, 4, 5)]
+        items.insert(2, envelope(3, PoisonLedger.poison))
+        results = await asyncio.gather(*(w.submit(e) for e in items), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, Exception)]
+        assert len(failed) == 1 and isinstance(results[2], HubError)
+        assert all(not isinstance(r, Exception) and r.status == "applied"
+                   for i, r in enumerate(results) if i != 2)
+        assert await ledger.head() == 4
+    finally:
+        await w.stop()
+        await ledger.close()

@@ -16,6 +16,7 @@ import msgspec
 from shieldwall.decisions.decision import Decision
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.identity import CERT_FILE, fingerprint
+from shieldwall.hub.intake import decision_record
 from shieldwall.hub.ledger.storage import (
     InviteRecord,
     Ledger,
@@ -25,17 +26,23 @@ from shieldwall.hub.ledger.storage import (
 )
 from shieldwall.hub.members import JoinToken, encode_token, new_secret, secret_hash
 from shieldwall.hub.policy import Contribution, canonical_target
-from shieldwall.hub.writer import build_policy, decision_record
+from shieldwall.hub.policy_view import build_policy
 
 
 async def create_invite(
-    ledger: Ledger, config: HubConfig, name: str, lifetime: float, now: float
+    ledger: Ledger, config: HubConfig, name: str, lifetime: float, now: float,
+    owns: tuple[str, ...] = (),
 ) -> str:
-    """Store a one-time invite and return the printable join token."""
+    """Store a one-time invite and return the printable join token.
+
+    ``owns`` names the ranges the invited member holds: its claims at join must lie
+    inside them (and may then be wider than a member could claim unaided).
+    """
     secret = new_secret()
-    await ledger.add_invite(
-        InviteRecord(secret_hash(secret), name=name, created=now, expires=now + lifetime)
-    )
+    await ledger.add_invite(InviteRecord(
+        secret_hash(secret), name=name, created=now, expires=now + lifetime,
+        owns=tuple(canonical_target(text)[0] for text in owns),
+    ))
     cert = (config.data_dir / CERT_FILE).read_text()
     token = JoinToken(
         hub=config.public_address, fingerprint=fingerprint(cert), secret=secret,
@@ -57,11 +64,7 @@ async def lift(ledger: Ledger, config: HubConfig, address: str, now: float) -> l
         return []
     records = [decision_record(item, now) for item in lifts]
     cursors = await ledger.write(WriteGroup(decisions=records))
-    return [
-        Decision(cursor=c, action="lift", target=r.target, until=r.until, scenario=r.scenario,
-                 origin=r.origin, created=r.created)
-        for c, r in zip(cursors, records, strict=True)
-    ]
+    return [r.decision(c) for c, r in zip(cursors, records, strict=True)]
 
 
 def covering_targets(text: str) -> list[str]:
@@ -112,7 +115,7 @@ class Explanation:
             for s in self.signals:
                 lines.append(
                     f"    {s.member}: {s.signal.kind} {s.signal.scenario} on {s.signal.target}"
-                    f" -> {s.note}"
+                    f" -> {s.outcome} {s.note}"
                 )
         elif not self.blocked_by:
             lines.append("  no member has signalled it")

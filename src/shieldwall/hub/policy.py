@@ -16,7 +16,7 @@ Rules, in the order :meth:`Policy.decide` applies them to one signal:
    a quorum of ``k`` distinct members within a window. A member's ``ban`` is its
    own word and follows its scenario's rule like a detection; only an operator's
    ban decides at once with the duration it names.
-6. For ``lift_cooldown`` after an operator lifted a target, re-blocking it needs
+6. For ``lift_cooldown`` (policy ``[limits]``) after an operator lifted a target, re-blocking it needs
    two distinct members: one member's next signal cannot undo the lift.
 7. An already active block is not decided again (the signal is kept as evidence).
 8. Each member may cause at most ``member_decisions_per_hour`` new decisions.
@@ -39,13 +39,20 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from shieldwall.addresses import RESERVED, IPNetwork, is_reserved, network_target, parse_network
+from shieldwall.addresses import (
+    RESERVED,
+    IPNetwork,
+    Target,
+    is_reserved,
+    network_target,
+    parse_network,
+    parse_target,
+)
 from shieldwall.errors import AddressError
-from shieldwall.hub.policy_config import DAY, HOUR, PolicyConfig, ScenarioRule
+from shieldwall.hub.policy_config import HOUR, PolicyConfig, ScenarioRule
 from shieldwall.hub.policy_config import load_policy as load_policy  # where callers look for it
 from shieldwall.hub.protections import Protections
 from shieldwall.signals.signal import Signal
-from shieldwall.signals.target import Target, parse_target
 
 if TYPE_CHECKING:
     from shieldwall.hub.policy_view import PolicyRows
@@ -102,10 +109,6 @@ OutcomeKind = Literal[
     "sightings-full",
 ]
 OPERATOR_LIFT = "operator-lift"
-#: How long after an operator's lift a target needs two members to be blocked again.
-LIFT_COOLDOWN = DAY
-#: Live quorum sightings one member may hold (beyond: ``sightings-full``).
-MAX_SIGHTINGS_PER_MEMBER = 20_000
 #: Evidence kept in memory per sighting (the ledger keeps the signal's full sample).
 SAMPLE_LINES, SAMPLE_CHARS = 3, 512
 
@@ -136,14 +139,12 @@ class Policy:
     """The policy engine: configuration, protections and the memory the rules need."""
 
     def __init__(
-        self, config: PolicyConfig, protections: Protections,
-        lift_cooldown: float = LIFT_COOLDOWN,
-        max_sightings: int = MAX_SIGHTINGS_PER_MEMBER,
+        self, config: PolicyConfig, protections: Protections, max_sightings: int | None = None
     ) -> None:
         self.config = config
         self.protections = protections
-        self.lift_cooldown = lift_cooldown
-        self.max_sightings = max_sightings
+        self.lift_cooldown = config.lift_cooldown
+        self.max_sightings = max_sightings or config.max_sightings_per_member
         self.active: dict[str, ActiveBlock] = {}
         #: target -> (number of offenses, time of the last one)
         self.offenses: dict[str, tuple[int, float]] = {}

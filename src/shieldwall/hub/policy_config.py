@@ -57,6 +57,10 @@ class PolicyConfig:
     max_prefix_v4: int = 24
     max_prefix_v6: int = 48
     allow_reserved: bool = False
+    #: After an operator's lift, re-blocking the target needs two members this long.
+    lift_cooldown: float = DAY
+    #: Live quorum sightings one member may hold (bounds the hub's memory per member).
+    max_sightings_per_member: int = 20_000
 
     def rule(self, scenario: str) -> ScenarioRule:
         """The rule for ``scenario``, or the rule for unknown scenarios."""
@@ -90,6 +94,8 @@ class _Limits(Section, frozen=True):
     max_prefix_v6: Annotated[int, msgspec.Meta(ge=0, le=128)] = 48
     allow_reserved: bool = False
     manual_duration: Duration = Duration(DAY)
+    lift_cooldown: Duration = Duration(DAY)
+    max_sightings_per_member: Annotated[int, msgspec.Meta(ge=1)] = 20_000
 
 
 class _PolicyFile(Section, frozen=True):
@@ -123,4 +129,6 @@ def load_policy(text: str | None = None, source: str = "policy") -> PolicyConfig
         max_prefix_v4=file.limits.max_prefix_v4,
         max_prefix_v6=file.limits.max_prefix_v6,
         allow_reserved=file.limits.allow_reserved,
+        lift_cooldown=float(file.limits.lift_cooldown),
+        max_sightings_per_member=file.limits.max_sightings_per_member,
     )

@@ -1,14 +1,16 @@
-"""The hub's single writer: policy, sequence checks and group commit.
+"""The hub's single writer: the driver around the pure :class:`~shieldwall.hub.intake.Intake`.
 
 Every accepted envelope goes through one task. It takes whatever has queued up
-(up to ``max_group`` envelopes), checks each one's sequence number, runs the
-policy on each signal, writes the whole group in one durable transaction, and
-only then acknowledges the envelopes and publishes the new decisions. While one
-commit waits for its fsync, the next group queues: that is group commit.
+(up to ``max_group`` envelopes), reads from the ledger the digests the intake
+needs, lets the intake decide what to write and answer, writes the whole group
+in one durable transaction, and only then acknowledges the envelopes and
+publishes the new decisions. While one commit waits for its fsync, the next
+group queues: that is group commit.
 
-The policy's memory and the per-member sequence numbers are caches of the
-ledger, rebuilt at start, after a failed write, and whenever another process
-(the operator's ``shieldwall hub lift``/``expel``) wrote to the ledger.
+A group whose write fails is retried envelope by envelope, so one envelope the
+ledger cannot take (a poison value) fails alone, never its neighbours. The
+intake's memory is a cache of the ledger, rebuilt at start, after a failed
+write, and whenever another process (``shieldwall hub lift``/``expel``) wrote.
 """
 
 from __future__ import annotations
@@ -17,94 +19,41 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import msgspec
-
-from shieldwall.decisions.decision import Decision
 from shieldwall.decisions.feed import Feed
 from shieldwall.errors import HubError, SignalError
-from shieldwall.hub.ledger.storage import (
-    BatchRecord,
-    DecisionRecord,
-    Ledger,
-    MemberRecord,
-    SignalRecord,
-    WriteGroup,
-)
+from shieldwall.hub.intake import Intake, Step
+from shieldwall.hub.intake import decision_record as decision_record  # admin's import
+from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.hub.metrics import HubMetrics
-from shieldwall.hub.policy import Block, Lift, Policy, PolicyConfig, canonical_target
-from shieldwall.hub.protections import Protected, Protections
-from shieldwall.signals.envelope import Ack, OpenedEnvelope, check_freshness, check_sequence
+from shieldwall.hub.policy import Policy
+from shieldwall.hub.policy_config import PolicyConfig
+from shieldwall.hub.policy_view import build_policy, member_protections
+from shieldwall.hub.protections import Protections
+from shieldwall.signals.envelope import Ack, OpenedEnvelope
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class _Prepared:
-    group: WriteGroup
-    answers: list[tuple[_Pending, Ack | SignalError]]
-    #: (member, seq) of the batches it applies: known to retries before they are durable.
-    keys: list[tuple[str, int]]
+#: How often the writer sweeps memory, writes the head mark and expires old rows.
+HOUSEKEEPING = 1.0
+RETENTION_BATCH = 10_000
 
 
 @dataclass(slots=True)
 class _Pending:
     opened: OpenedEnvelope
     future: asyncio.Future[Ack]
+    #: Already retried on its own after a failed group: a second failure is final.
+    solo: bool = False
 
 
-def member_protections(members: list[MemberRecord]) -> list[Protected]:
-    """Every active member's own ranges, labelled with the member's name."""
-    entries: list[Protected] = []
-    for member in members:
-        if not member.active:
-            continue
-        for text in member.owns:
-            _, network = canonical_target(text)
-            entries.append(Protected(network, f"owned by member {member.name!r}"))
-    return entries
-
-
-async def build_policy(
-    ledger: Ledger, config: PolicyConfig, base: Protections, now: float
-) -> Policy:
-    """A policy whose memory is rebuilt from the ledger as of ``now``."""
-    members = await ledger.members()
-    policy = Policy(config, base.with_entries(member_protections(members)))
-    confirmed = [name for name, rule in config.scenarios.items() if rule.confirmed]
-    rows = await ledger.policy_rows(
-        now,
-        horizon=max(config.offense_memory, config.max_duration),
-        signal_horizon=config.max_window(),
-        confirmed=confirmed,
-    )
-    policy.restore(rows, now)
-    return policy
-
-
-def decision_record(verdict: Block | Lift, now: float) -> DecisionRecord:
-    """The ledger row for a policy verdict."""
-    if isinstance(verdict, Block):
-        return DecisionRecord(
-            action="block",
-            target=verdict.target,
-            until=verdict.until,
-            scenario=verdict.scenario,
-            origin=verdict.origin,
-            created=now,
-            charged=verdict.charged,
-            evidence=msgspec.json.encode(verdict.evidence),
-        )
-    return DecisionRecord(
-        action="lift",
-        target=verdict.target,
-        until=now,
-        scenario=verdict.scenario,
-        origin=verdict.origin,
-        created=now,
-    )
+@dataclass(slots=True)
+class _Prepared:
+    step: Step
+    items: list[_Pending]
 
 
 class Writer:
@@ -120,6 +69,9 @@ class Writer:
         clock: Callable[[], float],
         max_group: int = 512,
         idle_check: float = 0.25,
+        signals_per_hour: int = 200_000,
+        retention: float = 90 * 86400.0,
+        operators: frozenset[str] = frozenset(),
     ) -> None:
         self.ledger = ledger
         self.config = config
@@ -129,17 +81,27 @@ class Writer:
         self.clock = clock
         self.max_group = max_group
         self.idle_check = idle_check
-        self.policy = Policy(config, base)
+        self.signals_per_hour = signals_per_hour
+        self.retention = retention
+        self.operators = operators
+        self.intake = Intake(Policy(config, base), {}, signals_per_hour, operators)
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._last_seq: dict[str, int] = {}
-        self._cursors: dict[str, tuple[int, float]] = {}
-        self._rejected: dict[str, int] = {}
+        self._solo: deque[_Pending] = deque()
         self._reload_needed = True
         self._members_changed = False
         self._task: asyncio.Task[None] | None = None
         self._inflight: asyncio.Task[None] | None = None
-        self._unsettled: dict[tuple[str, int], str] = {}
+        self._write_error: str | None = None
+        self._last_write = 0.0
+        self._last_probe = 0.0
+        self._marked = -1
+        self._housekept = 0.0
         self.crashes = 0
+
+    @property
+    def policy(self) -> Policy:
+        """The policy engine the intake runs."""
+        return self.intake.policy
 
     async def start(self) -> None:
         """Rebuild caches from the ledger and start the writer task."""
@@ -158,8 +120,12 @@ class Writer:
             with contextlib.suppress(Exception):
                 await self._inflight
             self._inflight = None
+        with contextlib.suppress(Exception):
+            await self.ledger.mark_head(self.feed.head)
+        leftovers = list(self._solo)
         while not self._queue.empty():
-            pending = self._queue.get_nowait()
+            leftovers.append(self._queue.get_nowait())
+        for pending in leftovers:
             if not pending.future.done():
                 pending.future.set_exception(HubError("hub is shutting down; retry"))
 
@@ -171,24 +137,62 @@ class Writer:
 
     def note_cursor(self, member: str, cursor: int, now: float) -> None:
         """Remember where a member resumed its stream (written with the next group)."""
-        self._cursors[member] = (cursor, now)
+        self.intake.note_cursor(member, cursor, now)
 
     def note_rejection(self, member: str) -> None:
-        """Count a rejected envelope against a known member."""
-        self._rejected[member] = self._rejected.get(member, 0) + 1
+        """Count a rejected envelope against an authenticated member."""
+        self.intake.note_rejection(member)
 
     def membership_changed(self) -> None:
         """A member joined or left in this process: rebuild protections before the next group."""
         self._members_changed = True
 
+    def over_quota(self, member: str) -> str | None:
+        """Why ``member`` may send no envelope now (checked before any body), or ``None``."""
+        return self.intake.quota_problem(member, self.clock())
+
+    def active_targets(self) -> list[str]:
+        """Targets blocked now (a newcomer may not claim them as its own)."""
+        now = self.clock()
+        return [t for t, block in self.policy.active.items() if block.until > now]
+
+    async def readiness(self) -> str | None:
+        """Why the hub cannot take envelopes now, or ``None`` when it can."""
+        if self._task is None or self._task.done():
+            return "the ledger writer is not running"
+        now = time.monotonic()
+        stale = now - self._last_write > 2.0
+        # At most one probe a second, however often /readyz is asked (it is unauthenticated).
+        if (self._write_error is not None or stale) and now - self._last_probe >= 1.0:
+            self._last_probe = now
+            try:
+                await self.ledger.probe(self.clock())
+            except HubError as exc:
+                self._write_error = str(exc)
+            else:
+                self._write_error = None
+                self._last_write = now
+        if self._write_error is not None:
+            return f"the ledger does not take writes: {self._write_error}"
+        return None
+
     # -- internals -----------------------------------------------------------------
     async def _reload(self) -> None:
         now = self.clock()
-        self.policy = await build_policy(self.ledger, self.config, self.base, now)
-        self._last_seq = await self.ledger.last_seqs()
+        policy = await build_policy(self.ledger, self.config, self.base, now)
+        self.intake = Intake(
+            policy, await self.ledger.last_seqs(), self.signals_per_hour, self.operators
+        )
+        self.intake.restore_volume(await self.ledger.recent_volume(now - 3600.0), now)
         self._reload_needed = False
         self._members_changed = False
+        await self._cut_departed()
         await self.feed.catch_up()
+
+    async def _cut_departed(self) -> None:
+        gone = {m.name for m in await self.ledger.members() if not m.active}
+        if gone and self.feed.cut(gone):
+            log.info("ended the decision streams of departed members")
 
     async def _supervise(self) -> None:
         backoff = 0.1
@@ -204,28 +208,33 @@ class Writer:
                 backoff = min(backoff * 2, 5.0)
                 self._reload_needed = True
 
+    async def _next(self) -> list[_Pending]:
+        if self._solo:
+            return [self._solo.popleft()]
+        try:
+            first = await asyncio.wait_for(self._queue.get(), self.idle_check)
+        except TimeoutError:
+            return []
+        items = [first]
+        while len(items) < self.max_group and not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        return items
+
     async def _run(self) -> None:
         # Pipelined: while group N is being written (fsync in the ledger's thread),
         # group N+1 is checked and run through the policy here. N+1's write starts
-        # only after N is durable; if N fails, N+1 (computed on top of it) fails too
-        # and the caches are rebuilt from the ledger.
+        # only after N is durable; if N fails, N+1 (computed on top of it) is retried
+        # envelope by envelope once the intake is rebuilt from the ledger.
         last_check = time.monotonic()
         while True:
-            try:
-                first: _Pending | None = await asyncio.wait_for(
-                    self._queue.get(), self.idle_check
-                )
-            except TimeoutError:
-                first = None
+            items = await self._next()
             due = time.monotonic() - last_check >= self.idle_check
-            if first is None or due or self._reload_needed or self._members_changed:
+            if not items or due or self._reload_needed or self._members_changed:
                 await self._settle()
                 await self._refresh()
+                await self._housekeeping()
                 last_check = time.monotonic()
-            items = [] if first is None else [first]
-            while first is not None and len(items) < self.max_group and not self._queue.empty():
-                items.append(self._queue.get_nowait())
-            if not items and not (self._cursors or self._rejected):
+            if not items and not (self.intake.cursors or self.intake.rejected):
                 continue
             try:
                 prepared = await self._prepare(items)
@@ -238,7 +247,8 @@ class Writer:
                 raise
             await self._settle()
             if self._reload_needed:
-                self._fail(prepared, HubError("the previous write failed; retry"))
+                self._retry_alone(prepared, HubError("the previous write failed; retry"),
+                                  attempted=False)
                 continue
             self._inflight = asyncio.create_task(self._finish(prepared))
 
@@ -257,93 +267,81 @@ class Writer:
             members = await self.ledger.members()
             self.policy.protections = self.base.with_entries(member_protections(members))
             self._members_changed = False
+            await self._cut_departed()
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._housekept < HOUSEKEEPING:
+            return
+        self._housekept = now
+        self.intake.sweep(self.clock())
+        if self.feed.head != self._marked:
+            await self.ledger.mark_head(self.feed.head)
+            self._marked = self.feed.head
+        try:
+            removed = await self.ledger.expire(self.clock() - self.retention, RETENTION_BATCH)
+        except HubError as exc:
+            log.warning("%s; retrying at the next sweep", exc)
+            return
+        if removed:
+            log.info("retention: removed %d signals older than %.0f days", removed,
+                     self.retention / 86400)
 
     async def _prepare(self, items: list[_Pending]) -> _Prepared:
-        now = self.clock()
-        group = WriteGroup(rejected=self._rejected, cursors=self._cursors)
-        self._rejected, self._cursors = {}, {}
-        verdicts: list[Block | Lift] = []
-        answers: list[tuple[_Pending, Ack | SignalError]] = []
-        in_group: dict[tuple[str, int], str] = {}
-        last_seq = dict(self._last_seq)
+        digests: dict[tuple[str, int], str] = {}
         for pending in items:
             opened = pending.opened
-            member = opened.member
-            applied = in_group.get((member, opened.seq)) or self._unsettled.get(
-                (member, opened.seq)
-            )
-            if applied is None and opened.seq <= last_seq.get(member, 0):
-                applied = await self.ledger.batch_digest(member, opened.seq)
-            try:
-                verdict = check_sequence(
-                    opened.seq, opened.digest, last_seq.get(member, 0), applied
-                )
-            except SignalError as exc:
-                group.rejected[member] = group.rejected.get(member, 0) + 1
-                answers.append((pending, exc))
-                continue
-            if verdict == "duplicate":
-                answers.append((pending, Ack("duplicate", opened.seq, len(opened.signals))))
-                continue
-            try:
-                check_freshness(opened.ts, now)
-            except SignalError as exc:
-                group.rejected[member] = group.rejected.get(member, 0) + 1
-                answers.append((pending, exc))
-                continue
-            last_seq[member] = opened.seq
-            in_group[(member, opened.seq)] = opened.digest
-            group.batches.append(
-                BatchRecord(member, opened.seq, opened.digest, now, len(opened.signals))
-            )
-            first_decision = len(verdicts)
-            spans = opened.targets or (None,) * len(opened.signals)
-            for signal, span in zip(opened.signals, spans, strict=True):
-                outcome = self.policy.decide(member, signal, now, span)
-                index = None
-                if outcome.decision is not None:
-                    index = len(verdicts)
-                    verdicts.append(outcome.decision)
-                note = f"{outcome.note}: {outcome.detail}" if outcome.detail else outcome.note
-                group.signals.append(
-                    SignalRecord(member, opened.seq, signal, now, note, index)
-                )
-            answers.append((pending, Ack("applied", opened.seq, len(opened.signals),
-                                         tuple(range(first_decision, len(verdicts))))))
-        group.decisions = [decision_record(v, now) for v in verdicts]
-        # Speculative: the next group is checked against these sequence numbers
-        # before this one is durable; a failed write rebuilds them from the ledger.
-        self._last_seq = last_seq
-        self._unsettled.update(in_group)
-        return _Prepared(group, answers, list(in_group))
+            if self.intake.needs_digest(opened):
+                digest = await self.ledger.batch_digest(opened.member, opened.seq)
+                if digest is not None:
+                    digests[(opened.member, opened.seq)] = digest
+        step = self.intake.take([p.opened for p in items], digests, self.clock())
+        return _Prepared(step, items)
 
-    def _fail(self, prepared: _Prepared, error: Exception) -> None:
-        for key in prepared.keys:
-            self._unsettled.pop(key, None)
-        for pending, _ in prepared.answers:
-            if not pending.future.done():
-                pending.future.set_exception(error)
+    def _retry_alone(self, prepared: _Prepared, error: Exception, attempted: bool = True) -> None:
+        """After a failed write: retry each envelope on its own, or fail it if it was.
+
+        ``attempted`` is False for a group never written because the one before failed.
+        """
+        self.intake.failed(prepared.step)
+        again: list[_Pending] = []
+        for pending, answer in zip(prepared.items, prepared.step.answers, strict=True):
+            if pending.future.done():
+                continue
+            if attempted and (pending.solo or len(prepared.items) == 1):
+                pending.future.set_exception(answer if isinstance(answer, SignalError) else error)
+            else:
+                # Its answer may rest on a neighbour that was never written: decide again,
+                # on its own, before anything that arrived later.
+                pending.solo = True
+                again.append(pending)
+        self._solo.extendleft(reversed(again))
 
     async def _finish(self, prepared: _Prepared) -> None:
-        group, answers = prepared.group, prepared.answers
+        step = prepared.step
+        group = step.group
         try:
             cursors = await self.ledger.write(group) if group else []
         except Exception as exc:
-            # Nothing was written: the policy's memory ran ahead of the ledger.
+            # Nothing was written: the intake's memory ran ahead of the ledger.
             log.error("ledger write failed; rebuilding state from the ledger: %s", exc)
             self._reload_needed = True
-            self._fail(prepared, HubError(f"could not make the batch durable, retry: {exc}"))
+            self._write_error = str(exc)
+            self._retry_alone(prepared, HubError(f"could not make the batch durable, retry: {exc}"))
             return
-        for key in prepared.keys:
-            self._unsettled.pop(key, None)
+        self._write_error = None
+        self._last_write = time.monotonic()
+        self.intake.settled(step)
         if group.batches:
             self.metrics.commits += 1
             self.metrics.committed_envelopes += len(group.batches)
-        for pending, answer in answers:
+        for pending, answer in zip(prepared.items, step.answers, strict=True):
             if pending.future.done():
                 continue
             if isinstance(answer, SignalError):
                 self.metrics.rejected[answer.reason] += 1
+                if answer.reason == "quota":
+                    self.metrics.quota["signals"] += 1
                 pending.future.set_exception(answer)
                 continue
             if answer.status == "duplicate":
@@ -356,15 +354,7 @@ class Writer:
             pending.future.set_result(answer)
         if cursors:
             published = [
-                Decision(
-                    cursor=cursor,
-                    action="block" if record.action == "block" else "lift",
-                    target=record.target,
-                    until=record.until,
-                    scenario=record.scenario,
-                    origin=record.origin,
-                    created=record.created,
-                )
+                record.decision(cursor)
                 for cursor, record in zip(cursors, group.decisions, strict=True)
             ]
             for decision in published:

@@ -12,25 +12,30 @@ SQLite serialises it and :meth:`SQLiteLedger.changed_elsewhere` notices, via
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import HubError
 from shieldwall.hub.ledger.storage import (
+    DecisionRecord,
     InviteRecord,
     MemberRecord,
-    PolicyRows,
     StoredDecision,
     StoredSignal,
     WriteGroup,
 )
 from shieldwall.signals.signal import Signal
+
+if TYPE_CHECKING:
+    from shieldwall.hub.policy_view import PolicyRows, ViewQuery
 
 T = TypeVar("T")
 
@@ -38,7 +43,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS invites (
     secret_hash TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL,
-    expires REAL NOT NULL, used_by TEXT NOT NULL DEFAULT '', used_at REAL);
+    expires REAL NOT NULL, used_by TEXT NOT NULL DEFAULT '', used_at REAL,
+    owns TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS members (
     name TEXT PRIMARY KEY, key_id TEXT UNIQUE NOT NULL, public_key BLOB NOT NULL,
     owns TEXT NOT NULL, joined REAL NOT NULL, revoked_at REAL, revoked_why TEXT NOT NULL DEFAULT '',
@@ -54,13 +60,9 @@ CREATE TABLE IF NOT EXISTS signals (
     id INTEGER PRIMARY KEY, member TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
     target TEXT NOT NULL, scenario TEXT NOT NULL, count INTEGER NOT NULL, first_seen REAL NOT NULL,
     last_seen REAL NOT NULL, duration REAL NOT NULL, received REAL NOT NULL, reason TEXT NOT NULL,
-    evidence TEXT NOT NULL, note TEXT NOT NULL, decision INTEGER);
--- Signals about a target that is already blocked are kept (they count, and they are in
--- their batch) but not indexed by target: at tens of thousands of signals per second the
--- index is the costliest part of a write, and explain shows a block's evidence from the
--- decision itself.
-CREATE INDEX IF NOT EXISTS signals_target ON signals (target)
-    WHERE note NOT LIKE 'already-blocked%';
+    evidence TEXT NOT NULL, note TEXT NOT NULL, decision INTEGER,
+    outcome TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS signals_received ON signals (received);
 CREATE TABLE IF NOT EXISTS decisions (
     cursor INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, target TEXT NOT NULL,
     until REAL NOT NULL, scenario TEXT NOT NULL, origin TEXT NOT NULL, created REAL NOT NULL,
@@ -76,8 +78,42 @@ _MEMBER_COLUMNS = (
 _DECISION_COLUMNS = "cursor, action, target, until, scenario, origin, created, charged, evidence"
 _SIGNAL_COLUMNS = (
     "member, kind, target, scenario, count, first_seen, last_seen, duration, reason, evidence,"
-    " received, note, decision"
+    " received, outcome, note, decision"
 )
+#: Signals about a target that is already blocked are kept (they count, and they are in
+#: their batch) but not indexed by target: at tens of thousands of signals per second the
+#: index is the costliest part of a write, and explain shows a block's evidence from the
+#: decision itself. The condition is on the typed outcome column, never on prose.
+_TARGET_INDEX = (
+    "CREATE INDEX IF NOT EXISTS signals_by_target ON signals (target)"
+    " WHERE outcome != 'already-blocked'"
+)
+HEAD_MARK_SUFFIX = ".head"
+
+
+class _HeadMark(msgspec.Struct, frozen=True):
+    ledger: str
+    head: int
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a ledger written by an earlier version to the current schema."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(signals)")}
+    if "outcome" not in columns:
+        conn.execute("ALTER TABLE signals ADD COLUMN outcome TEXT NOT NULL DEFAULT ''")
+        # Once, for rows from before the column: their prose note starts with the kind.
+        conn.execute(
+            "UPDATE signals SET outcome = CASE WHEN note LIKE 'quorum %' THEN 'quorum'"
+            " WHEN instr(note, ':') > 0 THEN substr(note, 1, instr(note, ':') - 1)"
+            " ELSE note END"
+        )
+        conn.execute("DROP INDEX IF EXISTS signals_target")
+    if "owns" not in {str(r[1]) for r in conn.execute("PRAGMA table_info(invites)")}:
+        conn.execute("ALTER TABLE invites ADD COLUMN owns TEXT NOT NULL DEFAULT '[]'")
+    conn.execute(_TARGET_INDEX)
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', ?)", (secrets.token_hex(8),)
+    )
 _evidence_decoder = msgspec.json.Decoder(tuple[str, ...])
 
 
@@ -112,21 +148,17 @@ def _member(row: Any) -> MemberRecord:
 
 def _stored_decision(row: Any) -> StoredDecision:
     cursor, action, target, until, scenario, origin, created, charged, evidence = row
-    decision = Decision(
-        cursor=int(cursor),
-        action="block" if action == "block" else "lift",
-        target=str(target),
-        until=float(until),
-        scenario=str(scenario),
-        origin=str(origin),
-        created=float(created),
+    record = DecisionRecord(
+        action=str(action), target=str(target), until=float(until), scenario=str(scenario),
+        origin=str(origin), created=float(created), charged=str(charged),
+        evidence=bytes(evidence),
     )
-    return StoredDecision(decision, str(charged), bytes(evidence))
+    return StoredDecision(record.decision(int(cursor)), record.charged, record.evidence)
 
 
 def _stored_signal(row: Any) -> StoredSignal:
     (member, kind, target, scenario, count, first, last, duration, reason, evidence, received,
-     note, decision) = row
+     outcome, note, decision) = row
     signal = Signal(
         kind=kind,
         target=str(target),
@@ -142,6 +174,7 @@ def _stored_signal(row: Any) -> StoredSignal:
         str(member),
         signal,
         float(received),
+        str(outcome),
         str(note),
         None if decision is None else int(decision),
     )
@@ -173,8 +206,23 @@ class SQLiteLedger:
             raise HubError("ledger is closed")
         return self._read_conn
 
-    async def open(self) -> None:
-        """Create the file and schema if needed; WAL mode, synchronous=FULL."""
+    @property
+    def head_mark_path(self) -> Path:
+        """Where the highest announced cursor is kept, beside the database."""
+        return self.path.with_name(self.path.name + HEAD_MARK_SUFFIX)
+
+    async def open(self, create: bool = False) -> None:
+        """Open (with ``create``: create) the file; WAL mode, synchronous=FULL.
+
+        A missing ledger is an error otherwise: silently starting an empty one
+        would tell every member its key is unknown.
+        """
+        if not create and not self.path.exists():
+            raise HubError(
+                f"no ledger at {self.path}. A new hub: run `shieldwall hub init --data"
+                f" {self.path.parent}`. An existing hub: restore {self.path.name} (and"
+                f" {self.head_mark_path.name}) from your backup."
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -182,7 +230,12 @@ class SQLiteLedger:
 
         def setup() -> None:
             conn = _connect(self.path)
-            conn.executescript(SCHEMA)
+            try:
+                conn.executescript(SCHEMA)
+                _migrate(conn)
+            except sqlite3.Error:
+                conn.close()
+                raise
             self._write_conn = conn
 
         try:
@@ -190,6 +243,128 @@ class SQLiteLedger:
             self._read_conn = _connect(self.path)
         except sqlite3.Error as exc:
             raise HubError(f"cannot open the ledger {self.path}: {exc}") from None
+
+    async def check_integrity(self) -> None:
+        """``PRAGMA quick_check``, then the decision head against the head mark."""
+        conn = self._reader()
+        try:
+            problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            raise HubError(
+                f"the ledger {self.path} is damaged ({'; '.join(problems)[:300]}). Stop the hub"
+                " and restore the ledger from your latest backup; do not serve from it."
+            )
+        mark = self._read_mark()
+        if mark is None:
+            return
+        ledger_id = await self._ledger_id()
+        head = await self.head()
+        if mark.ledger == ledger_id and head < mark.head:
+            raise HubError(
+                f"the ledger's decision log ends at cursor {head}, but this hub already"
+                f" announced cursor {mark.head} to members ({self.head_mark_path.name}):"
+                f" {mark.head - head} decisions were lost (a disk fault, or an older backup)."
+                " Serving would reuse cursors members already hold, and they would skip new"
+                " decisions. Restore a newer backup, or accept the loss with `shieldwall hub"
+                f" recover --data {self.path.parent}` (new decisions then start above"
+                f" {mark.head})."
+            )
+
+    def _read_mark(self) -> _HeadMark | None:
+        try:
+            return msgspec.json.decode(self.head_mark_path.read_bytes(), type=_HeadMark)
+        except FileNotFoundError:
+            return None
+        except (OSError, msgspec.DecodeError) as exc:
+            raise HubError(
+                f"{self.head_mark_path} is unreadable ({exc}); if the ledger is intact,"
+                f" run `shieldwall hub recover --data {self.path.parent}`"
+            ) from None
+
+    async def _ledger_id(self) -> str:
+        row = self._reader().execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        return "" if row is None else str(row[0])
+
+    async def mark_head(self, head: int) -> None:
+        """Write the head mark (write and rename; no fsync: it only has to survive a
+        crash of the process, and a mark behind the ledger is never an error)."""
+        data = msgspec.json.encode(_HeadMark(await self._ledger_id(), head))
+        temporary = self.head_mark_path.with_name(self.head_mark_path.name + ".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, self.head_mark_path)
+
+    async def recover(self) -> int:
+        """Accept a lost tail of the log: new cursors start above the head mark."""
+        mark = self._read_mark()
+        target = max(await self.head(), mark.head if mark is not None else 0)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'decisions'")
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('decisions', ?)", (target,)
+            )
+            conn.execute("COMMIT")
+
+        await self._on_writer(work)
+        await self.mark_head(target)
+        return target
+
+    async def probe(self, now: float) -> None:
+        """A one-row durable write: fails when the disk or the file refuses writes."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)", (repr(now),)
+            )
+
+        try:
+            await self._on_writer(work)
+        except sqlite3.Error as exc:
+            raise HubError(f"the ledger does not take writes: {exc}") from None
+
+    async def expire(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` signals (and their batches) received before ``before``."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM signals WHERE id IN"
+                " (SELECT id FROM signals WHERE received < ? ORDER BY id LIMIT ?)",
+                (before, limit),
+            )
+            # Batches are only needed to recognise retries; members.last_seq keeps the order.
+            conn.execute(
+                "DELETE FROM batches WHERE (member, seq) IN (SELECT member, seq FROM batches"
+                " WHERE received < ? LIMIT ?)", (before, limit),
+            )
+            return int(cur.rowcount)
+
+        try:
+            return await self._on_writer(work)
+        except sqlite3.Error as exc:
+            raise HubError(f"retention sweep failed: {exc}") from None
+
+    async def invite(self, secret_hash: str) -> InviteRecord | None:
+        """The invite stored under ``secret_hash``."""
+        row = self._reader().execute(
+            "SELECT secret_hash, name, created, expires, used_by, owns FROM invites"
+            " WHERE secret_hash = ?", (secret_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        return InviteRecord(
+            str(row[0]), str(row[1]), float(row[2]), float(row[3]), str(row[4]),
+            tuple(msgspec.json.decode(str(row[5]), type=list[str])),
+        )
+
+    async def recent_volume(self, since: float) -> dict[str, int]:
+        """member -> signals in batches received after ``since``."""
+        rows = self._reader().execute(
+            "SELECT member, SUM(count) FROM batches WHERE received > ? GROUP BY member", (since,)
+        )
+        return {str(m): int(n) for m, n in rows}
 
     async def close(self) -> None:
         """Close both connections and stop the writer thread."""
@@ -212,8 +387,10 @@ class SQLiteLedger:
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO invites (secret_hash, name, created, expires) VALUES (?,?,?,?)",
-                (invite.secret_hash, invite.name, invite.created, invite.expires),
+                "INSERT INTO invites (secret_hash, name, created, expires, owns)"
+                " VALUES (?,?,?,?,?)",
+                (invite.secret_hash, invite.name, invite.created, invite.expires,
+                 msgspec.json.encode(list(invite.owns)).decode()),
             )
 
         await self._on_writer(work)
@@ -297,7 +474,12 @@ class SQLiteLedger:
     # -- signals and decisions -----------------------------------------------------
     async def last_seqs(self) -> dict[str, int]:
         """member -> highest applied sequence number."""
-        rows = self._reader().execute("SELECT member, MAX(seq) FROM batches GROUP BY member")
+        # Members' own column too: retention deletes old batches, never the order.
+        rows = self._reader().execute(
+            "SELECT member, MAX(seq) FROM (SELECT member, seq FROM batches WHERE seq ="
+            " (SELECT MAX(seq) FROM batches AS b WHERE b.member = batches.member)"
+            " UNION ALL SELECT name, last_seq FROM members WHERE last_seq > 0) GROUP BY member"
+        )
         return {str(m): int(s) for m, s in rows}
 
     async def batch_digest(self, member: str, seq: int) -> str | None:
@@ -340,14 +522,14 @@ class SQLiteLedger:
                 encode = msgspec.json.encode
                 conn.executemany(
                     "INSERT INTO signals (member, seq, kind, target, scenario, count, first_seen,"
-                    " last_seen, duration, received, reason, evidence, note, decision)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " last_seen, duration, received, reason, evidence, outcome, note, decision)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (
                             r.member, r.seq, r.signal.kind, r.signal.target, r.signal.scenario,
                             r.signal.count, r.signal.first_seen, r.signal.last_seen,
                             r.signal.duration, r.received, r.signal.reason,
-                            encode(r.signal.evidence).decode(), r.note,
+                            encode(r.signal.evidence).decode(), r.outcome, r.note,
                             None if r.decision_index is None else cursors[r.decision_index],
                         )
                         for r in group.signals
@@ -390,8 +572,15 @@ class SQLiteLedger:
         return [_stored_decision(r).decision for r in rows]
 
     async def head(self) -> int:
-        """The highest cursor (0 for an empty log)."""
-        row = self._reader().execute("SELECT MAX(cursor) FROM decisions").fetchone()
+        """The highest cursor issued (0 for an empty log).
+
+        Includes cursors a recovery skipped (``hub recover``): members holding one
+        must not see the hub as having gone back.
+        """
+        row = self._reader().execute(
+            "SELECT MAX(COALESCE((SELECT MAX(cursor) FROM decisions), 0), COALESCE((SELECT seq"
+            " FROM sqlite_sequence WHERE name = 'decisions'), 0))"
+        ).fetchone()
         return int(row[0] or 0)
 
     async def decisions_for(self, targets: Sequence[str]) -> list[StoredDecision]:
@@ -409,15 +598,17 @@ class SQLiteLedger:
         marks = ",".join("?" * len(targets))
         rows = self._reader().execute(
             f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE target IN ({marks})"
-            " AND note NOT LIKE 'already-blocked%' ORDER BY id DESC LIMIT ?",
+            " AND outcome != 'already-blocked' ORDER BY id DESC LIMIT ?",
             (*targets, limit),
         )
         return [_stored_signal(r) for r in rows]
 
-    async def policy_rows(
-        self, now: float, horizon: float, signal_horizon: float, confirmed: Sequence[str]
-    ) -> PolicyRows:
-        """Recent decisions, charges and quorum-relevant signals."""
+    async def policy_rows(self, query: ViewQuery) -> PolicyRows:
+        """Recent decisions, charges and quorum-relevant signals, as the policy asks."""
+        from shieldwall.hub.policy_view import PolicyRows
+
+        now, horizon, signal_horizon = query.now, query.horizon, query.signal_horizon
+        confirmed = query.confirmed
         conn = self._reader()
         decisions = [
             _stored_decision(r)
@@ -431,7 +622,7 @@ class SQLiteLedger:
             for m, t in conn.execute(
                 "SELECT charged, created FROM decisions WHERE created > ? AND charged != ''"
                 " ORDER BY cursor",
-                (now - 3600.0,),
+                (now - query.charge_horizon,),
             )
         ]
         marks = ",".join("?" * len(confirmed))
@@ -443,7 +634,7 @@ class SQLiteLedger:
             _stored_signal(r)
             for r in conn.execute(
                 f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id >= ? AND received > ?"
-                f" AND (kind = 'retract' OR (kind = 'detection'{skip})) ORDER BY id",
+                f" AND (kind = 'retract' OR (kind != 'retract'{skip})) ORDER BY id",
                 (first if first is not None else 2**62, now - signal_horizon, *confirmed),
             )
         ]

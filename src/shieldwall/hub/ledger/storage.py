@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.signals.signal import Signal
+
+if TYPE_CHECKING:
+    from shieldwall.hub.policy_view import PolicyRows, ViewQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class InviteRecord:
     created: float
     expires: float
     used_by: str = ""
+    #: Ranges the operator says the invited member holds: its claims must lie inside.
+    owns: tuple[str, ...] = ()
 
 
 class SignalRecord(msgspec.Struct, frozen=True):
@@ -64,6 +69,9 @@ class SignalRecord(msgspec.Struct, frozen=True):
     seq: int
     signal: Signal
     received: float
+    #: The policy's outcome kind (:data:`shieldwall.hub.policy.OutcomeKind`), its own column.
+    outcome: str
+    #: The outcome's human detail ("2/3 members", the protection's label).
     note: str
     #: Index into :attr:`WriteGroup.decisions` of the decision it caused, if any.
     decision_index: int | None = None
@@ -91,6 +99,18 @@ class DecisionRecord(msgspec.Struct, frozen=True):
     charged: str = ""
     #: JSON list of contributions (member, scenario, count, times, sample lines).
     evidence: bytes = b"[]"
+
+    def decision(self, cursor: int) -> Decision:
+        """The log entry this record is under ``cursor``: the one row-to-Decision conversion."""
+        return Decision(
+            cursor=cursor,
+            action="block" if self.action == "block" else "lift",
+            target=self.target,
+            until=self.until,
+            scenario=self.scenario,
+            origin=self.origin,
+            created=self.created,
+        )
 
 
 @dataclass(slots=True)
@@ -127,27 +147,33 @@ class StoredSignal:
     member: str
     signal: Signal
     received: float
+    outcome: str
     note: str
     decision: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyRows:
-    """What the policy needs to rebuild its memory at time ``now``."""
-
-    #: Decisions that may still matter (recent blocks and all lifts after them), cursor order.
-    decisions: list[StoredDecision]
-    #: member -> times of decisions charged to it in the last hour
-    charges: list[tuple[str, float]]
-    #: Recent signals (for quorum sightings and retractions), in arrival order.
-    signals: list[StoredSignal]
 
 
 class Ledger(Protocol):
     """Durable storage of the hub. All writes of one hub go through one writer."""
 
-    async def open(self) -> None:
-        """Create or migrate the schema; ready the connections."""
+    async def open(self, create: bool = False) -> None:
+        """Ready the connections and migrate the schema; a missing ledger is an error
+        unless ``create`` (``hub init``)."""
+
+    async def check_integrity(self) -> None:
+        """Refuse (HubError, with how to recover) a damaged ledger or one whose decision
+        log went back behind what the hub last announced."""
+
+    async def mark_head(self, head: int) -> None:
+        """Record beside the ledger the highest cursor announced to members."""
+
+    async def probe(self, now: float) -> None:
+        """A tiny durable write: raises when the ledger cannot take writes."""
+
+    async def expire(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` signals and batches received before ``before``."""
+
+    async def invite(self, secret_hash: str) -> InviteRecord | None:
+        """The invite with this secret hash, used or not."""
 
     async def close(self) -> None:
         """Release connections and threads."""
@@ -192,15 +218,11 @@ class Ledger(Protocol):
     async def signals_for(self, targets: Sequence[str], limit: int) -> list[StoredSignal]:
         """The most recent signals on any of ``targets``, newest first."""
 
-    async def policy_rows(
-        self, now: float, horizon: float, signal_horizon: float, confirmed: Sequence[str]
-    ) -> PolicyRows:
-        """Rows to rebuild the policy's memory.
+    async def policy_rows(self, query: ViewQuery) -> PolicyRows:
+        """The rows the policy asks for (see :mod:`shieldwall.hub.policy_view`)."""
 
-        ``horizon`` bounds the decisions read (offense memory), ``signal_horizon``
-        the signals (longest quorum window); signals of ``confirmed`` scenarios
-        never wait for a quorum and are skipped.
-        """
+    async def recent_volume(self, since: float) -> dict[str, int]:
+        """member -> signals in batches received after ``since`` (quota rebuild)."""
 
     async def changed_elsewhere(self) -> bool:
         """True when another process or replica wrote since the last call."""
