@@ -84,3 +84,41 @@ async def test_idle_stream_sends_heartbeats() -> None:
     assert first.startswith(b"event: heartbeat")
     await frames.aclose()
     assert feed.connected == 0
+
+
+async def test_cutting_a_member_ends_its_streams_before_the_next_decision() -> None:
+    log = Log()
+    feed = Feed(log.read)
+    await feed.start(0)
+    frames: dict[str, list[bytes]] = {"alice": [], "bob": []}
+
+    async def follow(member: str) -> None:
+        async for frame in feed.follow(0, heartbeat=10.0, member=member):
+            frames[member].append(frame)
+
+    tasks = [asyncio.create_task(follow(m)) for m in ("alice", "bob")]
+    while feed.streams_of("alice") < 1 or feed.streams_of("bob") < 1:
+        await asyncio.sleep(0.01)
+    assert feed.cut({"alice"}) == 1
+    log.entries = [decision(1)]
+    await feed.publish([decision(1)])
+    await asyncio.wait_for(tasks[0], 5)  # alice's stream ended on its own
+    while not any(b"event: decision" in f for f in frames["bob"]):
+        await asyncio.sleep(0.01)
+    assert not any(b"event: decision" in f for f in frames["alice"])
+    assert feed.streams_of("alice") == 0 and feed.streams_of("bob") == 1
+    feed.close()
+    await asyncio.wait_for(tasks[1], 5)
+
+
+async def test_the_first_heartbeat_tells_the_head_and_never_the_members_own_cursor() -> None:
+    log = Log()
+    log.entries = [decision(i) for i in range(1, 4)]
+    feed = Feed(log.read)
+    await feed.start(3)
+    parser = SSEParser()
+    async for frame in feed.follow(500, heartbeat=10.0):
+        events = parser.feed(frame)
+        if events:
+            assert (events[0].event, events[0].data) == ("heartbeat", '{"head":3}')
+            break

@@ -57,3 +57,27 @@ def test_a_bad_key_names_the_file_and_the_key(tmp_path: Path, text: str, message
 def test_a_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="hub init"):
         load_hub_config(tmp_path)
+
+
+def test_the_hardening_bounds_are_read_from_hub_toml(tmp_path: Path) -> None:
+    text = (
+        "header_timeout = '5s'\nbody_timeout = '1m'\nbody_budget = 1048576\n"
+        "max_connections = 100\nstreams_per_member = 2\nsignals_per_hour = 50\n"
+        "retention = '30d'\noperators = ['ops']\n"
+    )
+    config = load_hub_config(hub_dir(tmp_path, text))
+    assert (config.header_timeout, config.body_timeout, config.body_budget) == (5.0, 60.0, 1048576)
+    assert (config.max_connections, config.streams_per_member, config.signals_per_hour) == (
+        100, 2, 50)
+    assert (config.retention, config.operators) == (30 * 86400.0, ("ops",))
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("header_timeout = 0", "header_timeout"), ("retention = '-1d'", "retention"),
+     ("streams_per_member = 0", "streams_per_member"), ("signals_per_hour = -5", "signals_per_hour"),
+     ("body_budget = 10", "body_budget")],
+)
+def test_a_bound_that_would_disable_itself_is_refused(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_hub_config(hub_dir(tmp_path, text))

@@ -53,3 +53,13 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_duration_is_refused() -> None:
     with pytest.raises(ConfigError):
         parse_duration("soon")
+
+
+@pytest.mark.parametrize("name", ["operator", "OPERATOR", "operator.", "hub", "council", "root"])
+def test_names_the_hub_uses_for_itself_are_reserved(name: str) -> None:
+    with pytest.raises(HubError, match="reserved"):
+        check_member_name(name)
+
+
+def test_names_that_merely_contain_a_reserved_word_are_fine() -> None:
+    assert check_member_name("operator-office-gw") == "operator-office-gw"

@@ -8,14 +8,16 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
 from shieldwall.cli.main import cli
 from shieldwall.hub.admin import create_invite
+from shieldwall.hub.api import HubContext
 from shieldwall.hub.config import HubConfig, load_hub_config
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
-from shieldwall.hub.server import make_server
+from shieldwall.hub.server import HubServer, make_server
 from shieldwall.signals.client import join
 from shieldwall.signals.member_state import MemberState
 
@@ -39,7 +41,7 @@ def init_hub(data_dir: Path, *extra: str) -> HubConfig:
 @contextlib.asynccontextmanager
 async def running_hub(
     config: HubConfig, clock: Callable[[], float] = time.time
-) -> AsyncIterator[None]:
+) -> AsyncIterator[HubServer]:
     server = make_server(config, clock=clock)
     task = asyncio.create_task(server.serve())
     try:
@@ -48,7 +50,7 @@ async def running_hub(
                 task.result()
                 raise RuntimeError("hub did not start")
             await asyncio.sleep(0.01)
-        yield
+        yield server
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
@@ -73,3 +75,10 @@ async def new_member(
     config: HubConfig, data_dir: Path, name: str, owns: tuple[str, ...] = ()
 ) -> MemberState:
     return await join(await invite(config, name), data_dir, owns)
+
+
+def hub_context(server: HubServer) -> HubContext:
+    """The running hub's shared state (ledger, writer, feed, metrics)."""
+    app: Any = server.config.app
+    context: HubContext = app.state.hub
+    return context

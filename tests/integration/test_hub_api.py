@@ -21,6 +21,7 @@ from shieldwall.signals.client import HubClient, join
 from shieldwall.signals.envelope import seal_envelope
 from shieldwall.signals.keys import key_id_of, new_seed, public_key_of
 from shieldwall.signals.member_state import MemberState, load_member_state
+from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
 from tests.conftest import shared_data
 from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
@@ -56,6 +57,11 @@ async def take(follower: DecisionFollower, count: int, timeout: float = 5.0) -> 
 
 def http(state: MemberState) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=state.base_url, verify=state.ssl_context())
+
+
+def signed(seed: bytes, key_id: str, body: bytes) -> dict[str, str]:
+    """The request headers a member sends with an envelope (checked before the body)."""
+    return sign_request(seed, key_id, "POST", "/v1/signals", time.time(), body)
 
 
 async def test_member_joins_and_its_state_loads_back(hub_config: HubConfig, tmp_path: Path) -> None:
@@ -155,7 +161,9 @@ async def test_bad_envelopes_get_a_4xx_problem_and_write_nothing(
     async with running_hub(hub_config):
         alice = await new_member(hub_config, tmp_path / "a", "alice")
         async with http(alice) as client:
-            response = await client.post("/v1/signals", content=body)
+            response = await client.post(
+                "/v1/signals", content=body, headers=signed(alice.seed, alice.key_id, body)
+            )
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["reason"] == reason
@@ -181,18 +189,24 @@ async def test_wrong_types_in_a_signal_are_refused(hub_config: HubConfig, tmp_pa
         alice = await new_member(hub_config, tmp_path / "a", "alice")
         raw = msgspec.json.decode(seal_envelope(alice.seed, alice.key_id, 1, time.time(), [brute()]))
         raw["signals"][0]["count"] = "six"
+        body = msgspec.json.encode(raw)
         async with http(alice) as client:
-            response = await client.post("/v1/signals", content=msgspec.json.encode(raw))
+            response = await client.post(
+                "/v1/signals", content=body, headers=signed(alice.seed, alice.key_id, body)
+            )
     assert response.status_code == 400 and response.json()["reason"] == "malformed"
 
 
 async def test_stranger_envelope_is_unknown_key(hub_config: HubConfig) -> None:
     async with running_hub(hub_config):
         seed = new_seed()
-        raw = seal_envelope(seed, key_id_of(public_key_of(seed)), 1, time.time(), [brute()])
+        key_id = key_id_of(public_key_of(seed))
+        raw = seal_envelope(seed, key_id, 1, time.time(), [brute()])
         host = hub_config.listen
         async with httpx.AsyncClient(verify=False) as client:
-            response = await client.post(f"https://{host}/v1/signals", content=raw)
+            response = await client.post(
+                f"https://{host}/v1/signals", content=raw, headers=signed(seed, key_id, raw)
+            )
     assert response.status_code == 401 and response.json()["reason"] == "unknown-key"
 
 
@@ -252,7 +266,8 @@ async def test_protections_hold_against_every_member(hub_config: HubConfig, tmp_
         async with HubClient(alice) as client:
             ack = await client.send([brute(t) for t in targets])
         async with ledger_of(hub_config) as ledger:
-            notes = {t: (await ledger.signals_for([t], 1))[0].note for t in targets}
+            notes = {t: "{0.outcome}: {0.note}".format((await ledger.signals_for([t], 1))[0])
+                     for t in targets}
             head = await ledger.head()
     assert ack.decisions == () and head == 0
     assert notes["45.13.9.77"].startswith("protected: owned by member 'bob'")
@@ -274,9 +289,13 @@ async def test_operator_lift_travels_like_a_decision(hub_config: HubConfig, tmp_
             got = await waiting
         async with HubClient(alice) as client:
             again = await client.send([brute()])
+        bob = await new_member(hub_config, tmp_path / "b", "bob")
+        async with HubClient(bob) as client:
+            seconded = await client.send([brute()])
     assert [d.action for d in got] == ["block", "lift"]
     assert got[1].cursor == lifts[0].cursor
-    assert len(again.decisions) == 1  # a new offense is decided again (escalated)
+    assert again.decisions == ()  # the lift sticks: alice alone cannot undo it
+    assert len(seconded.decisions) == 1  # a second member's word re-blocks
 
 
 async def test_explain_says_why_and_why_not(hub_config: HubConfig, tmp_path: Path) -> None:

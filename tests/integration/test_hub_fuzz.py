@@ -1,9 +1,11 @@
 """Fuzz the live hub from its own OpenAPI document: no input may cause a 5xx.
 
-Schemathesis generates requests (valid and invalid) for every operation. Most
-envelopes it makes are re-signed with a real member key before sending, so the
-fuzzing reaches the checks behind the signature (signal contents, addresses,
-sequence numbers) instead of stopping at 401; GETs are signed the same way.
+Schemathesis generates requests, positive and negative (values outside the
+schema's bounds included), for every operation. Most envelopes it makes are
+re-signed with a real member key before sending, and every member request gets
+the member's request signature, so the fuzzing reaches the checks behind the
+signature (wire bounds, signal contents, addresses, sequence numbers) instead of
+stopping at 401.
 The event stream is left out: it never ends by design. Bounded to a few dozen
 examples per operation so it runs in seconds.
 """
@@ -23,6 +25,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 
 from shieldwall.hub.openapi import openapi_document
 from shieldwall.signals.envelope import EnvelopeBody, seal_envelope
@@ -33,6 +36,7 @@ from tests.integration.hub_harness import init_hub, new_member
 document = openapi_document()
 del document["paths"]["/v1/decisions/stream"]
 schema = schemathesis.openapi.from_dict(document)
+schema.config.generation.update(modes=list(GenerationMode))
 
 
 class Hub:
@@ -70,9 +74,9 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 
 def sign_member_requests(prepared: requests.PreparedRequest) -> requests.PreparedRequest:
-    """requests auth hook: sign GETs and leave with the member's key, as sent."""
+    """requests auth hook: sign member requests with the member's key, as sent."""
     member = Hub.member
-    if member is None or prepared.path_url.startswith(("/v1/signals", "/v1/join")):
+    if member is None or prepared.path_url.startswith("/v1/join"):
         return prepared
     body = prepared.body if isinstance(prepared.body, bytes) else (prepared.body or "").encode()
     prepared.headers.update(sign_request(

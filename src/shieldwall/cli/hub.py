@@ -57,8 +57,10 @@ def hub() -> None:
 @click.option("--allow-reserved", is_flag=True,
               help="Let private and documentation addresses be blocked alliance-wide "
                    "(labs, alliances on private networks).")
+@click.option("--database", default=None, metavar="postgresql://USER@HOST/DB",
+              help="Create (or migrate forward) the PostgreSQL ledger schema for hub replicas.")
 def init(data_dir: Path, listen: str, address: str | None, never_block: tuple[Path, ...],
-         allow: tuple[str, ...], allow_reserved: bool) -> None:
+         allow: tuple[str, ...], allow_reserved: bool, database: str | None) -> None:
     """Create a hub: database, Ed25519 identity, self-signed TLS certificate.
 
     \b
@@ -68,6 +70,14 @@ def init(data_dir: Path, listen: str, address: str | None, never_block: tuple[Pa
     """
     from shieldwall.hub.create import init_hub
 
+    if database is not None:
+        from shieldwall.hub.config import CONFIG_FILE
+        from shieldwall.hub.ledger.postgres.schema import initialise
+
+        before, after = asyncio.run(initialise(database))
+        click.echo(f"PostgreSQL ledger schema: version {before} -> {after}")
+        if (data_dir / CONFIG_FILE).exists():
+            return
     created = init_hub(data_dir, listen=listen, address=address, never_block=never_block,
                        allow=allow, allow_reserved=allow_reserved)
     fp = created.fingerprint
@@ -90,6 +100,9 @@ def serve(data_dir: Path, listen: str | None) -> None:
 
     config = load_hub_config(data_dir)
     config.protections()
+    # Refuse, with a message saying how to recover, a missing, damaged or rolled-back
+    # ledger before serving anything from it.
+    with_ledger(config, lambda ledger: ledger.check_integrity())
     run(config, listen)
 
 
@@ -97,12 +110,14 @@ def serve(data_dir: Path, listen: str | None) -> None:
 @data_option
 @click.option("--name", default="", help="Name the member will have (default: it chooses).")
 @click.option("--expires", default="24h", show_default=True, help="Token lifetime: 30m, 24h, 7d.")
-def invite(data_dir: Path, name: str, expires: str) -> None:
+@click.option("--owns", multiple=True,
+              help="A range the member holds (repeatable); its claims at join must lie inside.")
+def invite(data_dir: Path, name: str, expires: str, owns: tuple[str, ...]) -> None:
     """Print a one-time join token (hub address, certificate fingerprint, secret).
 
     \b
     Example:
-      shieldwall hub invite --name web1 --expires 2h
+      shieldwall hub invite --name web1 --expires 2h --owns 198.51.100.0/24
       # on web1: shieldwall join swj1.eyJo... --owns 198.51.100.7
     """
     from shieldwall.durations import parse_duration
@@ -110,7 +125,7 @@ def invite(data_dir: Path, name: str, expires: str) -> None:
 
     lifetime = parse_duration(expires, "--expires")
     config = load_hub_config(data_dir)
-    token = asyncio.run(make_invite(config, name, lifetime, time.time()))
+    token = asyncio.run(make_invite(config, name, lifetime, time.time(), owns))
     click.echo(token)
 
 
@@ -198,3 +213,23 @@ def explain(data_dir: Path, address: str) -> None:
     now = time.time()
     result = with_ledger(config, lambda ledger: gather(ledger, config, address, now))
     click.echo(result.render(now))
+
+
+@hub.command("recover")
+@data_option
+def recover(data_dir: Path) -> None:
+    """Accept a ledger that lost its last decisions, so the hub serves again.
+
+    The hub refuses to start when its log ends before the head it announced
+    (a disk fault, an older backup). Restoring a newer backup is better; if
+    there is none, this makes new decisions start above every cursor members
+    may hold, so none is reused. Members that applied the lost decisions keep
+    them until they expire.
+
+    \b
+    Example:
+      shieldwall hub recover --data /var/lib/shieldwall/hub
+    """
+    config = load_hub_config(data_dir)
+    head = with_ledger(config, lambda ledger: ledger.recover())
+    click.echo(f"recovered: new decisions start after cursor {head}; `shieldwall hub serve`")

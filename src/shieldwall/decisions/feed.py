@@ -20,11 +20,19 @@ PageReader = Callable[[int, int], Awaitable[list[Decision]]]
 
 
 class _Subscription:
-    __slots__ = ("overflowed", "queue")
+    __slots__ = ("cut", "member", "overflowed", "queue")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, member: str) -> None:
         self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(size)
         self.overflowed = False
+        self.member = member
+        #: Set when the member was expelled or left: the stream ends at once.
+        self.cut = False
+
+    def wake(self) -> None:
+        # A sentinel below every cursor: the stream skips it and sees why it woke.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait((0, b""))
 
 
 class Feed:
@@ -61,9 +69,21 @@ class Feed:
         """End every open stream (hub shutdown), waking the ones waiting for news."""
         self._closed.set()
         for sub in self._subscribers:
-            # A sentinel below every cursor: the stream skips it and sees the close.
-            with contextlib.suppress(asyncio.QueueFull):
-                sub.queue.put_nowait((0, b""))
+            sub.wake()
+
+    def streams_of(self, member: str) -> int:
+        """How many streams ``member`` has open."""
+        return sum(1 for sub in self._subscribers if sub.member == member)
+
+    def cut(self, members: set[str]) -> int:
+        """End the open streams of ``members`` (expelled or gone); returns how many."""
+        count = 0
+        for sub in self._subscribers:
+            if sub.member in members and not sub.cut:
+                sub.cut = True
+                sub.wake()
+                count += 1
+        return count
 
     async def publish(self, decisions: list[Decision]) -> None:
         """Hand newly durable decisions to every subscriber, filling any gap from the ledger.
@@ -106,26 +126,32 @@ class Feed:
         return result + known
 
     async def follow(
-        self, after: int, heartbeat: float, progress: Callable[[int], None] | None = None
+        self, after: int, heartbeat: float, progress: Callable[[int], None] | None = None,
+        member: str = "",
     ) -> AsyncIterator[bytes]:
         """SSE frames for one stream: backlog after ``after``, then live, with heartbeats.
 
         ``progress`` is told the cursor of each decision handed to the stream (the
-        hub records it as the member's position).
+        hub records it as the member's position). The stream ends when ``member``
+        is :meth:`cut`, before any further decision is sent.
         """
-        sub = _Subscription(self.queue_size)
+        sub = _Subscription(self.queue_size, member)
         self._subscribers.add(sub)
         token = id(sub)
         sent = after
+        #: The highest cursor this stream itself sent (``after`` is only the member's word).
+        delivered = 0
         self._positions[token] = sent
         try:
-            while not self._closed.is_set():
+            while not self._closed.is_set() and not sub.cut:
                 # Backlog (also after an overflow): read the ledger until caught up.
-                while True:
+                while not sub.cut:
                     page = await self._read_page(sent, self.page_size)
                     for decision in page:
+                        if sub.cut:
+                            return
                         yield decision_frame(decision)
-                        sent = decision.cursor
+                        sent = delivered = decision.cursor
                         self._positions[token] = sent
                     if page and progress is not None:
                         progress(sent)
@@ -135,12 +161,18 @@ class Feed:
                     sub.queue = asyncio.Queue(self.queue_size)
                     sub.overflowed = False
                     continue
+                # Caught up: say where the log ends at once, so a member whose cursor is
+                # ahead of it (a hub that lost decisions) knows without waiting. Never
+                # below what this stream sent (the ledger may be ahead of the fan-out).
+                yield heartbeat_frame(max(self.head, delivered))
                 while not sub.overflowed and not self._closed.is_set():
                     try:
                         cursor, frame = await asyncio.wait_for(sub.queue.get(), heartbeat)
                     except TimeoutError:
-                        yield heartbeat_frame(self.head)
+                        yield heartbeat_frame(max(self.head, delivered))
                         continue
+                    if sub.cut:
+                        return
                     if cursor <= sent:
                         continue
                     if cursor > sent + 1:
@@ -151,7 +183,7 @@ class Feed:
                             yield decision_frame(decision)
                             sent = decision.cursor
                     yield frame
-                    sent = cursor
+                    sent = delivered = cursor
                     self._positions[token] = sent
                     if progress is not None:
                         progress(sent)

@@ -15,6 +15,12 @@ the stream again. Cursors only grow, so it yields each decision exactly once
 The log is complete, so a member starting from cursor 0 also receives blocks that
 have since expired: apply a ``block`` only while ``until`` is in the future, and a
 ``lift`` to whatever block on the same target is in force.
+
+A hub whose head is behind the member's cursor has lost part of its log (a disk
+fault, an old backup): the cursors it hands out next are ones the member already
+holds, so following on would silently skip decisions. That is an incident: the
+follower logs it, records it in :attr:`DecisionFollower.incident` and stops; the
+member keeps the blocks it has.
 """
 
 from __future__ import annotations
@@ -42,6 +48,21 @@ log = logging.getLogger(__name__)
 FATAL_REASONS = frozenset({"unknown-key", "revoked-key", "forged", "unsigned"})
 
 
+class HubRegressed(HubError):
+    """The hub's decision log ends before a cursor this member already applied."""
+
+
+def check_head(head: int, cursor: int, hub: str) -> None:
+    """Raise :class:`HubRegressed` when the hub's ``head`` is behind ``cursor``."""
+    if head < cursor:
+        raise HubRegressed(
+            f"the hub at {hub} says its decision log ends at cursor {head}, but this member"
+            f" already applied cursor {cursor}: the hub lost decisions (disk fault or an old"
+            " backup). Not following it any more; blocks in force are kept. Ask the hub"
+            " operator to restore the ledger or run `shieldwall hub recover`, then restart."
+        )
+
+
 class DecisionFollower:
     """Follows the hub's decision log from a cursor; iterate it with ``async for``."""
 
@@ -65,6 +86,8 @@ class DecisionFollower:
         self.backoff = backoff
         self.clock = clock
         self.connected = False
+        #: Why the follower stopped on its own (a hub that went back), else ``None``.
+        self.incident: str | None = None
         self._http = httpx.AsyncClient(
             base_url=state.base_url,
             verify=state.ssl_context(),
@@ -108,6 +131,7 @@ class DecisionFollower:
         """Yield every decision after :attr:`cursor` by paging, until the head."""
         while True:
             page = await self.page(self.cursor)
+            check_head(page.head, self.cursor, self.state.hub)
             self.head = max(self.head, page.head)
             for decision in page.decisions:
                 if decision.cursor > self.cursor:
@@ -139,6 +163,7 @@ class DecisionFollower:
                                 yield decision
                         elif event.event == "heartbeat":
                             head = msgspec.json.decode(event.data, type=dict[str, int])
+                            check_head(head.get("head", 0), self.cursor, self.state.hub)
                             self.head = max(self.head, head.get("head", 0))
             finally:
                 self.connected = False
@@ -148,8 +173,17 @@ class DecisionFollower:
         """Decisions forever: stream, fall back to pages, reconnect with backoff.
 
         Raises :class:`SignalError` only for refusals retrying cannot fix
-        (revoked or unknown key).
+        (revoked or unknown key); ends (with :attr:`incident` set) when the hub's
+        log went back behind this member's cursor.
         """
+        try:
+            async for decision in self._follow():
+                yield decision
+        except HubRegressed as exc:
+            self.incident = str(exc)
+            log.error("decision log incident: %s", exc)
+
+    async def _follow(self) -> AsyncIterator[Decision]:
         delay = self.backoff[0]
         while True:
             try:
@@ -160,6 +194,8 @@ class DecisionFollower:
                 if exc.reason in FATAL_REASONS:
                     raise
                 log.warning("decision stream refused: %s", exc)
+            except HubRegressed:
+                raise
             except (HubError, httpx.HTTPError, ssl.SSLError, msgspec.DecodeError,
                     msgspec.ValidationError) as exc:
                 log.info("decision stream interrupted: %s", exc)
@@ -171,6 +207,8 @@ class DecisionFollower:
                 if exc.reason in FATAL_REASONS:
                     raise
                 log.warning("decision pages refused: %s", exc)
+            except HubRegressed:
+                raise
             except HubError as exc:
                 log.info("decision pages unavailable: %s", exc)
             await asyncio.sleep(delay)

@@ -1,13 +1,13 @@
 """The hub's HTTP endpoints: thin handlers over the envelope rules, writer and feed.
 
-Every handler reads a bounded body, calls the pure checks, and turns Shieldwall
-errors into RFC 9457 problems; nothing here decides policy.
+Every member request is authenticated from its headers before its body is read
+(see :mod:`shieldwall.signals.request_signature`), every body is read within the
+bounds of :mod:`shieldwall.hub.body`, and Shieldwall errors become RFC 9457
+problems; nothing here decides policy. Joining lives in :mod:`shieldwall.hub.join`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,42 +18,18 @@ from starlette.responses import Response, StreamingResponse
 
 from shieldwall.decisions.codec import DecisionPage, encode_page, parse_cursor, retry_frame
 from shieldwall.decisions.feed import Feed
-from shieldwall.errors import AddressError, HubError, SignalError
+from shieldwall.errors import HubError, SignalError
+from shieldwall.hub.body import BodyBudget, read_body
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.ledger.storage import Ledger, MemberRecord
-from shieldwall.hub.members import check_member_name, secret_hash
 from shieldwall.hub.metrics import HubMetrics
-from shieldwall.hub.policy import canonical_target
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.writer import Writer
 from shieldwall.signals.envelope import decode_envelope, verify_envelope
-from shieldwall.signals.keys import MemberKey, key_id_of
-from shieldwall.signals.request_signature import verify_request
+from shieldwall.signals.keys import MemberKey
+from shieldwall.signals.request_signature import check_body, verify_request
 
 MAX_PAGE = 1000
-#: Widest range a member may declare as its own at join. Owned ranges are protected
-#: from every signal, so a member claiming 0.0.0.0/0 would disarm the alliance.
-WIDEST_OWNED = {4: 16, 6: 32}
-
-
-class JoinRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A new member's request to join with a token's secret."""
-
-    secret: str
-    #: Base64 of the member's raw 32-byte Ed25519 public key.
-    public_key: str
-    #: Addresses/CIDRs the member owns: no signal can get them blocked.
-    owns: list[str] = []
-    name: str = ""
-
-
-class JoinResponse(msgspec.Struct, frozen=True):
-    """The hub's welcome: the member's registered name and key id."""
-
-    name: str
-    key_id: str
-    #: Base64 of the hub's Ed25519 identity public key.
-    hub_key: str
 
 
 class LeaveResponse(msgspec.Struct, frozen=True):
@@ -74,6 +50,7 @@ class HubContext:
     metrics: HubMetrics
     hub_key: bytes
     clock: Callable[[], float]
+    budget: BodyBudget
 
 
 def hub_of(request: Request) -> HubContext:
@@ -87,22 +64,10 @@ def json_response(data: bytes, status: int = 200) -> Response:
     return Response(data, status_code=status, media_type="application/json")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes before reading them all."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise ProblemError("bad-request", "Content-Length is not a number")
-        if int(declared) > limit:
-            raise ProblemError("too-large", f"body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ProblemError("too-large", f"body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """The request body within the hub's size, time and memory bounds."""
+    hub = hub_of(request)
+    return await read_body(request, limit, hub.budget, hub.config.body_timeout)
 
 
 def member_key(record: MemberRecord | None) -> MemberKey | None:
@@ -120,18 +85,23 @@ def request_target(request: Request) -> str:
     return f"{text}?{query.decode('latin-1')}" if query else text
 
 
-async def authenticate(request: Request, body: bytes = b"") -> MemberRecord:
-    """The member that signed this request; 401 otherwise."""
+async def authenticate(request: Request) -> MemberRecord:
+    """The member that signed this request, from its headers alone; 401 otherwise.
+
+    The body is not read yet: pass it to :func:`signed_body` afterwards.
+    """
     hub = hub_of(request)
     key_id = request.headers.get("x-shieldwall-key", "")
-    record = await hub.ledger.member_by_key(key_id) if key_id else None
+    record = await hub.ledger.member_by_key(key_id) if 0 < len(key_id) <= 64 else None
     key = member_key(record)
     try:
         verify_request(
-            request.headers, request.method, request_target(request), body,
+            request.headers, request.method, request_target(request), None,
             lambda _k: key, hub.clock(),
         )
     except SignalError as exc:
+        # Counted in the aggregate only: the key id is public, so a stranger's failed
+        # attempt must not raise the member's own rejected count.
         hub.metrics.rejected[exc.reason] += 1
         raise ProblemError(exc.reason, str(exc), 401) from None
     if record is None:  # pragma: no cover - verify_request refuses unknown keys
@@ -139,19 +109,35 @@ async def authenticate(request: Request, body: bytes = b"") -> MemberRecord:
     return record
 
 
+async def signed_body(request: Request, limit: int) -> bytes:
+    """Read the body of an authenticated request and check it against its signed hash."""
+    body = await bounded_body(request, limit)
+    try:
+        check_body(request.headers, body)
+    except SignalError as exc:
+        hub_of(request).metrics.rejected[exc.reason] += 1
+        raise ProblemError(exc.reason, str(exc), 401) from None
+    return body
+
+
 async def post_signals(request: Request) -> Response:
     """Accept one signed envelope; answer only once it is durable."""
     hub = hub_of(request)
-    raw = await read_body(request, hub.config.max_body)
-    record = None
+    record = await authenticate(request)
+    quota = hub.writer.over_quota(record.name)
+    if quota is not None:
+        # Before the body: a member past its quota costs the hub one signature check.
+        hub.metrics.quota["signals"] += 1
+        raise ProblemError("quota", quota)
+    raw = await signed_body(request, hub.config.max_body)
     try:
         envelope = decode_envelope(raw)
-        record = await hub.ledger.member_by_key(envelope.key_id)
+        if envelope.key_id != record.key_id:
+            raise SignalError("forged", "the envelope is not signed by the request's member")
         opened = verify_envelope(envelope, member_key(record), hub.clock(), check_time=False)
     except SignalError as exc:
         hub.metrics.rejected[exc.reason] += 1
-        if record is not None:
-            hub.writer.note_rejection(record.name)
+        hub.writer.note_rejection(record.name)  # the request itself was the member's
         raise ProblemError(exc.reason, str(exc)) from None
     try:
         ack = await hub.writer.submit(opened)
@@ -179,6 +165,7 @@ async def get_decisions(request: Request) -> Response:
     """A page of decisions after ``after`` (for catching up without a stream)."""
     hub = hub_of(request)
     member = await authenticate(request)
+    await signed_body(request, 0)
     after = _query_int(request, "after", 0, 2**63 - 1)
     limit = max(1, _query_int(request, "limit", MAX_PAGE, MAX_PAGE))
     head = await hub.ledger.head()
@@ -197,19 +184,28 @@ async def stream_decisions(request: Request) -> Response:
     """Server-Sent Events: the backlog after ``Last-Event-ID`` (or ``after``), then live."""
     hub = hub_of(request)
     member = await authenticate(request)
+    await signed_body(request, 0)
     header = request.headers.get("last-event-id")
     try:
         after = parse_cursor(header) if header else _query_int(request, "after", 0, 2**63 - 1)
     except ValueError as exc:
         raise ProblemError("bad-request", f"Last-Event-ID: {exc}") from None
+    if hub.feed.streams_of(member.name) >= hub.config.streams_per_member:
+        hub.metrics.quota["streams"] += 1
+        raise ProblemError(
+            "too-many-streams",
+            f"member {member.name!r} already has {hub.config.streams_per_member} decision"
+            " streams open; close one (one agent per membership) or page instead",
+        )
     hub.writer.note_cursor(member.name, after, hub.clock())
 
     async def frames() -> Any:
         yield retry_frame(2000)
+
         def progress(cursor: int) -> None:
             hub.writer.note_cursor(member.name, cursor, hub.clock())
 
-        async for frame in hub.feed.follow(after, hub.config.heartbeat, progress):
+        async for frame in hub.feed.follow(after, hub.config.heartbeat, progress, member.name):
             yield frame
 
     return StreamingResponse(
@@ -219,59 +215,11 @@ async def stream_decisions(request: Request) -> Response:
     )
 
 
-async def post_join(request: Request) -> Response:
-    """Register a new member with a one-time secret from a join token."""
-    hub = hub_of(request)
-    raw = await read_body(request, 64 * 1024)
-    try:
-        join = msgspec.json.decode(raw, type=JoinRequest)
-    except msgspec.DecodeError as exc:
-        raise ProblemError("bad-request", f"join request is not valid: {exc}") from None
-    try:
-        public_key = base64.b64decode(join.public_key, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProblemError("invalid", "public_key is not base64") from None
-    if len(public_key) != 32:
-        raise ProblemError("invalid", "public_key must be 32 bytes (Ed25519)")
-    if len(join.owns) > 1024:
-        raise ProblemError("invalid", "owns: at most 1024 ranges")
-    owns: list[str] = []
-    for text in join.owns:
-        try:
-            target, network = canonical_target(text)
-        except AddressError as exc:
-            raise ProblemError("invalid", f"owns: {exc}") from None
-        if network.prefixlen < WIDEST_OWNED[network.version]:
-            raise ProblemError(
-                "invalid",
-                f"owns: {target} is wider than /{WIDEST_OWNED[network.version]}; a member may"
-                " only protect ranges it really holds (split it, or ask the operator to add"
-                " it to the alliance allowlist)",
-            )
-        owns.append(target)
-    key_id = key_id_of(public_key)
-    name = join.name or f"member-{key_id[:8]}"
-    try:
-        check_member_name(name)
-    except HubError as exc:
-        raise ProblemError("invalid", str(exc)) from None
-    candidate = MemberRecord(
-        name=name, key_id=key_id, public_key=public_key, owns=tuple(owns), joined=0.0
-    )
-    try:
-        member = await hub.ledger.redeem_invite(secret_hash(join.secret), candidate, hub.clock())
-    except HubError as exc:
-        raise ProblemError("join-refused", str(exc)) from None
-    hub.writer.membership_changed()
-    answer = JoinResponse(member.name, member.key_id, base64.b64encode(hub.hub_key).decode())
-    return json_response(msgspec.json.encode(answer), 201)
-
-
 async def post_leave(request: Request) -> Response:
     """Revoke the signing member's own key."""
     hub = hub_of(request)
-    body = await read_body(request, 4096)
-    member = await authenticate(request, body)
+    member = await authenticate(request)
+    await signed_body(request, 4096)
     await hub.ledger.revoke_member(member.name, "left", hub.clock())
     hub.writer.membership_changed()
     return json_response(msgspec.json.encode(LeaveResponse(member.name)))
@@ -285,6 +233,15 @@ async def get_metrics(request: Request) -> Response:
 
 
 async def get_health(request: Request) -> Response:
-    """Liveness: the hub answers and knows its head cursor."""
+    """Liveness: the process answers (a failing disk is :func:`get_ready`'s business)."""
     hub = hub_of(request)
     return json_response(b'{"status":"ok","head":%d}' % hub.feed.head)
+
+
+async def get_ready(request: Request) -> Response:
+    """Readiness: 200 only while the ledger takes writes (a load balancer's check)."""
+    hub = hub_of(request)
+    problem = await hub.writer.readiness()
+    if problem is not None:
+        raise ProblemError("not-ready", problem)
+    return json_response(b'{"status":"ready","head":%d}' % hub.feed.head)

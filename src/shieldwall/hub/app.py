@@ -19,7 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shieldwall.decisions.feed import Feed
-from shieldwall.hub import api
+from shieldwall.hub import api, join
+from shieldwall.hub.body import BodyBudget
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
@@ -32,25 +33,35 @@ from shieldwall.signals.keys import public_key_of
 log = logging.getLogger(__name__)
 
 
-def create_app(config: HubConfig, clock: Callable[[], float] = time.time) -> Starlette:
+def create_app(
+    config: HubConfig, clock: Callable[[], float] = time.time, metrics: HubMetrics | None = None
+) -> Starlette:
     """The hub app for ``config``; serve it over TLS (see :mod:`shieldwall.hub.server`)."""
-    metrics = HubMetrics()
+    metrics = metrics or HubMetrics()
     openapi = msgspec.json.encode(openapi_document())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ledger = SQLiteLedger(config.ledger_path)
         await ledger.open()
+        try:
+            # Never serve a damaged log or one that went back behind what members saw.
+            await ledger.check_integrity()
+        except BaseException:
+            await ledger.close()
+            raise
         feed = Feed(ledger.decisions_after, page_size=config.page_size)
         await feed.start(await ledger.head())
         writer = Writer(
-            ledger, config.policy(), config.protections(), feed, metrics, clock
+            ledger, config.policy(), config.protections(), feed, metrics, clock,
+            signals_per_hour=config.signals_per_hour, retention=config.retention,
+            operators=frozenset(config.operators),
         )
         await writer.start()
         seed = (config.data_dir / IDENTITY_FILE).read_bytes()
         app.state.hub = api.HubContext(
             config=config, ledger=ledger, writer=writer, feed=feed, metrics=metrics,
-            hub_key=public_key_of(seed), clock=clock,
+            hub_key=public_key_of(seed), clock=clock, budget=BodyBudget(config.body_budget),
         )
         try:
             yield
@@ -84,10 +95,11 @@ def create_app(config: HubConfig, clock: Callable[[], float] = time.time) -> Sta
         Route("/v1/signals", api.post_signals, methods=["POST"]),
         Route("/v1/decisions", api.get_decisions, methods=["GET"]),
         Route("/v1/decisions/stream", api.stream_decisions, methods=["GET"]),
-        Route("/v1/join", api.post_join, methods=["POST"]),
+        Route("/v1/join", join.post_join, methods=["POST"]),
         Route("/v1/leave", api.post_leave, methods=["POST"]),
         Route("/metrics", api.get_metrics, methods=["GET"]),
         Route("/healthz", api.get_health, methods=["GET"]),
+        Route("/readyz", api.get_ready, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
     ]
     return Starlette(

@@ -8,6 +8,15 @@ Example::
     never_block = ["/etc/shieldwall/resolvers.txt"]   # files or folders of lists
     policy = "policy.toml"                    # relative to the data folder
     heartbeat = "15s"                         # keep-alive on the decision stream
+    # Bounds against hostile clients and members (defaults shown):
+    header_timeout = "10s"      # request headers must arrive within this
+    body_timeout = "30s"        # request bodies too
+    body_budget = 268435456     # bytes all unfinished bodies may hold together
+    max_connections = 8192      # open connections (the unit's LimitNOFILE is above)
+    streams_per_member = 4      # decision streams one member may hold open
+    signals_per_hour = 200000   # per member; beyond, envelopes get 429 "quota"
+    retention = "90d"           # signals and batches older than this are deleted
+    operators = ["ops-laptop"]  # members whose bans are the operator's (default: none)
 
 Keys are checked by :mod:`shieldwall.config`: a misspelt one is an error naming it.
 """
@@ -86,6 +95,8 @@ class HubConfig:
     signals_per_hour: int = 200_000
     #: Signals and batches older than this are deleted (decisions are kept).
     retention: float = 90 * 86400.0
+    #: Members whose keys are the operator's: their bans decide at once, as the operator.
+    operators: tuple[str, ...] = ()
 
     @property
     def ledger_path(self) -> Path:
@@ -122,6 +133,14 @@ class _HubFile(Section, frozen=True):
     max_body: Annotated[int, msgspec.Meta(ge=1)] = 4 * 1024 * 1024
     heartbeat: Duration = Duration(15.0)
     page_size: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    header_timeout: Duration = Duration(10.0)
+    body_timeout: Duration = Duration(30.0)
+    body_budget: Annotated[int, msgspec.Meta(ge=65536)] = 256 * 1024 * 1024
+    max_connections: Annotated[int, msgspec.Meta(ge=16)] = 8192
+    streams_per_member: Annotated[int, msgspec.Meta(ge=1)] = 4
+    signals_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 200_000
+    retention: Duration = Duration(90 * 86400.0)
+    operators: tuple[str, ...] = ()
 
 
 def load_hub_config(data_dir: Path) -> HubConfig:
@@ -141,8 +160,9 @@ def load_hub_config(data_dir: Path) -> HubConfig:
             split_host_port(getattr(file, key))
         except ConfigError as exc:
             raise problem(str(path), key, str(exc)) from None
-    if file.heartbeat <= 0:
-        raise problem(str(path), "heartbeat", f"must be a positive duration, got {file.heartbeat:g}")
+    for key in ("heartbeat", "header_timeout", "body_timeout", "retention"):
+        if getattr(file, key) <= 0:
+            raise problem(str(path), key, f"must be a positive duration, got {getattr(file, key):g}")
     for index, entry in enumerate(file.allowlist):
         try:
             parse_ranges([entry], "alliance allowlist")
@@ -158,6 +178,14 @@ def load_hub_config(data_dir: Path) -> HubConfig:
         max_body=file.max_body,
         heartbeat=float(file.heartbeat),
         page_size=file.page_size,
+        header_timeout=float(file.header_timeout),
+        body_timeout=float(file.body_timeout),
+        body_budget=file.body_budget,
+        max_connections=file.max_connections,
+        streams_per_member=file.streams_per_member,
+        signals_per_hour=file.signals_per_hour,
+        retention=float(file.retention),
+        operators=file.operators,
     )
 
 

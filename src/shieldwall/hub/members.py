@@ -69,12 +69,22 @@ def decode_token(text: str) -> JoinToken:
     return token
 
 
+#: Names that label the hub's own actions in decisions and the log (``origin``):
+#: a member called ``operator`` would make its blocks look like the operator's.
+RESERVED_NAMES = frozenset({
+    "operator", "hub", "shieldwall", "council", "alliance", "admin", "root", "system",
+    "local", "localhost", "unknown", "anonymous", "nobody",
+})
+
+
 def check_member_name(name: str) -> str:
     """``name`` if it is a valid member name; raises :class:`HubError` otherwise."""
     if not MEMBER_NAME.fullmatch(name):
         raise HubError(
             f"member name {name[:80]!r} must be 1-63 letters, digits, '.', '_' or '-'"
         )
+    if name.lower().rstrip("._-") in RESERVED_NAMES:
+        raise HubError(f"member name {name!r} is reserved for the hub's own actions")
     return name
 
 

@@ -25,6 +25,12 @@ class HubMetrics:
     commits: int = 0
     committed_envelopes: int = 0
     http_errors: Counter[int] = field(default_factory=Counter)
+    #: Requests refused by a per-member quota, by quota ("signals", "streams").
+    quota: Counter[str] = field(default_factory=Counter)
+    #: Connections closed because their request headers did not arrive in time.
+    header_timeouts: int = 0
+    #: Request bodies refused because all bodies being read held the budget.
+    body_budget_refused: int = 0
 
     def render(self, connected: int, lag: int, head: int, extra: Callable[[], str] | None = None
                ) -> str:
@@ -69,6 +75,15 @@ class HubMetrics:
             "# HELP shieldwall_decision_head Highest cursor in the decision log.",
             "# TYPE shieldwall_decision_head gauge",
             f"shieldwall_decision_head {head}",
+            "# HELP shieldwall_quota_refused_total Requests refused by a per-member quota.",
+            "# TYPE shieldwall_quota_refused_total counter",
+            *(
+                f'shieldwall_quota_refused_total{{quota="{q}"}} {self.quota[q]}'
+                for q in ("signals", "streams")
+            ),
+            "# HELP shieldwall_http_header_timeouts_total Connections closed for slow headers.",
+            "# TYPE shieldwall_http_header_timeouts_total counter",
+            f"shieldwall_http_header_timeouts_total {self.header_timeouts}",
             "# HELP shieldwall_http_errors_total Error responses, by status.",
             "# TYPE shieldwall_http_errors_total counter",
             *(

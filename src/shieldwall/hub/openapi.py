@@ -8,11 +8,14 @@ import msgspec
 
 from shieldwall import __version__
 from shieldwall.decisions.codec import DecisionPage
-from shieldwall.hub.api import JoinRequest, JoinResponse, LeaveResponse
+from shieldwall.hub.api import LeaveResponse
+from shieldwall.hub.join import JoinRequest, JoinResponse
 from shieldwall.hub.problem import Problem
 from shieldwall.signals.envelope import Ack, Envelope
 
-_SIGNED: list[dict[str, list[str]]] = [{"memberKey": [], "memberTime": [], "memberSignature": []}]
+_SIGNED: list[dict[str, list[str]]] = [
+    {"memberKey": [], "memberTime": [], "memberContent": [], "memberSignature": []}
+]
 
 
 def _problems(*codes: int) -> dict[str, Any]:
@@ -51,14 +54,16 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": (
                 "Members POST signed envelopes of signals and follow the decision log. "
-                "Member requests other than envelopes and joins carry an Ed25519 request "
-                "signature in the X-Shieldwall-* headers."
+                "Every member request (envelopes included; joins excepted) carries an "
+                "Ed25519 request signature in the X-Shieldwall-* headers, checked before "
+                "the body is read."
             ),
         },
         "paths": {
             "/v1/signals": {
                 "post": {
                     "summary": "Submit a signed batch of signals",
+                    "security": _SIGNED,
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {
@@ -66,7 +71,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json("Ack", "Durable; a retry of an applied batch says duplicate"),
-                        **_problems(400, 401, 409, 413, 422, 503),
+                        **_problems(400, 401, 408, 409, 413, 422, 429, 503),
                     },
                 }
             },
@@ -81,7 +86,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("DecisionPage", "Decisions in cursor order"),
-                        **_problems(400, 401),
+                        **_problems(400, 401, 413),
                     },
                 }
             },
@@ -111,7 +116,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _json("JoinResponse", "Registered"),
-                        **_problems(400, 403, 413, 422),
+                        **_problems(400, 403, 408, 413, 422, 503),
                     },
                 }
             },
@@ -121,7 +126,7 @@ def openapi_document() -> dict[str, Any]:
                     "security": _SIGNED,
                     "responses": {
                         "200": _json("LeaveResponse", "Key revoked"),
-                        **_problems(401, 413),
+                        **_problems(401, 408, 413),
                     },
                 }
             },
@@ -139,12 +144,25 @@ def openapi_document() -> dict[str, Any]:
                         "application/json": {"schema": {"type": "object"}}}}},
                 }
             },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: the ledger takes writes",
+                    "responses": {
+                        "200": {"description": "Ready", "content": {
+                            "application/json": {"schema": {"type": "object"}}}},
+                        **_problems(503),
+                    },
+                }
+            },
         },
         "components": {
             "schemas": components,
             "securitySchemes": {
                 "memberKey": {"type": "apiKey", "in": "header", "name": "X-Shieldwall-Key"},
                 "memberTime": {"type": "apiKey", "in": "header", "name": "X-Shieldwall-Time"},
+                "memberContent": {
+                    "type": "apiKey", "in": "header", "name": "X-Shieldwall-Content"
+                },
                 "memberSignature": {
                     "type": "apiKey", "in": "header", "name": "X-Shieldwall-Signature"
                 },

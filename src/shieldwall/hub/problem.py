@@ -11,6 +11,7 @@ PROBLEM_TYPE = "urn:shieldwall:problem:"
 STATUS_FOR_REASON: dict[str, int] = {
     "malformed": 400,
     "bad-request": 400,
+    "disconnected": 400,
     "unsigned": 401,
     "unknown-key": 401,
     "revoked-key": 401,
@@ -21,11 +22,16 @@ STATUS_FOR_REASON: dict[str, int] = {
     "join-refused": 403,
     "not-found": 404,
     "method-not-allowed": 405,
+    "timeout": 408,
     "replayed": 409,
     "too-large": 413,
     "invalid-signal": 422,
     "invalid": 422,
+    "quota": 429,
+    "too-many-streams": 429,
     "unavailable": 503,
+    "busy": 503,
+    "not-ready": 503,
 }
 
 

@@ -23,7 +23,9 @@ import uvicorn
 
 from shieldwall.hub.app import create_app
 from shieldwall.hub.config import HubConfig, split_host_port
+from shieldwall.hub.connections import header_deadline_protocol
 from shieldwall.hub.identity import CERT_FILE, KEY_FILE
+from shieldwall.hub.metrics import HubMetrics
 
 
 class HubServer(uvicorn.Server):
@@ -66,7 +68,8 @@ def make_server(
 ) -> HubServer:
     """A uvicorn server for the hub, not yet started (``await server.serve()``)."""
     host, port = split_host_port(listen or config.listen)
-    app = create_app(config, clock)
+    metrics = HubMetrics()
+    app = create_app(config, clock, metrics)
 
     def end_streams() -> None:
         hub = getattr(app.state, "hub", None)
@@ -86,6 +89,10 @@ def make_server(
         timeout_graceful_shutdown=1,
         timeout_keep_alive=30,
         server_header=False,
+        # Slow-loris bounds: a deadline for headers (bodies: hub.body), and a cap on
+        # connections below the unit's LimitNOFILE, beyond which requests get a 503.
+        http=header_deadline_protocol(config.header_timeout, metrics),
+        limit_concurrency=config.max_connections,
     )
     return HubServer(uv_config, end_streams)
 
