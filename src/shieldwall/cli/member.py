@@ -31,7 +31,7 @@ def join(token: str, data_dir: Path, owns: tuple[str, ...], name: str) -> None:
     Example:
       shieldwall join swj1.eyJodWIiOi... --owns 198.51.100.7 --owns 2001:db8:5::/48
     """
-    from shieldwall.events.address import parse_network
+    from shieldwall.addresses import parse_network
     from shieldwall.signals.client import join as do_join
 
     for text in owns:

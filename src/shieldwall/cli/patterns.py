@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
+from shieldwall.addresses import DEFAULT_IPV6_PREFIX
 from shieldwall.cli.main import command_errors
-from shieldwall.events.address import DEFAULT_IPV6_PREFIX
 from shieldwall.events.autodetect import SNIFF_BYTES, choose_packs
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
 from shieldwall.events.trial import LineResult, Trial, check_samples
