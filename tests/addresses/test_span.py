@@ -8,7 +8,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shieldwall.addresses import Target, canonical_target, parse_network, parse_target
+from shieldwall.addresses import (
+    Target,
+    canonical_target,
+    pack_address,
+    parse_address,
+    parse_network,
+    parse_target,
+)
 from shieldwall.errors import AddressError
 
 
@@ -73,3 +80,26 @@ def test_any_text_is_accepted_or_refused_alike_by_both_paths(text: str) -> None:
 def test_canonical_texts_take_the_fast_path_unchanged(text: str) -> None:
     target = parse_target(text)
     assert target.text == text and target.low <= target.high
+
+
+addresses = st.one_of(
+    st.builds(ipaddress.IPv4Address, st.integers(0, 2**32 - 1)),
+    st.builds(ipaddress.IPv6Address, st.integers(0, 2**128 - 1)),
+)
+
+
+@given(addresses, st.booleans())
+def test_packed_client_addresses_agree_with_the_strict_parser(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, exploded: bool
+) -> None:
+    text = address.exploded if exploded else str(address)
+    assert pack_address(text) == parse_address(text).packed
+
+
+@given(st.text(max_size=40))
+@example("192.0.2.7\x00")
+@example("[2001:db8::1]")
+def test_a_text_packs_only_when_it_is_a_plain_address(text: str) -> None:
+    packed = pack_address(text)
+    if packed is not None:
+        assert packed == parse_address(text).packed

@@ -1,6 +1,6 @@
-from shieldwall.addresses import IntervalIndex
+from shieldwall.addresses import IntervalIndex, pack_address
 from shieldwall.enforcers.block import Block
-from shieldwall.enforcers.lookup import BlockLookup, pack_address
+from shieldwall.enforcers.lookup import BlockLookup
 
 
 def test_single_addresses_and_ranges_are_found() -> None:

@@ -1,7 +1,10 @@
 """Render and parse the table; parsing runs on listings recorded from real nft 1.0.6."""
 
+import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +150,57 @@ def test_rendered_table_round_trips_through_the_recorded_shape() -> None:
     state = parse_table(recorded("table_intact.json"), NOW)
     assert set(state.elements) == {b.target for b in blocks}
     assert "add element" in render_table(blocks, NOW)
+
+
+def _tampered(change: Callable[[list[dict[str, Any]]], None]) -> str:
+    doc = json.loads(recorded("table_intact.json"))
+    change(doc["nftables"])
+    return json.dumps(doc)
+
+
+def _body(items: list[dict[str, Any]], kind: str, index: int = 0) -> dict[str, Any]:
+    return [item[kind] for item in items if kind in item][index]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda items: items.append({"set": {"family": "inet", "table": "shieldwall", "name": "x",
+                                             "type": "ipv4_addr"}}), "unexpected set x"),
+        (lambda items: _body(items, "set").update(type="ipv6_addr"), "set block_v4 has type"),
+        (lambda items: _body(items, "chain").update(policy="drop"), "is not a filter/input"),
+        (lambda items: _body(items, "chain").update(name="other"), "chains are ['other']"),
+        (lambda items: _body(items, "rule").update(chain="other"), "rules differ"),
+        (lambda items: _body(items, "rule").update(expr=[{"accept": None}]), "rules differ"),
+        (lambda items: _body(items, "rule")["expr"][0]["match"].update(op="!="), "rules differ"),
+        (lambda items: _body(items, "rule")["expr"][0]["match"].update(right="block_v4"),
+         "rules differ"),
+        (lambda items: _body(items, "rule")["expr"][0].update(match=[]), "rules differ"),
+    ],
+)
+def test_a_table_changed_behind_our_back_is_reported_not_trusted(
+    change: Callable[[list[dict[str, Any]]], None], problem: str
+) -> None:
+    state = parse_table(_tampered(change), NOW)
+    assert not state.intact
+    assert any(problem in p for p in state.problems), state.problems
+
+
+@pytest.mark.parametrize("element", [{"elem": {"val": 7}}, {"concat": ["a", "b"]}, 3.5])
+def test_an_element_we_never_add_is_an_enforcer_error(element: object) -> None:
+    def change(items: list[dict[str, Any]]) -> None:
+        _body(items, "set")["elem"] = [element]
+
+    with pytest.raises(EnforcerError, match="unexpected element"):
+        parse_table(_tampered(change), NOW)
+
+
+def test_elements_without_expiry_or_with_a_timeout_only_are_read() -> None:
+    def change(items: list[dict[str, Any]]) -> None:
+        _body(items, "set")["elem"] = ["192.0.2.1", {"elem": {"val": "192.0.2.2", "timeout": 60}}]
+        _body(items, "set", 1)["elem"] = ["2001:DB8::1"]
+
+    state = parse_table(_tampered(change), NOW)
+    assert state.elements["192.0.2.1"] == math.inf
+    assert state.elements["192.0.2.2"] == NOW + 60
+    assert state.elements["2001:db8::1"] == math.inf

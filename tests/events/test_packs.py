@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from shieldwall.errors import PackError
-from shieldwall.events.packs import parse_pack
+from shieldwall.events.packs import load_pack, parse_pack
 
 GOOD = """
 name = "mine"
@@ -54,3 +55,13 @@ def test_a_syslog_pack_needs_a_program_and_a_pack_needs_patterns() -> None:
         parse_pack(GOOD.replace('program = "myd"', ""), "mine.toml")
     with pytest.raises(PackError, match=r"patterns: a pack needs \[\[patterns\]\]"):
         parse_pack('name = "x"\nprogram = "p"\npatterns = []\n', "mine.toml")
+
+
+def test_a_pack_file_loads_by_path_and_unknown_names_list_the_shipped_packs(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    assert load_pack(str(path)).path == str(path)
+    with pytest.raises(PackError, match="cannot read pack file"):
+        load_pack(str(tmp_path / "missing.toml"))
+    with pytest.raises(PackError, match=r"unknown pack 'nope'; shipped packs: .*sshd"):
+        load_pack("nope")

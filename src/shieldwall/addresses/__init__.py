@@ -3,8 +3,9 @@
 - :mod:`.text`: strict parsing (host names refused, never resolved), the
   tolerant form for never-block lists, canonical target text, and the key an
   attacker is counted under (IPv6 widened to its /64 or the configured prefix).
-- :mod:`.span`: the fast path, targets as integer spans for the hub's hot loop;
-  it accepts and refuses exactly what :func:`.text.parse_network` does.
+- :mod:`.span`: the fast paths, targets as integer spans for the hub's hot loop
+  (accepting and refusing exactly what :func:`.text.parse_network` does) and
+  client addresses as packed bytes for the middleware's lookups.
 - :mod:`.ranges`: :class:`Ranges`, the one labelled interval set, used for
   detection exemptions, members' never-block lists, the hub's protections and
   import screening; :func:`parse_ranges` reads every list format.
@@ -13,7 +14,7 @@
 
 from shieldwall.addresses.ranges import IntervalIndex, Labelled, Ranges, load_ranges, parse_ranges
 from shieldwall.addresses.reserved import RESERVED, is_public, is_reserved
-from shieldwall.addresses.span import Target, parse_target
+from shieldwall.addresses.span import Target, pack_address, parse_target
 from shieldwall.addresses.text import (
     DEFAULT_IPV6_PREFIX,
     IPAddress,
@@ -48,6 +49,7 @@ __all__ = [
     "is_reserved",
     "load_ranges",
     "network_target",
+    "pack_address",
     "parse_address",
     "parse_network",
     "parse_ranges",

@@ -7,34 +7,12 @@ built once per change of the block list; a lookup allocates almost nothing.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shieldwall.addresses import IntervalIndex, is_ipv6, is_range, target_network
+from shieldwall.addresses import IntervalIndex, is_ipv6, is_range, pack_address, target_network
 from shieldwall.enforcers.block import Block
-
-_V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
-
-
-def pack_address(text: str) -> bytes | None:
-    """Packed bytes of an address (4 for IPv4, 16 for IPv6); ``None`` if not one.
-
-    IPv4-mapped IPv6 (``::ffff:192.0.2.7``, as dual-stack servers report IPv4
-    clients) packs to the plain IPv4 bytes so that it matches IPv4 blocks.
-    """
-    try:
-        return socket.inet_pton(socket.AF_INET, text)
-    except (OSError, ValueError):  # ValueError: embedded NUL from hostile text
-        pass
-    try:
-        packed = socket.inet_pton(socket.AF_INET6, text.split("%", 1)[0])
-    except (OSError, ValueError):
-        return None
-    if packed[:12] == _V4_MAPPED_PREFIX:
-        return packed[12:]
-    return packed
 
 
 @dataclass(frozen=True, slots=True)
