@@ -167,3 +167,14 @@ def test_an_address_free_exhaustion_counts_only_for_a_known_connection() -> None
     assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 4)
     assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 0)
     assert table.weigh("exhausted", None, A, 1, 1.0) == (A, 4)
+
+
+def test_rfc5424_procid_is_the_connection_id() -> None:
+    stream = EventStream(load_pack("sshd"), year=2024)
+    head = "<38>1 2024-07-02T10:11:1{s}Z host sshd 4711 - - "
+    data = "".join(head.format(s=i) + line + "\n" for i, line in enumerate([
+        f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={A}",
+        f"Failed password for root from {A} port 4000 ssh2",
+        "Disconnecting: Too many authentication failures for root [preauth]",
+    ]))
+    assert [(e.key, e.weight) for e in stream.feed(data.encode())] == [(A, 1), (A, 5)]

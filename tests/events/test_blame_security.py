@@ -270,6 +270,12 @@ HTTP_TEMPLATES = [
     '{ip} - - [10/Oct/2024:13:55:36 +0000] "GET /.env HTTP/1.1" 404 162 "{u}" "{u}"',
     '{ip} - - [10/Oct/2024:13:55:36 +0000] "GET /wp-login.php?x={u} HTTP/1.1" 404 1 "-" "sqlmap {u}"',
     '{ip} - - [10/Oct/2024:13:55:36 +0000] "{u}" 400 0 "-" "-"',
+    # vhost-prefixed (Apache vhost_combined, nginx $host: the vhost may be the address a
+    # client asked for) and lines wrapped in quotes
+    'www.example.com:443 {ip} - - [10/Oct/2024:13:55:36 +0000] "GET /{u} HTTP/1.1" 404 1 "-" "{u}"',
+    '198.51.100.23 {ip} - - [10/Oct/2024:13:55:36 +0000] "GET /.env?{u} HTTP/1.1" 404 1 "{u}" "x"',
+    '198.51.100.23:80 {ip} - - [10/Oct/2024:13:55:36 +0000] "{u}" 400 0 "-" "-"',
+    '"{ip} - - [10/Oct/2024:13:55:36 +0000] "GET /.env HTTP/1.1" 404 1 "{u}" "{u}""',
 ]
 HTTP_HOSTILE = [
     *HOSTILE,
@@ -307,8 +313,15 @@ CLIENT_FIELDS = [
     re.compile(r"\[([^\]]*)\] FAIL LOGIN"),
     re.compile(r"for user \[([^\]]*)\]"),
     re.compile(r"\w+\(([^,()]+),[0-9a-fA-F:.]+[,)]"),
+    # exim: the HELO in parentheses, the AUTH user, the envelope sender, a quoted command
+    re.compile(r" \(([^()\s]*)\) \["),
+    re.compile(r"set_id=([^)\n]*)\)"),
+    re.compile(r"F=<([^>]*)>"),
+    re.compile(r'in "([^"]*)" H='),
 ]
-MAIL_FTP = [n for n in ("postfix", "dovecot", "vsftpd", "proftpd", "pureftpd") if n in builtin_pack_names()]
+MAIL_FTP = [
+    n for n in ("postfix", "dovecot", "exim", "vsftpd", "proftpd", "pureftpd") if n in builtin_pack_names()
+]
 
 
 def _client_field_cases() -> list[tuple[str, Sample, re.Pattern[str]]]:
@@ -453,3 +466,46 @@ def test_replaying_a_log_full_of_host_names_makes_no_lookup(no_dns: None) -> Non
     events = _stream().feed(data)
     assert events  # the numeric rhost= lines still count
     assert all(parse_address(e.key) for e in events)
+
+
+# ---- web server error logs: client text before and after the client field ------
+
+#: (pack, template, counts): ``{u}`` is client text (user name, path, request line).
+ERROR_LOG_TEMPLATES: list[tuple[str, str, bool]] = [
+    ("nginx-error", '2024/10/10 13:55:36 [error] 1#1: *2 user "{u}" was not found in "/etc/nginx/.htpasswd", '
+     'client: {ip}, server: example.com, request: "GET /{u} HTTP/1.1", host: "{u}"', True),
+    ("nginx-error", '2024/10/10 13:55:36 [error] 1#1: *2 user "{u}": password mismatch, client: {ip}, '
+     'server: example.com, request: "GET / HTTP/1.1", host: "example.com"', True),
+    ("nginx-error", '2024/10/10 13:55:36 [error] 1#1: *2 access forbidden by rule, client: {ip}, '
+     'server: example.com, request: "GET /.git/{u} HTTP/1.1", host: "example.com", referrer: "{u}"', True),
+    ("nginx-error", '2024/10/10 13:55:36 [error] 1#1: *2 open() "/srv/{u}/.env" failed (2: No such file '
+     'or directory), client: {ip}, server: example.com, request: "GET /{u}/.env HTTP/1.1"', True),
+    ("apache-error", "[Thu Oct 10 13:55:36.123456 2024] [auth_basic:error] [pid 1:tid 2] [client {ip}:5] "
+     "AH01618: user {u} not found: /{u}", True),
+    ("apache-error", '[Thu Oct 10 13:55:36.123456 2024] [auth_basic:error] [pid 1] [client {ip}:5] '
+     'AH01617: user {u}: authentication failure for "/{u}": Password Mismatch, referer: {u}', True),
+    ("apache-error", "[Thu Oct 10 13:55:36.123456 2024] [core:error] [pid 1:tid 2] [client {ip}:5] "
+     "AH00126: Invalid URI in request GET /{u} HTTP/1.1", True),
+]
+
+
+@pytest.mark.parametrize(
+    "pack_name,template,counts", ERROR_LOG_TEMPLATES, ids=[f"{p}:{t[50:90]}" for p, t, _ in ERROR_LOG_TEMPLATES]
+)
+def test_error_log_client_text_never_moves_the_blame(pack_name: str, template: str, counts: bool) -> None:
+    pack = load_pack(pack_name)
+    assert _keys(EventStream(pack, year=2024), template.format(ip=REAL, u="oracle")) == [REAL]
+    for text in [*HOSTILE, f", client: {INJECTED}, server: x", f"] [client {INJECTED}:1] x", '", client: '
+                 f'{INJECTED}, server: x, request: "GET /']:
+        line = template.format(ip=REAL, u=text.replace("\n", " "))
+        keys = _keys(EventStream(pack, year=2024), line)
+        assert set(keys) <= {REAL}, (pack_name, line[:200])
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=_USER)
+def test_fuzzed_error_log_client_text_blames_the_client_or_nobody(text: str) -> None:
+    for pack_name, template, _ in ERROR_LOG_TEMPLATES:
+        line = template.format(ip=REAL, u=text)
+        keys = _keys(EventStream(load_pack(pack_name), year=2024), line)
+        assert set(keys) <= {REAL}, (pack_name, line)

@@ -59,25 +59,89 @@ class LineFormat:
     trailer: str
 
 
+#: RFC 5424's MSGID and STRUCTURED-DATA (``-`` or ``[id k="v" ...]...``, with ``\"``,
+#: ``\\`` and ``\]`` escaped in values), then an optional BOM before the message.
+_RFC5424_TAIL = (
+    r' [!-~]{1,32} (?:-|(?:\[[^\s=\]"]{1,32}(?: [^\s=\]"]{1,32}="(?:[^"\\\]\n]|\\["\\\]])*+")*+\])++) '
+    "(?:\ufeff)?"
+)
+
 FORMATS: dict[str, LineFormat] = {
-    # <PRI>? timestamp [host] program[pid]: [Solaris ID] [rsyslog repeat] message
+    # BSD:      <PRI>? timestamp [host] program[pid]: [Solaris ID] [rsyslog repeat] message
+    # RFC 5424: <PRI>1 timestamp host program procid msgid structured-data message
     "syslog": LineFormat(
-        head=r"(?:<\d{1,3}>)?(?P<ts>" + _TS_SYSLOG + r") (?:\S{1,255} )?",
+        head=r"(?:<\d{1,3}>(?:1 )?)?(?P<ts>" + _TS_SYSLOG + r") (?:\S{1,255} )?",
         anchor=(
             # proftpd's own log has no colon after [pid]; then the pid is required.
-            r"(?:{program})(?:\[(?P<pid>\d{1,10})\]:? |: )(?:\[ID \d{1,10} [\w.]{1,40}\] )?"
+            # RFC 5424's PROCID is its own group (pid5): one alternation, no
+            # conditionals, costs the BSD lines nothing.
+            r"(?:{program})(?:\[(?P<pid>\d{1,10})\]:? |: | (?P<pid5>\d{1,10})" + _RFC5424_TAIL
+            + r"| -" + _RFC5424_TAIL + r")"
+            r"(?:\[ID \d{1,10} [\w.]{1,40}\] )?"
             r"(?:message repeated (?P<rep>\d{1,9}) times: \[ ?)?"
         ),
         trailer=r"(?: ?\])?[ \t]*\r?$",
     ),
     # Combined / common log format: the client address comes first, written by
-    # the server; everything from the request on is client text.
+    # the server; everything from the request on is client text. Optionally the
+    # whole line in quotes (some shippers), and a virtual host first (Apache's
+    # vhost_combined `%v:%p`, nginx's `$host`): a host name or address and maybe a
+    # port, then the client. Which field is the client cannot be confused: the
+    # field after the client is the ident `-`, never an address, so a line reads
+    # one way only (a vhost that is itself an address included).
     "access": LineFormat(
         head=(
+            # The vhost is tried only when the line does not read without one (a lazy
+            # `??`): ordinary lines cost nothing more.
+            r'"?(?:\S{1,260}+ )??'
             r"(?P<ip>" + ADDR + r") \S{1,256} \S{1,256} "
             r"\[(?P<ts>\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})"
         ),
         anchor=r'\] "',
+        trailer=r"[ \t]*\r?$",
+    ),
+    # Exim's own main log (`2024-05-06 07:08:09[.123] [+0200] [pid] [message id] message`)
+    # or Exim through syslog (`... host exim[pid]: [exim's own time] message`, the
+    # journal form included). Exim's lines need no connection id (every pattern is
+    # a request), so neither form captures one.
+    "exim": LineFormat(
+        head=(
+            r"(?:<\d{1,3}>(?:1 )?)?(?P<ts>(?P<xts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?(?: [+-]\d{4})?)"
+            r"|" + _TS_SYSLOG + r") "
+        ),
+        anchor=(
+            r"(?(xts)|(?:\S{1,255} )?(?:{program})(?:\[\d{1,10}\])?: "
+            r"(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})? )?)"
+            r"(?:\[\d{1,10}\] )?(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} )?"
+        ),
+        trailer=r"[ \t]*\r?$",
+    ),
+    # nginx's error log: `2024/10/10 13:55:36 [error] 1234#1234: *5678 message`. The
+    # client is written *inside* the message (`, client: A, server: ...`), with
+    # client text on both sides of it: the packs read a line only when it holds
+    # that field once (see packs/nginx-error.toml).
+    "nginx_error": LineFormat(
+        head=(
+            r"(?P<ts>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) "
+            r"\[(?:debug|info|notice|warn|error|crit|alert|emerg)\] \d{1,10}#\d{1,10}: "
+            r"(?:\*\d{1,20} )?"
+        ),
+        anchor="",
+        trailer=r"[ \t]*\r?$",
+    ),
+    # Apache 2.2/2.4's error log: `[ctime] [module:level] [pid P:tid T] [client A:port]
+    # message`. The client is in the header, written by Apache before any client
+    # text; its port is the last `:digits` (an IPv6 address has colons of its own).
+    "apache_error": LineFormat(
+        head=(
+            r"\[(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,6})? \d{4})\] "
+            r"\[(?:[\w-]{0,40}:)?(?:emerg|alert|crit|error|warn|notice|info|debug|trace\d)\] "
+            r"(?:\[pid \d{1,10}(?::tid \d{1,20})?\] )?"
+            # `[client A:port]`, `[client [v6]:port]`; `[remote A:port]` when Apache names the
+            # connection's peer (mod_remoteip) instead.
+            r"\[(?:client|remote) \[?(?P<ip>[0-9A-Fa-f:.]{2,45}?)\]?(?::\d{1,5})?\] "
+        ),
+        anchor="",
         trailer=r"[ \t]*\r?$",
     ),
 }
@@ -150,6 +214,8 @@ class Scanner:
         #: The head's address group (access logs), 0 when the head has none.
         self.head_ip_group: int = groups.get("ip", 0)
         self.pid_group: int = groups.get("pid", 0)
+        #: RFC 5424's PROCID: the connection id when ``pid`` is unset.
+        self.pid5_group: int = groups.get("pid5", 0)
         self.rep_group: int = groups.get("rep", 0)
         #: Per pattern: a group that is None whenever that pattern matched (the
         #: marker of another pattern: only one alternative takes part in a
@@ -194,18 +260,21 @@ class Scanner:
         """
         slots = self.slots
         ts_group, ip_head = self.ts_group, self.head_ip_group
-        pid_group, rep_group = self.pid_group, self.rep_group
+        pid_group, pid5_group, rep_group = self.pid_group, self.pid5_group, self.rep_group
         data = b"\n" + buffer
         for m in self.matches(data):
             index, ip_group, user_group = slots[m.lastindex or 0]
             ip_group = ip_group or ip_head
             rep = m.group(rep_group) if rep_group else None
+            pid = m.group(pid_group) if pid_group else None
+            if pid is None and pid5_group:
+                pid = m.group(pid5_group)
             yield (
                 index,
                 m.group(ts_group),
                 m.group(ip_group) if ip_group else None,
                 m.group(user_group) if user_group else None,
-                m.group(pid_group) if pid_group else None,
+                pid,
                 int(rep) if rep else 1,
                 data[m.start() + 1 : m.end()],
             )

@@ -26,8 +26,9 @@ MAX_USER_CHARS = 64
 #: Entries per cache before it is emptied (times, addresses, user names).
 CACHE_SIZE = 16384
 
-#: (pattern index, groups of (time, address, connection, repeat, user), role, name, kind)
-_Slot = tuple[int, tuple[int, int, int, int, int], str, str, str]
+#: (pattern index, groups of (time, address, connection, RFC 5424 connection, repeat,
+#: user), role, name, kind)
+_Slot = tuple[int, tuple[int, int, int, int, int, int], str, str, str]
 
 
 @dataclass
@@ -64,13 +65,13 @@ class EventStream:
         self.keep_lines = keep_lines
         self.stats = StreamStats()
         # Per marker group number (m.lastindex): everything the loop needs, with
-        # the groups of (time, address, connection, repeat, user) to fetch in one
+        # the groups of (time, address, connection, RFC 5424 connection, repeat, user) to fetch in one
         # m.group() call; a field the pattern lacks points at a group that is
         # never set when this pattern matched.
         scanner = self.scanner
         # Only marker groups are ever m.lastindex (each closes its pattern's
         # branch last), so the entries for other groups are never read.
-        self._slots: list[_Slot] = [(-1, (0, 0, 0, 0, 0), "", "", "")] * len(scanner.slots)
+        self._slots: list[_Slot] = [(-1, (0, 0, 0, 0, 0, 0), "", "", "")] * len(scanner.slots)
         for group, (index, ip_group, user_group) in enumerate(scanner.slots):
             if index >= 0:
                 p = pack.patterns[index]
@@ -79,6 +80,7 @@ class EventStream:
                     scanner.ts_group,
                     ip_group or scanner.head_ip_group or unset,
                     scanner.pid_group or unset,
+                    scanner.pid5_group or unset,
                     scanner.rep_group or unset,
                     user_group or unset,
                 )
@@ -113,7 +115,7 @@ class EventStream:
         for m in self.scanner.matches(data):
             index, fields, role, name, kind = slots[m.lastindex]  # type: ignore[index]
             hits[index] += 1
-            ts, ip, conn, rep, raw = m.group(*fields)
+            ts, ip, conn, conn5, rep, raw = m.group(*fields)
             # Syslog time: the minute's start (cached by the clock) plus seconds.
             if (
                 len(ts) == 15
@@ -143,7 +145,7 @@ class EventStream:
                     continue
             weight = 1 if rep is None else int(rep)
             if role != "request":
-                key, weight = weigh(role, conn, key, weight, when)
+                key, weight = weigh(role, conn or conn5, key, weight, when)
                 if key is None or weight <= 0:
                     continue
             elif key is None:
