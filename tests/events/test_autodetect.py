@@ -31,6 +31,13 @@ def _names(packs: list[PackSpec]) -> list[str]:
         (b'Sep  8 00:39:49 ftp vsftpd[5]: [a] OK LOGIN: Client "192.0.2.1"\n', "vsftpd"),
         (b"Jan  7 18:26:02 ftp proftpd[8]: s (c[192.0.2.1]) - FTP session opened.\n", "proftpd"),
         (b"Jan  7 14:20:06 ftp pure-ftpd: (?@192.0.2.1) [INFO] New connection from 192.0.2.1\n", "pureftpd"),
+        (b"2016-03-21 06:57:36 [5908] 1ahr79-0006jK-G9 <= a@example.com H=m.example.org [192.0.2.1] "
+         b"P=esmtps S=1234\n", "exim"),
+        (b"Jun 29 16:04:19 server exim[1234]: Start queue run: pid=1234\n", "exim"),
+        (b"2024/10/10 13:55:36 [notice] 1#1: *2 signal process started, client: 192.0.2.1, server: x\n",
+         "nginx-error"),
+        (b"[Thu Oct 10 13:55:36.1 2024] [ssl:info] [pid 1] [client 192.0.2.1:5] AH01964: Connection\n",
+         "apache-error"),
     ],
 )
 def test_a_lawful_line_of_a_service_chooses_its_pack(line: bytes, pack: str) -> None:

@@ -60,6 +60,15 @@ F2B: dict[str, F2BSpec] = {
     "vsftpd": F2BSpec("vsftpd", ("vsftpd",)),
     "proftpd": F2BSpec("proftpd", ("proftpd",)),
     "pureftpd": F2BSpec("pureftpd", ("pure-ftpd",)),
+    # AUTH failures, rejects, protocol abuse and scans: fail2ban's "aggressive".
+    "exim": F2BSpec("exim", ("exim",), mode="aggressive"),
+    # The web servers' error logs (the access-log lines of these files are the http pack's).
+    "nginx-error": F2BSpec(
+        "nginx-error", ("nginx-http-auth", "nginx-botsearch"), other_format=r"^(?:[0-9a-fA-F.:]+ - |\S+ nginx\[)"
+    ),
+    "apache-error": F2BSpec(
+        "apache-error", ("apache-auth", "apache-noscript", "apache-botsearch"), other_format=r"^[0-9a-fA-F.:]+ - "
+    ),
     # The http pack reads access logs; these filters also read error logs. (Bad-bot,
     # knocking and URL-fopen filters judge other things than probes or failures.)
     "http": F2BSpec(
@@ -125,6 +134,7 @@ JUDGED_WRONG: list[tuple[str, int, str]] = [
     *(("sshd-journal", n, _REPEAT) for n in (282, 288, 330)),
     *(("sshd-journal", n, _KERNEL) for n in (63, 65, 67)),
     ("postfix", 157, _DNS_MISMATCH),
+    *(("exim", n, _DNS_MISMATCH) for n in (121, 123, 125)),
 ]
 
 #: Labels whose host is not an address: we never resolve names (DNS is
@@ -290,7 +300,8 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
 
 #: What the packs achieve today; a regression below these fails.
 F2B_FLOOR = {
-    "sshd": 212, "postfix": 59, "dovecot": 51, "vsftpd": 6, "proftpd": 10, "pureftpd": 1, "http": 16,
+    "sshd": 213, "postfix": 59, "dovecot": 51, "vsftpd": 6, "proftpd": 10, "pureftpd": 1, "http": 16,
+    "exim": 45, "nginx-error": 4, "apache-error": 43,
 }
 
 
@@ -332,6 +343,7 @@ CROWDSEC_PACKS = {
     "vsftpd": "vsftpd",
     "proftpd": "proftpd",
     "pureftpd": "pureftpd",
+    "exim": "exim",
 }
 
 CROWDSEC_SKIPPED = {
@@ -416,7 +428,7 @@ def score_crowdsec(name: str, pack_name: str, folder: Path) -> tuple[set[str], s
 
 
 #: Fixtures whose expected attackers we find today, per pack.
-CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6, "pureftpd": 1}
+CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6, "pureftpd": 1, "exim": 2}
 
 
 def test_crowdsec_expected_attackers_are_blamed_per_service() -> None:
