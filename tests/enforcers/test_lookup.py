@@ -1,5 +1,4 @@
 from shieldwall.addresses import IntervalIndex, pack_address
-from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.lookup import BlockLookup
 
 
@@ -40,12 +39,3 @@ def test_overlapping_and_adjacent_ranges_merge() -> None:
     assert not index.overlaps(41, 49)
     assert index.overlaps(0, 100)
     assert not index.overlaps(0, 9)
-
-
-def test_expired_blocks_are_left_out_and_expiry_is_tracked() -> None:
-    lookup = BlockLookup.from_blocks(
-        [Block("192.0.2.1", 100.0), Block("192.0.2.2", 50.0), Block("192.0.2.3", 10.0)], now=20.0
-    )
-    assert lookup.is_blocked("192.0.2.1")
-    assert not lookup.is_blocked("192.0.2.3")
-    assert lookup.expires_at == 50.0

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from shieldwall.addresses import parse_ranges
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import ConfigError
 from shieldwall.hub.ledger.storage import StoredDecision
@@ -18,7 +19,6 @@ from shieldwall.hub.policy import (
     load_policy,
 )
 from shieldwall.hub.policy_view import PolicyRows
-from shieldwall.hub.protections import Protections, parse_never_block_list
 from shieldwall.signals.signal import Signal
 
 NOW = 1_764_380_000.0
@@ -35,7 +35,7 @@ def policy(protected: str = "", **config: object) -> Policy:
         fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
         fields.update(config)
         base = PolicyConfig(**fields)  # type: ignore[arg-type]
-    return Policy(base, Protections(parse_never_block_list(protected, "test")))
+    return Policy(base, parse_ranges(protected, "test"))
 
 
 def test_default_policy_lists_every_detection_scenario() -> None:

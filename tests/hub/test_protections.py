@@ -6,9 +6,14 @@ import ipaddress
 
 import pytest
 
+from shieldwall.addresses import parse_ranges
 from shieldwall.errors import ConfigError
-from shieldwall.hub.protections import Protections, parse_never_block_list
+from shieldwall.hub.protections import Protected, Protections
 from tests.conftest import shared_data
+
+
+def never_block(text: str, label: str) -> list[Protected]:
+    return list(parse_ranges(text, label).entries)
 
 
 def net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -16,18 +21,18 @@ def net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 def test_list_format_allows_comments_and_notes() -> None:
-    entries = parse_never_block_list("# c\n8.8.8.8\tgoogle\n\n2001:db8::/32 # doc\n", "dns")
+    entries = never_block("# c\n8.8.8.8\tgoogle\n\n2001:db8::/32 # doc\n", "dns")
     assert [str(e.network) for e in entries] == ["8.8.8.8/32", "2001:db8::/32"]
     assert entries[0].label == "dns (google)"
 
 
 def test_bad_line_names_the_list_and_line() -> None:
     with pytest.raises(ConfigError, match="dns:2: "):
-        parse_never_block_list("8.8.8.8\nnot-an-ip\n", "dns")
+        never_block("8.8.8.8\nnot-an-ip\n", "dns")
 
 
 def test_overlap_is_found_inside_outside_and_across_ranges() -> None:
-    p = Protections(parse_never_block_list("45.13.7.0/24 a\n45.13.9.9 b\n2a01::/32 c\n", "t"))
+    p = Protections(never_block("45.13.7.0/24 a\n45.13.9.9 b\n2a01::/32 c\n", "t"))
     assert p.protecting(net("45.13.7.200/32")) == "t (a)"
     assert p.protecting(net("45.13.0.0/16")) is not None
     assert p.protecting(net("45.13.8.1/32")) is None
@@ -36,7 +41,7 @@ def test_overlap_is_found_inside_outside_and_across_ranges() -> None:
 
 
 def test_nested_ranges_are_merged_without_losing_coverage() -> None:
-    p = Protections(parse_never_block_list("10.0.0.0/8\n10.1.0.0/16\n11.0.0.5\n", "t"))
+    p = Protections(never_block("10.0.0.0/8\n10.1.0.0/16\n11.0.0.5\n", "t"))
     assert p.protecting(net("10.255.255.255/32")) is not None
     assert p.protecting(net("11.0.0.4/32")) is None
 
@@ -44,8 +49,8 @@ def test_nested_ranges_are_merged_without_losing_coverage() -> None:
 def test_shared_allowlists_protect_crawlers_and_resolvers() -> None:
     entries = []
     for path in sorted(shared_data("ipranges-allowlist").glob("*.txt")):
-        entries += parse_never_block_list(path.read_text(), path.name)
-    entries += parse_never_block_list(
+        entries += never_block(path.read_text(), path.name)
+    entries += never_block(
         shared_data("public-dns-resolvers", "public_dns_resolvers.txt").read_text(), "dns"
     )
     p = Protections(entries)

@@ -105,10 +105,6 @@ class Ranges:
         """A new set with ``extra`` added (members joining, this host's own addresses...)."""
         return Ranges((*self.entries, *extra))
 
-    def intervals(self) -> int:
-        """How many disjoint intervals the entries merge into."""
-        return len(self._index[4]) + len(self._index[6])
-
     def protecting(self, network: IPNetwork) -> str | None:
         """The label of a listed range overlapping ``network``, or ``None``."""
         return self.protecting_span(network.version, *_bounds(network))

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shieldwall.addresses import IntervalIndex, is_ipv6, is_range, pack_address, target_network
-from shieldwall.enforcers.block import Block
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +44,6 @@ class BlockLookup:
                 if packed is not None:
                     singles.add(packed)
         return cls(frozenset(singles), IntervalIndex.build(v4), IntervalIndex.build(v6), expires_at)
-
-    @classmethod
-    def from_blocks(cls, blocks: Iterable[Block], now: float) -> BlockLookup:
-        """Build from the blocks still active at ``now``."""
-        active = [b for b in blocks if b.until > now]
-        soonest = min((b.until for b in active), default=float("inf"))
-        return cls.from_targets((b.target for b in active), soonest)
 
     def is_blocked(self, address: str) -> bool:
         """True when ``address`` (text, as a server reports it) is blocked.

@@ -63,11 +63,6 @@ def split_host_port(text: str, default_port: int = 8443) -> tuple[str, int]:
     return host, port
 
 
-def join_host_port(host: str, port: int) -> str:
-    """The inverse of :func:`split_host_port`."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 @dataclass(frozen=True)
 class HubConfig:
     """Everything ``hub serve`` needs, resolved to absolute paths."""
