@@ -263,3 +263,39 @@ def test_thirty_simulated_days_of_attacks_leave_the_agents_memory_flat() -> None
     assert after_day[29] == after_day[2]
     # Bounded by one day's attackers (24 h blocks), not by the 7,200 seen in the month.
     assert all(size <= 2 * 240 for size in after_day[29].values())
+
+
+def test_a_decision_whose_target_is_not_an_address_is_skipped_but_moves_the_cursor() -> None:
+    agent = core()
+    decision = Decision(cursor=3, action="block", target="evil.example", until=NOW + 60,
+                        scenario="x", origin="m2")
+    commands = agent.decision(decision, NOW)
+    assert [n.event for n in of(Note, commands)] == ["decision", "decision.skipped"]  # type: ignore[attr-defined]
+    assert of(SaveCursor, commands) == [SaveCursor(3)] and not of(Enforce, commands)
+
+
+def test_a_shorter_decision_for_a_blocked_address_changes_nothing() -> None:
+    agent = core()
+    agent.decision(Decision(cursor=1, action="block", target="45.33.99.9", until=NOW + 600,
+                            scenario="s", origin="m2"), NOW)
+    commands = agent.decision(Decision(cursor=2, action="block", target="45.33.99.9",
+                                       until=NOW + 60, scenario="s", origin="m3"), NOW)
+    assert not of(Enforce, commands) and agent.blocks["45.33.99.9"].until == NOW + 600
+
+
+def test_a_stored_block_with_a_new_expiry_replaces_the_element() -> None:
+    old = Block("45.33.99.7", until=NOW + 60, origin="operator")
+    agent = core(blocks={old.target: old})
+    longer = Block("45.33.99.7", until=NOW + 3600, origin="operator")
+    (enforce,) = of(Enforce, agent.store_changed({longer.target: longer}, NOW))
+    assert enforce.plan.remove == ("45.33.99.7",)  # type: ignore[attr-defined]
+    assert [b.until for b in enforce.plan.add] == [NOW + 3600]  # type: ignore[attr-defined]
+
+
+def test_startup_forgets_blocks_that_expired_while_the_agent_was_down() -> None:
+    gone = Block("45.33.99.1", until=NOW - 1)
+    kept = Block("45.33.99.2", until=NOW + 60)
+    agent = core(blocks={gone.target: gone, kept.target: kept})
+    commands = agent.startup(NOW)
+    assert of(Remember, commands) == [Remember(forget=("45.33.99.1",))]
+    assert set(agent.blocks) == set(agent.stored) == {"45.33.99.2"}
