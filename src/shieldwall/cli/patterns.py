@@ -127,6 +127,7 @@ def _test(
         packs += [p for p in choose_packs(first, every, whole_file=len(first) < SNIFF_BYTES)
                   if p.name not in {q.name for q in packs}]
         if not packs:
+            chunks.close()  # closes the file now, not whenever the collector gets to it
             raise click.UsageError(
                 f"{file}: no pack recognises this file; choose one with --pack "
                 f"({', '.join(builtin_pack_names())})"

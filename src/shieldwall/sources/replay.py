@@ -16,7 +16,7 @@ import lzma
 import os
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import BinaryIO
 
 from shieldwall.errors import SourceError
@@ -40,7 +40,7 @@ def iter_file_chunks(
     *,
     stats: LineStats | None = None,
     read_size: int = READ_SIZE,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Complete-line chunks of the whole file at ``path`` (``"-"``: stdin).
 
     ``stats`` (optional, may be shared across files) counts lines cut at 64 KiB.
@@ -59,7 +59,7 @@ def iter_stdin_chunks(
     stats: LineStats | None = None,
     read_size: int = READ_SIZE,
     stream: BinaryIO | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Complete-line chunks of standard input (or of ``stream``), to its end."""
     handle = stream if stream is not None else sys.stdin.buffer
     return _chunks(handle, "standard input", stats, read_size, close=False)
@@ -106,7 +106,7 @@ def _chunks(
     *,
     close: bool = True,
     also_close: BinaryIO | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     assembler = LineAssembler(stats=stats)
     feed = assembler.feed
     read = handle.read
