@@ -17,6 +17,7 @@ from shieldwall.addresses import DEFAULT_IPV6_PREFIX
 from shieldwall.config import Network, Section, load_toml, problem
 from shieldwall.enforcers.registry import Backend, EnforceSpec
 from shieldwall.errors import ConfigError
+from shieldwall.readiness.verdict import DEFAULT_THRESHOLDS, Thresholds
 from shieldwall.sources import SourceSpec
 
 DEFAULT_DATA_DIR = Path("/var/lib/shieldwall/member")
@@ -44,6 +45,7 @@ class _AgentFile(Section, frozen=True):
     sources: tuple[SourceSpec, ...] = ()
     detection: _DetectionSection = msgspec.field(default_factory=_DetectionSection)
     enforce: EnforceSpec = msgspec.field(default_factory=EnforceSpec)
+    readiness: Thresholds = msgspec.field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class AgentConfig:
     exports_dir: str = ""
     #: Signals per envelope (one signature per batch).
     batch_size: int = 500
+    #: ``[readiness]``: where each check R1-R8 turns degraded or failing.
+    readiness: Thresholds = DEFAULT_THRESHOLDS
 
     @property
     def enforce(self) -> EnforceSpec:
@@ -97,6 +101,7 @@ def parse_agent_config(text: str, origin: str = "<string>") -> AgentConfig:
         local_first=file.enforce.local_first,
         exports_dir=file.enforce.exports_dir,
         batch_size=file.agent.batch_size,
+        readiness=file.readiness,
     )
 
 

@@ -42,6 +42,7 @@ from shieldwall.enforcers.registry import NoteSink, make_enforcer
 from shieldwall.enforcers.store import BlockStore
 from shieldwall.errors import EnforcerError, HubError, SignalError
 from shieldwall.events.packs import load_pack
+from shieldwall.readiness.stream_report import Following, report_following
 from shieldwall.signals.member_state import STATE_FILE, MemberState, load_member_state
 from shieldwall.sources import SourceSpec, make_source
 from shieldwall.sources.state import PositionStore
@@ -120,6 +121,7 @@ class AgentRuntime:
         self._outbox = asyncio.Event()
         self._exports_dirty = True
         self.applied = 0
+        self.follower: Following | None = None
 
     # -- commands -----------------------------------------------------------
 
@@ -249,6 +251,7 @@ class AgentRuntime:
         if self.member is None:
             return
         async with DecisionFollower(self.member, after=self.core.cursor) as follower:
+            self.follower = follower  # its stream state, reported each tick (readiness R1)
             async for decision in follower:
                 self.handle(functools.partial(self.core.decision, decision))
 
@@ -260,6 +263,8 @@ class AgentRuntime:
     def tick(self) -> None:
         """Once a second: follow the block store, expire blocks, regenerate the exports."""
         self.handle(self.core.expire)
+        if self.follower is not None:
+            report_following(self.data_dir, self.follower, self.clock())
         if self.config.exports_dir and self._exports_dirty:
             self._exports_dirty = False
             now = self.clock()

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ban": ("shieldwall.cli.blocks:ban", "Block an address or range now, for a while."),
     "unban": ("shieldwall.cli.blocks:unban", "Lift a block."),
     "blocks": ("shieldwall.cli.blocks:blocks", "List this member's active blocks."),
+    "status": ("shieldwall.cli.status:status", "This member's readiness: checks R1-R8."),
     "import": ("shieldwall.cli.blocks:import_command", "Import a public blocklist."),
     "enforce": ("shieldwall.cli.enforce:enforce", "Apply blocks to nftables; status; uninstall."),
     "bouncer": ("shieldwall.cli.bouncer:bouncer", "CrowdSec bouncers enforcing this member's blocks."),

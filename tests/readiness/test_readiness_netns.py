@@ -1,0 +1,177 @@
+"""``shieldwall status`` against the real thing, as root, in a network namespace.
+
+A hub (``shieldwall hub serve``) and a member's agent (``shieldwall agent run``,
+nftables backend) run as real processes in a namespace the test creates, so the
+table they touch and the loopback the hub listens on are the namespace's own.
+Then the checks are watched failing for real: the table deleted under a store
+holding blocks (R3), a source left silent (R4), the hub stopped (R1). Waits are
+polls with generous limits, never timing assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_root
+
+pytestmark = pytest.mark.root
+
+HUB_PORT = 18443
+
+
+def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=check)
+
+
+def until(condition: Callable[[], bool], limit: float = 30.0) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@dataclass
+class Member:
+    ns: str
+    root: Path
+    processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+
+    @property
+    def data(self) -> Path:
+        return self.root / "member"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "auth.log"
+
+    def inside(self, *args: str) -> list[str]:
+        return ["ip", "netns", "exec", self.ns, *args]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return sh(*self.inside(sys.executable, "-m", "shieldwall.cli.main", *args), check=False)
+
+    def start(self, name: str, *args: str) -> None:
+        argv = self.inside(sys.executable, "-m", "shieldwall.cli.main", *args)
+        out = open(self.root / f"{name}.out", "w")  # noqa: SIM115 - closed with the process
+        self.processes[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                                text=True)
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def status(self) -> tuple[int, dict[str, dict[str, Any]]]:
+        done = self.cli("status", "--json", "--full", "--config", str(self.root / "agent.toml"))
+        assert done.returncode in (0, 1), done.stderr
+        document = json.loads(done.stdout)
+        return done.returncode, {c["code"]: c for c in document["checks"]}
+
+    def stream_connected(self) -> bool:
+        try:
+            return bool(json.loads((self.data / "stream.json").read_text())["connected"])
+        except (OSError, ValueError, KeyError):
+            return False
+
+
+@pytest.fixture(scope="module")
+def member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Member]:
+    require_root("nft", "ip")
+    root = tmp_path_factory.mktemp("readiness")
+    lab = Member(f"swt-ready-{secrets.token_hex(3)}", root)
+    try:
+        sh("ip", "netns", "add", lab.ns)
+        sh(*lab.inside("ip", "link", "set", "lo", "up"))
+        hub = root / "hub"
+        done = lab.cli("hub", "init", "--data", str(hub), "--listen", f"127.0.0.1:{HUB_PORT}")
+        assert done.returncode == 0, done.stderr
+        lab.start("hub", "hub", "serve", "--data", str(hub))
+        token = lab.cli("hub", "invite", "--data", str(hub), "--name", "alpha").stdout.strip()
+        assert until(lambda: lab.cli("join", token, "--data", str(lab.data)).returncode == 0), \
+            (root / "hub.out").read_text()
+        lab.log.write_text("Dec  1 10:00:00 host sshd[1]: Connection closed\n")
+        (root / "agent.toml").write_text(
+            f'[agent]\ndata_dir = "{lab.data}"\n'
+            f'[[sources]]\nkind = "file"\npath = "{lab.log}"\npack = "sshd"\n'
+            '[enforce]\nbackend = "nftables"\n'
+            # Short, so that a stopped agent shows without a long wait.
+            '[readiness]\nstream_report_age = "3s"\n')
+        lab.start("agent", "agent", "run", "--config", str(root / "agent.toml"))
+        assert until(lab.stream_connected), (root / "agent.out").read_text()
+        for address in ("192.0.2.5", "198.51.100.0/24"):
+            done = lab.cli("ban", address, "--for", "1h", "--data-dir", str(lab.data))
+            assert done.returncode == 0, done.stderr
+        yield lab
+    finally:
+        for name in list(lab.processes):
+            lab.stop(name)
+        sh("ip", "netns", "del", lab.ns, check=False)
+
+
+def test_a_joined_member_with_its_agent_running_passes_what_it_can_prove(member: Member) -> None:
+    code, checks = member.status()
+    states = {k: c["state"] for k, c in checks.items()}
+    assert states == {"R1": "ok", "R2": "ok", "R3": "ok", "R4": "ok", "R5": "degraded",
+                      "R6": "ok", "R7": "ok", "R8": "degraded"}, checks
+    assert "2 blocks" in checks["R3"]["reason"]
+    assert code == 1  # not ready until drills and alliance versions exist: never a false ok
+
+
+def test_deleting_the_table_under_a_store_holding_blocks_fails_r3(member: Member) -> None:
+    sh(*member.inside("nft", "delete", "table", "inet", "shieldwall"))
+    try:
+        _, checks = member.status()
+        assert checks["R3"]["state"] == "failing"
+        assert "missing" in checks["R3"]["reason"] and "2 active blocks" in checks["R3"]["reason"]
+    finally:
+        done = member.cli("enforce", "apply", "--data-dir", str(member.data))
+        assert done.returncode == 0, done.stderr
+    assert member.status()[1]["R3"]["state"] == "ok"
+
+
+def test_a_source_silent_for_longer_than_it_usually_is_degrades_r4(member: Member) -> None:
+    old = time.time() - 7 * 3600  # older than the default staleness while no gap is known
+    os.utime(member.log, (old, old))
+    try:
+        _, checks = member.status()
+        assert checks["R4"]["state"] == "degraded"
+        assert str(member.log) in checks["R4"]["reason"] and "7.0h ago" in checks["R4"]["reason"]
+    finally:
+        os.utime(member.log)
+
+
+def test_a_stopped_agent_is_seen_as_not_running(member: Member) -> None:
+    member.stop("agent")
+
+    def r1_failing() -> bool:
+        return member.status()[1]["R1"]["state"] == "failing"
+
+    assert until(r1_failing)
+    reason = member.status()[1]["R1"]["reason"]
+    assert "agent is not running" in reason and "shieldwall agent run" in reason
+
+
+def test_stopping_the_hub_fails_r1(member: Member) -> None:
+    member.stop("hub")
+    _, checks = member.status()
+    assert checks["R1"]["state"] == "failing", checks["R1"]
+    assert "unreachable" in checks["R1"]["reason"]
+    assert checks["R2"]["state"] == checks["R6"]["state"] == "degraded"
