@@ -40,6 +40,13 @@ PURE = (
     "shieldwall.hub.policy",
     "shieldwall.hub.policy_config",
     "shieldwall.hub.protections",
+    "shieldwall.readiness.evaluate",
+    "shieldwall.readiness.link",
+    "shieldwall.readiness.liveness",
+    "shieldwall.readiness.outbox",
+    "shieldwall.readiness.table",
+    "shieldwall.readiness.verdict",
+    "shieldwall.readiness.versions",
     "shieldwall.signals.signal",
 )
 #: What a pure module may not import: I/O, concurrency and the clock.
