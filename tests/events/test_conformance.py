@@ -64,10 +64,12 @@ F2B: dict[str, F2BSpec] = {
     "exim": F2BSpec("exim", ("exim",), mode="aggressive"),
     # The web servers' error logs (the access-log lines of these files are the http pack's).
     "nginx-error": F2BSpec(
-        "nginx-error", ("nginx-http-auth", "nginx-botsearch"), other_format=r"^(?:[0-9a-fA-F.:]+ - |\S+ nginx\[)"
+        "nginx-error", ("nginx-http-auth", "nginx-botsearch"),
+        other_format=r"^(?:[0-9a-fA-F.:]+ - |\S+ nginx\[)",
     ),
     "apache-error": F2BSpec(
-        "apache-error", ("apache-auth", "apache-noscript", "apache-botsearch"), other_format=r"^[0-9a-fA-F.:]+ - "
+        "apache-error", ("apache-auth", "apache-noscript", "apache-botsearch"),
+        other_format=r"^[0-9a-fA-F.:]+ - ",
     ),
     # The http pack reads access logs; these filters also read error logs. (Bad-bot,
     # knocking and URL-fopen filters judge other things than probes or failures.)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 
 import pytest
 
@@ -160,3 +161,24 @@ def test_cached_days_and_minutes_agree_with_a_fresh_clock() -> None:
     warm = Clockless(2024)
     for text in stamps:
         assert warm.parse(text) == Clockless(2024).parse(text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        (b"2024/10/10 13:55:36", "2024-10-10T13:55:36"),  # nginx error log
+        (b"Thu Oct 10 13:55:36.123456 2024", "2024-10-10T13:55:36.123456"),  # Apache 2.4
+        (b"Thu Oct  3 13:55:36 2024", "2024-10-03T13:55:36"),  # Apache 2.2
+    ],
+)
+def test_error_log_timestamps(text: bytes, iso: str) -> None:
+    want = dt.datetime.fromisoformat(iso).replace(tzinfo=dt.UTC).timestamp()
+    assert Clockless(2000).parse(text) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    "text", [b"Thu Foo 10 13:55:36 2024", b"Thu Oct 10 25:55:36 2024", b"Thu Oct 32 10:00:00 2024"]
+)
+def test_bad_ctime_timestamps_are_refused(text: bytes) -> None:
+    with pytest.raises(TimestampError):
+        Clockless(2000).parse(text)

@@ -2,8 +2,10 @@
 
 Supported: BSD syslog (``Dec 10 06:55:46``, no year: the caller supplies one and
 a backwards jump of more than half a year is read as a new year), RFC 3339 / ISO
-8601 (``2024-05-06T07:08:09.123+02:00``, journalctl's ``short-iso``), and the
-Common Log Format (``10/Oct/2004:04:20:13 -0400``). Times without a zone are UTC
+8601 (``2024-05-06T07:08:09.123+02:00``, journalctl's ``short-iso``; nginx's error
+log writes ``2024/05/06 07:08:09``), ctime with the year last (Apache's error log:
+``Tue Oct 10 13:55:36.123456 2024``), and the Common Log Format
+(``10/Oct/2004:04:20:13 -0400``). Times without a zone are UTC
 so that replaying a file gives the same result on every machine.
 """
 
@@ -22,8 +24,12 @@ _MONTHS = {
 }
 
 _ISO = re.compile(
-    rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?"
+    rb"(\d{4})[-/](\d\d)[-/](\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?"
     rb"\s?(Z|[+-]\d\d:?\d\d)?$"
+)
+#: Apache's error log: ``Tue Oct 10 13:55:36.123456 2024`` (ctime, with the year last).
+_CTIME = re.compile(
+    rb"[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (\d{4})$"
 )
 _BSD = re.compile(rb"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?$")
 _CLF = re.compile(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
@@ -80,7 +86,20 @@ class Clockless:
             if text[2:3] == b"/":
                 return self._clf(text)
             return self._iso(text)
+        if text[3:4] == b" " and text[4:5].isalpha():
+            return self._ctime(text)
         return self._bsd(text)
+
+    def _ctime(self, text: bytes) -> float:
+        m = _CTIME.match(text)
+        month = _MONTHS.get(m.group(1)) if m is not None else None
+        if m is None or month is None:
+            raise TimestampError(f"not a ctime timestamp: {text[:40]!r}")
+        hh, mm, ss = int(m.group(3)), int(m.group(4)), int(m.group(5))
+        if hh > 23 or mm > 59 or ss > 60:
+            raise TimestampError(f"not a time of day: {text[:40]!r}")
+        value = self._day(int(m.group(7)), month, int(m.group(2))) + hh * 3600 + mm * 60 + ss
+        return value + (float(b"0." + m.group(6)) if m.group(6) else 0.0)
 
     def _day(self, year: int, month: int, day: int) -> float:
         key = b"%d-%d-%d" % (year, month, day)
