@@ -324,3 +324,28 @@ def test_replaying_rotated_files_in_any_order_finds_the_same_attackers() -> None
     newest_first = {(r["ip"], r["scenario"]) for r in detections("--pack", "http", *map(str, paths))}
     oldest_first = {(r["ip"], r["scenario"]) for r in detections("--pack", "http", *map(str, paths[::-1]))}
     assert newest_first == oldest_first
+
+
+def test_a_declared_proxy_is_never_detected_and_stderr_says_so() -> None:
+    path = shared_data("loghub", "OpenSSH_2k.log")
+    attacker = "183.62.140.253"
+    assert attacker in {r["ip"] for r in detections("--pack", "sshd", str(path))}
+    own = "187.141.143.180"  # also an attacker of this log
+    assert own in {r["ip"] for r in detections("--pack", "sshd", str(path))}
+    done = replay("--json", "--pack", "sshd", "--proxy", "183.62.140.0/24", "--own-address", own, str(path))
+    assert done.returncode == 0, done.stderr
+    blamed = {json.loads(x)["ip"] for x in done.stdout.splitlines()}
+    assert attacker not in blamed and own not in blamed and blamed
+    assert re.search(r"\d+ events refused: \d+ blamed a declared proxy, \d+ blamed this host's own address",
+                     done.stderr)
+
+
+def test_an_access_log_client_with_many_user_agents_is_warned_about(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("".join(
+        f'203.0.113.10 - - [10/Oct/2024:13:55:{n % 60:02d} +0000] "GET /x HTTP/1.1" 404 1 "-" "agent {n}"\n'
+        for n in range(80)
+    ))
+    done = replay("--pack", "http", str(log))
+    assert done.returncode == 0, done.stderr
+    assert "warning: 203.0.113.10 sent 50 or more distinct user agents" in done.stderr

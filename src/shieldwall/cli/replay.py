@@ -15,12 +15,13 @@ from shieldwall.addresses import DEFAULT_IPV6_PREFIX, parse_ranges
 from shieldwall.cli.main import command_errors
 from shieldwall.cli.progress import Progress, progress, quiet_option
 from shieldwall.detection.detector import Detector
+from shieldwall.detection.proxies import ProxyGuard, UserAgentSpread
 from shieldwall.detection.reorder import DEFAULT_BOUND, Reorder
 from shieldwall.detection.scenario import load_scenarios
 from shieldwall.durations import parse_duration
 from shieldwall.errors import SourceError
 from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES
-from shieldwall.events.autodetect import PackSniffer
+from shieldwall.events.autodetect import SNIFF_BYTES, PackSniffer
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
 from shieldwall.events.stream import EventStream
 from shieldwall.sources.lines import LineStats
@@ -55,7 +56,7 @@ class _Replayer:
     def __init__(self, detector: Detector, explicit: list[PackSpec], auto: bool,
                  year: int | None, ipv6_prefix: int, keep_lines: bool,
                  max_auth_tries: int = DEFAULT_MAX_AUTH_TRIES,
-                 reorder: float = DEFAULT_BOUND) -> None:
+                 reorder: float = DEFAULT_BOUND, guard: ProxyGuard | None = None) -> None:
         self.detector = detector
         self.explicit = explicit
         self.auto = auto
@@ -64,6 +65,10 @@ class _Replayer:
         self.keep_lines = keep_lines
         self.max_auth_tries = max_auth_tries
         self.reorder = Reorder(reorder)
+        self.guard = guard or ProxyGuard()
+        #: Access-log clients with too many user agents (sampled: each chunk's start).
+        self.spread = UserAgentSpread()
+        self.proxy_warnings: list[str] = []
         self.line_stats = LineStats()
         self._every: list[PackSpec] | None = None
 
@@ -96,7 +101,9 @@ class _Replayer:
                                + ", ".join(c.describe() for c in new), err=True)
                     streams += [stream(c.pack) for c in new]
             for s in streams:
-                self.detector.feed(self.reorder.push(s.feed(chunk)))
+                self.detector.feed(self.reorder.push(self.guard.filter(s.feed(chunk))))
+                if s.pack.format == "access":
+                    self.proxy_warnings += self.spread.observe(chunk[:SNIFF_BYTES])
             count = chunk.count(b"\n")
             lines += count
             # Compressed files yield more bytes than they hold on disk: cap at their size.
@@ -136,6 +143,10 @@ class _Replayer:
 @click.option("--reorder", "reorder", default=f"{DEFAULT_BOUND:g}s", show_default=True,
               help="Put lines out of time order by up to this much log time back in order "
                    "(several workers, merged files); 0 turns it off.")
+@click.option("--proxy", "proxies", multiple=True,
+              help="Address or CIDR of a reverse proxy in front of this host: never blamed; repeatable.")
+@click.option("--own-address", "own", multiple=True,
+              help="This host's own address or CIDR: never blamed; repeatable.")
 @click.option("--no-evidence", is_flag=True, help="Do not keep sample lines (faster).")
 @quiet_option
 def replay(
@@ -149,6 +160,8 @@ def replay(
     year: int | None,
     max_auth_tries: int,
     reorder: str,
+    proxies: tuple[str, ...],
+    own: tuple[str, ...],
     no_evidence: bool,
     quiet: bool,
 ) -> None:
@@ -184,7 +197,9 @@ def replay(
         )
         replayer = _Replayer(detector, [load_pack(n) for n in pack_names if n != "auto"],
                              "auto" in pack_names, year, ipv6_prefix, not no_evidence,
-                             max_auth_tries, parse_duration(reorder, "--reorder"))
+                             max_auth_tries, parse_duration(reorder, "--reorder"),
+                             ProxyGuard(parse_ranges(proxies, "--proxy", widen=False),
+                                        parse_ranges(own, "--own-address", widen=False)))
         lines = matched = 0
         sizes = {path: _size(path) for path in files}
         with progress("replay", sum(sizes.values()), rate_unit="lines", quiet=quiet) as bar:
@@ -200,6 +215,10 @@ def replay(
                 f"file of your own (see 'shieldwall patterns test')"
             )
         line_stats = replayer.line_stats
+        if replayer.guard.refused:
+            click.echo(f"shieldwall replay: {replayer.guard.describe()}", err=True)
+        for address in replayer.proxy_warnings:
+            click.echo(f"shieldwall replay: warning: {UserAgentSpread.warning(address)}", err=True)
         out = sys.stdout
         encoder = msgspec.json.Encoder()
         detections = detector.detections or []
