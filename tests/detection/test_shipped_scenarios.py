@@ -80,3 +80,25 @@ def test_open_proxy_probes_every_ten_minutes_over_hours_are_detected() -> None:
 
 def test_open_proxy_probes_once_an_hour_stay_below() -> None:
     assert _detect("http", [_proxy_probe(m) for m in range(0, 24 * 60, 60)]) == []
+
+
+def test_postscreen_protocol_abuse_now_counts() -> None:
+    lines = [
+        f"Dec 23 19:39:{i:02d} mx postfix/postscreen[21057]: PREGREET 14 after 0.08 from [{A}]:59415: "
+        "EHLO ylmf-pc\\r\\n"
+        for i in range(10)
+    ]
+    assert _detect("postfix", lines) == [(A, "mail-protocol-abuse", 10)]
+
+
+def test_a_burst_of_rejects_is_reported_and_greylisting_is_not_a_reject() -> None:
+    reject = (
+        "Jul 12 07:47:{s:02d} mx postfix/smtpd[8738]: NOQUEUE: reject: RCPT from x.example.com[{a}]: "
+        "550 5.1.1 <u{s}@example.org>: Recipient address rejected: User unknown; from=<a@b> to=<u@c> "
+        "proto=ESMTP helo=<x>"
+    )
+    grey = reject.replace("550 5.1.1", "450 4.2.0").replace("User unknown", "Greylisted")
+    assert _detect("postfix", [reject.format(s=s, a=A) for s in range(20)]) == [
+        (A, "mail-reject-burst", 20)
+    ]
+    assert _detect("postfix", [grey.format(s=s, a=A) for s in range(30)]) == []
