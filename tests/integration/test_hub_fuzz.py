@@ -49,10 +49,11 @@ class Hub:
 def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     base = tmp_path_factory.mktemp("fuzz")
     config = init_hub(base / "hub")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shieldwall.cli.main", "hub", "serve", "--data", str(base / "hub")],
-        stdout=subprocess.DEVNULL, stderr=(base / "hub.log").open("wb"),
-    )
+    with (base / "hub.log").open("wb") as hub_log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shieldwall.cli.main", "hub", "serve", "--data", str(base / "hub")],
+            stdout=subprocess.DEVNULL, stderr=hub_log,
+        )
     try:
         url = f"https://{config.listen}"
         cert = str(base / "hub" / "tls.crt")

@@ -142,8 +142,9 @@ class Poller:
 
 
 async def spawn(*argv: str, log: Path) -> asyncio.subprocess.Process:
-    out = log.open("wb")
-    return await asyncio.create_subprocess_exec(*argv, stdout=out, stderr=subprocess.STDOUT)
+    # The child keeps its own descriptor; ours is closed at once (no ResourceWarning).
+    with log.open("wb") as out:
+        return await asyncio.create_subprocess_exec(*argv, stdout=out, stderr=subprocess.STDOUT)
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
