@@ -168,6 +168,9 @@ async def main(args: argparse.Namespace) -> None:
         data = Path(tmp)
         port = 20000 + os.getpid() % 20000
         run_cli("hub", "init", "--data", str(data / "hub"), "--listen", f"127.0.0.1:{port}")
+        # Raw capacity: no member here is hostile, so lift the per-member signal quota.
+        with (data / "hub" / "hub.toml").open("a") as toml:
+            toml.write("signals_per_hour = 1000000000\n")
         if args.decisions_per_hour is not None:
             policy = data / "hub" / "policy.toml"
             policy.write_text(policy.read_text().replace(

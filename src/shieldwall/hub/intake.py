@@ -144,7 +144,8 @@ class Intake:
 
     def quota_problem(self, member: str, now: float, signals: int = 0) -> str | None:
         """Why ``member`` may not send ``signals`` more now, or ``None``."""
-        if self.used(member, now) + signals > self.signals_per_hour:
+        # signals=0 is the check before the body: is there room for anything at all?
+        if self.used(member, now) + max(signals, 1) > self.signals_per_hour:
             return (f"member {member!r} reached its quota of {self.signals_per_hour} signals"
                     " per hour; send the batch again later")
         burst = max(1, int(self.signals_per_hour * BURST_SHARE))
