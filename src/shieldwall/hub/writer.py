@@ -37,8 +37,9 @@ from shieldwall.signals.envelope import Ack, OpenedEnvelope
 
 log = logging.getLogger(__name__)
 
-#: How often the writer sweeps memory, writes the head mark and expires old rows.
+#: How often the writer sweeps memory and writes the head mark; and expires old rows.
 HOUSEKEEPING = 1.0
+RETENTION_EVERY = 60.0
 RETENTION_BATCH = 10_000
 
 
@@ -96,6 +97,9 @@ class Writer:
         self._last_probe = 0.0
         self._marked = -1
         self._housekept = 0.0
+        self._expired = 0.0
+        #: Seconds between retention sweeps.
+        self.retention_every = RETENTION_EVERY
         self.crashes = 0
 
     @property
@@ -278,6 +282,9 @@ class Writer:
         if self.feed.head != self._marked:
             await self.ledger.mark_head(self.feed.head)
             self._marked = self.feed.head
+        if now - self._expired < self.retention_every:
+            return
+        self._expired = now
         try:
             removed = await self.ledger.expire(self.clock() - self.retention, RETENTION_BATCH)
         except HubError as exc:

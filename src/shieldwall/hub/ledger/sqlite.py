@@ -62,7 +62,6 @@ CREATE TABLE IF NOT EXISTS signals (
     last_seen REAL NOT NULL, duration REAL NOT NULL, received REAL NOT NULL, reason TEXT NOT NULL,
     evidence TEXT NOT NULL, note TEXT NOT NULL, decision INTEGER,
     outcome TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS signals_received ON signals (received);
 CREATE TABLE IF NOT EXISTS decisions (
     cursor INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, target TEXT NOT NULL,
     until REAL NOT NULL, scenario TEXT NOT NULL, origin TEXT NOT NULL, created REAL NOT NULL,
@@ -329,10 +328,18 @@ class SQLiteLedger:
         """Delete up to ``limit`` signals (and their batches) received before ``before``."""
 
         def work(conn: sqlite3.Connection) -> int:
+            # Signals are appended in id order; the first batch received at or after
+            # ``before`` says where the old ones end (batches are indexed by time, so no
+            # index on every signal is needed, which would cost every write).
+            row = conn.execute(
+                "SELECT MIN(first_signal) FROM batches WHERE received >= ?", (before,)
+            ).fetchone()
+            end = row[0] if row[0] is not None else conn.execute(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM signals").fetchone()[0]
             cur = conn.execute(
-                "DELETE FROM signals WHERE id IN"
-                " (SELECT id FROM signals WHERE received < ? ORDER BY id LIMIT ?)",
-                (before, limit),
+                "DELETE FROM signals WHERE id IN (SELECT id FROM signals WHERE id < ?"
+                " AND received < ? ORDER BY id LIMIT ?)",
+                (end, before, limit),
             )
             # Batches are only needed to recognise retries; members.last_seq keeps the order.
             conn.execute(
