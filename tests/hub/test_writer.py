@@ -148,3 +148,18 @@ async def test_one_poison_envelope_never_fails_the_others_in_its_group(tmp_path:
     finally:
         await w.stop()
         await ledger.close()
+
+
+async def test_signals_older_than_the_retention_are_deleted_and_decisions_kept(
+    writer: Writer,
+) -> None:
+    await writer.submit(envelope(1, "45.13.7.1"))
+    assert len(await writer.ledger.signals_for(["45.13.7.1"], 10)) == 1
+    writer.retention, writer.retention_every = 86400.0, 0.0
+    writer.clock = lambda: NOW + 2 * 86400  # two days later, with a one-day retention
+    for _ in range(200):
+        if not await writer.ledger.signals_for(["45.13.7.1"], 10):
+            break
+        await asyncio.sleep(0.05)  # the writer's housekeeping runs when it is idle
+    assert await writer.ledger.signals_for(["45.13.7.1"], 10) == []
+    assert await writer.ledger.head() == 1
