@@ -1,0 +1,262 @@
+"""The :class:`~shieldwall.hub.ledger.storage.Ledger` on PostgreSQL, for hub replicas.
+
+Same records, same contract as the SQLite ledger: :meth:`PostgresLedger.write` is one
+transaction (durable when PostgreSQL's ``synchronous_commit`` is on, its default)
+and writes nothing if any part fails. Decisions are appended through
+:mod:`.decision_log` under this replica's leader epoch (:attr:`PostgresLedger.epoch`,
+set from the :class:`~.elector.Elector`'s lease): a replica that does not lead, or
+no longer leads, cannot write a decision, and the whole group is refused with it.
+Signal ids come from their sequence inside the one writer's transaction, so
+``batches.first_signal`` bounds the ids of a batch as on SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, cast
+
+import asyncpg
+
+from shieldwall.decisions.decision import Decision
+from shieldwall.errors import HubError
+from shieldwall.hub.ledger.postgres import decision_log, membership, rows, signals
+from shieldwall.hub.ledger.postgres.lease import Lease, Role
+from shieldwall.hub.ledger.postgres.schema import migrate, redacted, require_current
+from shieldwall.hub.ledger.storage import (
+    InviteRecord,
+    MemberRecord,
+    StoredDecision,
+    StoredSignal,
+    WriteGroup,
+)
+
+if TYPE_CHECKING:
+    from shieldwall.hub.policy_view import PolicyRows, ViewQuery
+
+def _storable(value: str) -> bytes:
+    return rows.storable(value).encode()
+
+
+def _text(data: bytes) -> str:
+    return data.decode()
+
+
+async def _setup(conn: asyncpg.Connection) -> None:
+    """Every pooled connection sends text through :func:`_storable` (binary: COPY too)."""
+    for name in ("text", "varchar"):
+        await conn.set_type_codec(name, schema="pg_catalog", format="binary",
+                                  encoder=_storable, decoder=_text)
+
+
+class PostgresLedger:
+    """The hub's ledger in the PostgreSQL database at ``url``."""
+
+    def __init__(self, url: str, pool_size: int = 4) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        #: The leader epoch this replica appends under; None while it does not lead.
+        self.epoch: int | None = None
+        self._seen_changes: int | None = None
+        self._own_changes = 0
+
+    def on_lease(self, lease: Lease) -> None:
+        """Follow the election (pass as the Elector's ``on_change``)."""
+        self.epoch = lease.epoch if lease.role is Role.LEADER else None
+
+    # -- plumbing --------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._pool is None:
+            raise HubError("ledger is closed")
+        try:
+            async with self._pool.acquire() as proxy:
+                # The pool hands out a proxy that forwards every Connection method.
+                yield cast("asyncpg.Connection", proxy)
+        except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.PostgresConnectionError) as exc:
+            raise HubError(f"the ledger database {redacted(self.url)} is unreachable: {exc}") from None
+        except asyncpg.PostgresError as exc:
+            raise HubError(f"the ledger database {redacted(self.url)} refused a query: {exc}") from None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, what: str) -> AsyncIterator[asyncpg.Connection]:
+        """A write transaction that counts itself (see :meth:`changed_elsewhere`)."""
+        async with self._conn() as conn:
+            try:
+                async with conn.transaction():
+                    await conn.fetchval("SELECT nextval('ledger_changes')")
+                    self._own_changes += 1
+                    yield conn
+            except HubError:
+                raise
+            except asyncpg.PostgresError as exc:
+                raise HubError(f"{what} failed, nothing was written: {exc}") from None
+
+    async def open(self, create: bool = False) -> None:
+        """Connect; with ``create`` migrate the schema forward, else require it current."""
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=self.pool_size, timeout=10.0,
+                server_settings={"application_name": "shieldwall-hub"}, init=_setup,
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise HubError(f"cannot reach the database at {redacted(self.url)}: {exc}") from None
+        async with self._conn() as conn:
+            await (migrate(conn) if create else require_current(conn))
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('ledger_id', md5(random()::text))"
+                " ON CONFLICT (key) DO NOTHING"
+            )
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def check_integrity(self) -> None:
+        """The schema is current and the log still reaches the head announced to members.
+
+        The announced head is kept in the database (``meta``), so this catches rows lost
+        from the log, not a restore of the whole database from an older backup.
+        """
+        async with self._conn() as conn:
+            await require_current(conn)
+            marked = await conn.fetchval("SELECT value FROM meta WHERE key = 'announced_head'")
+            head = await decision_log.head(conn)
+        if marked is not None and head < int(marked):
+            raise HubError(
+                f"the ledger's decision log ends at cursor {head}, but the hub already announced"
+                f" cursor {marked} to members: {int(marked) - head} decisions were lost. Serving"
+                " would reuse cursors members already hold; restore the database from a backup"
+            )
+
+    async def mark_head(self, head: int) -> None:
+        """Record the highest cursor announced to members (never lowered)."""
+        async with self._conn() as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('announced_head', $1) ON CONFLICT (key)"
+                " DO UPDATE SET value = GREATEST(meta.value::bigint, EXCLUDED.value::bigint)::text",
+                str(head),
+            )
+
+    async def probe(self, now: float) -> None:
+        """A one-row durable write: raises when the database refuses writes."""
+        async with self._writing("the ledger probe") as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('probe', $1) ON CONFLICT (key)"
+                " DO UPDATE SET value = EXCLUDED.value", repr(now),
+            )
+
+    async def expire(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` signals (and batches) received before ``before``."""
+        async with self._writing("retention sweep") as conn:
+            return await signals.expire(conn, before, limit)
+
+
+    async def changed_elsewhere(self) -> bool:
+        """Whether another process or replica wrote since the last call (first call: False)."""
+        async with self._conn() as conn:
+            value = int(await conn.fetchval(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_changes"
+            ))
+        changed = self._seen_changes is not None and value > self._seen_changes + self._own_changes
+        self._seen_changes, self._own_changes = value, 0
+        return changed
+
+    # -- membership ----------------------------------------------------------------------
+    async def add_invite(self, invite: InviteRecord) -> None:
+        """Store a one-time join secret."""
+        async with self._writing("storing the invite") as conn:
+            await membership.add_invite(conn, invite)
+
+    async def invite(self, secret_hash: str) -> InviteRecord | None:
+        """The invite stored under ``secret_hash``."""
+        async with self._conn() as conn:
+            return await membership.invite(conn, secret_hash)
+
+    async def redeem_invite(
+        self, secret_hash: str, member: MemberRecord, now: float
+    ) -> MemberRecord:
+        """Consume the invite and insert the member in one transaction."""
+        async with self._writing("joining") as conn:
+            return await membership.redeem(conn, secret_hash, member, now)
+
+    async def revoke_member(self, name: str, why: str, now: float) -> MemberRecord:
+        """Revoke ``name``'s key: whatever it signs afterwards is rejected."""
+        async with self._writing("revoking the member") as conn:
+            return await membership.revoke(conn, name, why, now)
+
+    async def members(self) -> list[MemberRecord]:
+        """Every member by name."""
+        async with self._conn() as conn:
+            return await membership.members(conn)
+
+    async def member_by_key(self, key_id: str) -> MemberRecord | None:
+        """The member owning ``key_id``, revoked or not."""
+        async with self._conn() as conn:
+            return await membership.by_key(conn, key_id)
+
+    # -- signals and decisions ---------------------------------------------------------
+    async def last_seqs(self) -> dict[str, int]:
+        """member -> highest applied sequence number (members' column survives retention)."""
+        async with self._conn() as conn:
+            return await signals.last_seqs(conn)
+
+    async def batch_digest(self, member: str, seq: int) -> str | None:
+        """The digest stored for ``(member, seq)``."""
+        async with self._conn() as conn:
+            return await signals.batch_digest(conn, member, seq)
+
+    async def write(self, group: WriteGroup) -> list[int]:
+        """One transaction; decisions only under this replica's current epoch."""
+        if group.decisions and self.epoch is None:
+            raise decision_log.FencedError(
+                "this replica does not lead, so it cannot append decisions; nothing was written"
+            )
+        async with self._writing("ledger write") as conn:
+            cursors = (
+                await decision_log.append(conn, self.epoch, group.decisions)
+                if group.decisions and self.epoch is not None else []
+            )
+            await signals.append(conn, group, cursors)
+            await membership.apply_counts(conn, group)
+        return cursors
+
+    async def decisions_after(self, cursor: int, limit: int) -> list[Decision]:
+        """The log after ``cursor``, at most ``limit`` entries."""
+        async with self._conn() as conn:
+            return await decision_log.after(conn, cursor, limit)
+
+    async def head(self) -> int:
+        """The highest cursor in the log (0 for an empty log)."""
+        async with self._conn() as conn:
+            return await decision_log.head(conn)
+
+    async def decisions_for(self, targets: Sequence[str]) -> list[StoredDecision]:
+        """All decisions on ``targets``, in cursor order."""
+        async with self._conn() as conn:
+            return await decision_log.on_targets(conn, targets)
+
+    async def signals_for(self, targets: Sequence[str], limit: int) -> list[StoredSignal]:
+        """The latest signals on ``targets``, newest first."""
+        async with self._conn() as conn:
+            return await signals.signals_for(conn, targets, limit)
+
+    async def policy_rows(self, query: ViewQuery) -> PolicyRows:
+        """Recent decisions, charges and quorum-relevant signals, as the policy asks."""
+        async with self._conn() as conn:
+            return await signals.policy_rows(conn, query)
+
+    async def recent_volume(self, since: float) -> dict[str, int]:
+        """member -> signals in batches received after ``since``."""
+        async with self._conn() as conn:
+            return await signals.recent_volume(conn, since)
+
+
+if TYPE_CHECKING:
+    from shieldwall.hub.ledger.storage import Ledger
+
+    #: mypy checks here that this backend implements the whole protocol.
+    _IMPLEMENTS: type[Ledger] = PostgresLedger
