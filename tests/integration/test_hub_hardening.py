@@ -8,6 +8,7 @@ in for clients that misbehave below HTTP (half-sent headers or bodies).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import msgspec
+import nacl.signing
 import pytest
 from click.testing import CliRunner
 
@@ -31,7 +33,7 @@ from shieldwall.hub.admin import expel
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.signals.client import HubClient, join
-from shieldwall.signals.envelope import seal_envelope
+from shieldwall.signals.envelope import Envelope, EnvelopeBody, body_digest, seal_envelope
 from shieldwall.signals.keys import new_seed
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
@@ -131,21 +133,29 @@ async def until(check: object, timeout: float = 10.0) -> None:
 
 
 # -- F1: oversize integers -----------------------------------------------------------------
-@pytest.mark.parametrize(("field", "value"), [("count", 2**63), ("seq", 2**64)])
+def sealed_anyway(state: MemberState, seq: int, signal: Signal) -> bytes:
+    """A correctly signed envelope whatever its values (what a hostile member sends)."""
+    body = EnvelopeBody(key_id=state.key_id, seq=seq, ts=time.time(), signals=(signal,))
+    digest = body_digest(body)
+    signature = nacl.signing.SigningKey(state.seed).sign(bytes.fromhex(digest)).signature
+    return msgspec.json.encode(Envelope(
+        key_id=body.key_id, seq=seq, ts=body.ts, signals=body.signals, digest=digest,
+        sig=base64.b64encode(signature).decode(),
+    ))
+
+
+@pytest.mark.parametrize(("field", "value"), [("count", 2**63), ("seq", 2**63)])
 async def test_f1_an_oversize_integer_is_a_400_naming_the_field_and_others_are_applied(
     hub_config: HubConfig, tmp_path: Path, field: str, value: int
 ) -> None:
     async with running_hub(hub_config) as server:
         mallory = await new_member(hub_config, tmp_path / "m", "mallory")
         alice = await new_member(hub_config, tmp_path / "a", "alice")
-        raw = msgspec.json.decode(
-            seal_envelope(mallory.seed, mallory.key_id, 1, time.time(), [brute("45.13.7.1")])
-        )
+        signal = brute("45.13.7.1")
         if field == "count":
-            raw["signals"][0]["count"] = value
+            poison = sealed_anyway(mallory, 1, msgspec.structs.replace(signal, count=value))
         else:
-            raw["seq"] = value
-        poison = msgspec.json.encode(raw)
+            poison = sealed_anyway(mallory, value, signal)
 
         async def poison_once() -> httpx.Response:
             async with http(mallory) as client:
