@@ -458,6 +458,28 @@ async def test_f8_a_member_whose_cursor_is_ahead_of_the_hub_stops_and_reports(
     assert follower.incident is not None and "cursor 500" in follower.incident
 
 
+async def test_f8_the_agent_reports_a_hub_behind_its_cursor_as_an_incident_and_keeps_its_blocks(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    from shieldwall.agent.config import AgentConfig
+    from shieldwall.agent.runtime import AgentRuntime
+    from shieldwall.enforcers.block import Block
+
+    notes: list[tuple[str, dict[str, object]]] = []
+    async with running_hub(hub_config):
+        await new_member(hub_config, tmp_path / "a", "alice")
+        runtime = AgentRuntime(AgentConfig(data_dir=tmp_path / "a", backend="memory"),
+                               notes=lambda event, fields: notes.append((event, fields)))
+        runtime.store.put([Block("45.13.7.9", time.time() + 600, origin="hub", created=time.time())])
+        runtime.core.cursor = 500  # what the member saw before the hub lost its log
+        await asyncio.wait_for(runtime._follow(), 10)  # ends instead of following
+    incidents = [fields for event, fields in notes if event == "hub.incident"]
+    assert len(incidents) == 1 and "cursor 500" in str(incidents[0]["error"])
+    assert "45.13.7.9" in runtime.store.active(time.time())
+    runtime.store.close()
+    runtime.state.close()
+
+
 # -- F3: owned ranges at join ----------------------------------------------------------
 async def test_f3_claims_are_checked_against_members_blocks_and_the_invite(
     hub_config: HubConfig, tmp_path: Path

@@ -254,6 +254,10 @@ class AgentRuntime:
             self.follower = follower  # its stream state, reported each tick (readiness R1)
             async for decision in follower:
                 self.handle(functools.partial(self.core.decision, decision))
+        if follower.incident is not None:
+            # The hub's log went behind this member's cursor: blocks stay, following stops
+            # (the supervisor does not restart a task that ended), and the operator is told.
+            self.notes("hub.incident", {"error": follower.incident[:300], "cursor": self.core.cursor})
 
     async def _tick(self) -> None:
         while True:
