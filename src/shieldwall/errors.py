@@ -48,6 +48,12 @@ class HubError(ShieldwallError):
     """The hub refused a request or cannot be reached."""
 
 
+class HubUnreachable(HubError):
+    """No answer from the hub (down, wrong address, network): an environment problem."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
 class EnforcerError(ShieldwallError):
     """A block cannot be applied (no nftables, missing capability...)."""
 

@@ -57,3 +57,19 @@ def test_the_readme_table_gives_each_exit_code_its_meaning() -> None:
     assert (errors.EXIT_OK, errors.EXIT_CHECK_FAILED, errors.EXIT_USAGE, errors.EXIT_ENVIRONMENT) == (
         0, 1, 2, 3)
     assert "check" in table["1"] and "usage" in table["2"] and "root" in table["3"]
+
+
+def test_a_hub_that_does_not_answer_is_an_environment_error_exit_3(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    from shieldwall.hub.members import JoinToken, encode_token
+
+    with socket.socket() as sock:  # a port nothing listens on once this closes
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = encode_token(JoinToken(hub=f"127.0.0.1:{port}", fingerprint="ab" * 32,
+                                   secret="s" * 43, expires=time.time() + 600, name="web1"))
+    result = CliRunner().invoke(cli, ["join", token, "--data", str(tmp_path / "member")])
+    assert result.exit_code == errors.EXIT_ENVIRONMENT, result.output
+    assert "cannot reach the hub" in result.output

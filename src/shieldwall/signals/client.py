@@ -25,7 +25,7 @@ from types import TracebackType
 import httpx
 import msgspec
 
-from shieldwall.errors import HubError, SignalError
+from shieldwall.errors import HubError, HubUnreachable, SignalError
 from shieldwall.signals.envelope import DEFAULT_LIMITS, Ack, seal_envelope
 from shieldwall.signals.keys import key_id_of, new_seed, public_key_of
 from shieldwall.signals.member_state import (
@@ -151,7 +151,7 @@ class HubClient:
                 return msgspec.json.decode(response.content, type=Ack)
             except msgspec.DecodeError as exc:
                 raise HubError(f"hub sent an unreadable acknowledgement: {exc}") from None
-        raise HubError(f"hub at {self.state.hub} unreachable after {self.attempts} tries: "
+        raise HubUnreachable(f"hub at {self.state.hub} unreachable after {self.attempts} tries: "
                        f"{last_error}")
 
     def signed_headers(self, method: str, target: str, body: bytes = b"") -> dict[str, str]:
@@ -198,7 +198,7 @@ def fetch_pinned_certificate(hub: str, fingerprint: str, timeout: float = 10.0) 
     try:
         pem = ssl.get_server_certificate((host, port), timeout=timeout)
     except OSError as exc:
-        raise HubError(f"cannot reach the hub at {hub}: {exc}") from None
+        raise HubUnreachable(f"cannot reach the hub at {hub}: {exc}") from None
     seen = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
     if seen != fingerprint:
         raise HubError(
@@ -238,7 +238,7 @@ async def join(
                 "/v1/join", content=body, headers={"content-type": "application/json"}
             )
         except (httpx.TransportError, ssl.SSLError) as exc:
-            raise HubError(f"cannot reach the hub at {token.hub}: {exc}") from None
+            raise HubUnreachable(f"cannot reach the hub at {token.hub}: {exc}") from None
     if response.status_code != 201:
         raise problem_error(response)
     answer = msgspec.json.decode(response.content, type=dict[str, str])
