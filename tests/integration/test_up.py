@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,3 +55,27 @@ def test_up_starts_a_hub_joins_an_agent_and_stops_cleanly(tmp_path: Path) -> Non
     hub_alive = subprocess.run(["pgrep", "-f", f"--data {root}/hub"], capture_output=True)
     assert hub_alive.returncode != 0, hub_alive.stdout
     assert os.stat(root).st_mode & 0o077 == 0
+
+
+def test_a_second_up_serves_where_hub_toml_says_and_reuses_the_membership(tmp_path: Path) -> None:
+    root = tmp_path / "state"
+    port = free_port()
+    argv = [sys.executable, "-m", "shieldwall.cli.main", "up", "--data", str(root), "--backend", "memory"]
+    for extra in (["--listen", f"127.0.0.1:{port}"], []):
+        child = subprocess.Popen([*argv, *extra], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 text=True)
+        assert child.stderr is not None
+        try:
+            first = child.stderr.readline()  # blocks until up says it is up (or exits)
+            assert first.startswith("shieldwall is up"), first + child.stderr.read()
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass  # the hub listens where hub.toml says, without --listen the second time
+        finally:
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=30)
+        assert child.returncode == 0, err
+    members = subprocess.run(
+        [sys.executable, "-m", "shieldwall.cli.main", "hub", "members", "--data", str(root / "hub"),
+         "--json"], capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    assert len(members) == 1  # the second run reused the membership instead of joining again

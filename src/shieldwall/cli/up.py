@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from shieldwall.hub.server import HubServer
 
 DEFAULT_ROOT = Path("/var/lib/shieldwall")
+#: Where a hub that ``up`` creates listens, unless --listen says otherwise.
+NEW_HUB_LISTEN = "0.0.0.0:8443"
 #: How long the invite that ``up`` makes for its own agent lives (it is used at once).
 SELF_INVITE_SECONDS = 600.0
 
@@ -106,14 +108,14 @@ def describe(config: AgentConfig, config_path: Path, unwatched: list[str], why: 
 @click.option("--data", "root", type=click.Path(file_okay=False, path_type=Path),
               default=DEFAULT_ROOT, show_default=True,
               help="Where the hub's and the member's state live (hub/, member/, agent.toml).")
-@click.option("--listen", default="0.0.0.0:8443", show_default=True,
-              help="HOST:PORT the hub serves on.")
+@click.option("--listen", default=None,
+              help="HOST:PORT the hub serves on [default: from hub.toml; 0.0.0.0:8443 for a new hub].")
 @click.option("--address", default=None,
               help="HOST:PORT other hosts reach the hub at (goes into invite tokens).")
 @click.option("--backend", type=click.Choice(["auto", "nftables", "memory"]), default="auto",
               show_default=True, help="Enforcer: nftables when root and nft exist, else memory.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def up(root: Path, listen: str, address: str | None, backend: str, log_format: str) -> None:
+def up(root: Path, listen: str | None, address: str | None, backend: str, log_format: str) -> None:
     """Start a hub on SQLite and an agent on this host, joined to it.
 
     The first run creates everything under --data; later runs reuse it. The
@@ -139,10 +141,11 @@ def up(root: Path, listen: str, address: str | None, backend: str, log_format: s
         found = discover(readable_file, journal_problem())
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not (hub_dir / CONFIG_FILE).exists():
-            init_hub(hub_dir, listen=listen, address=address)
+            init_hub(hub_dir, listen=listen or NEW_HUB_LISTEN, address=address)
         if not config_path.exists():
             config_path.write_text(render_agent_config(member_dir, found.sources, chosen))
         hub_config = load_hub_config(hub_dir)
+        listen = listen or hub_config.listen
         agent_config = load_agent_config(config_path)
         if agent_config.backend != chosen:
             why = f"as {config_path} says; edit its [enforce] backend to change"
