@@ -170,6 +170,9 @@ def pair() -> Iterator[Pair]:
         for process in started:
             process.kill()
             process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
         sh("ip", "netns", "del", member, check=False)
         sh("ip", "netns", "del", attacker, check=False)
 

@@ -80,7 +80,8 @@ class _Stamper(threading.Thread):
         self.clock = clock
 
     def run(self) -> None:
-        with open(self.path, "ab", buffering=0) as out:
+        # The pipe is ours to close once the process has closed its end (EOF).
+        with self.stream, open(self.path, "ab", buffering=0) as out:
             for raw in iter(self.stream.readline, b""):
                 line = syslog_line(raw, self.clock(), self.host, self.program, self.pid)
                 if line:
