@@ -55,14 +55,15 @@ def test_dovecot_clients_that_never_finish_sasl_are_detected() -> None:
 
 
 def test_exhausted_ssh_connections_reach_the_brute_force_threshold() -> None:
-    # two connections that ran out of MaxAuthTries stand for 12 guesses
+    # two connections that ran out of MaxAuthTries on refused keys stand for 6 guesses (one: 3)
     lines = [
         f"Feb  1 10:00:0{i} h sshd[{100 + i}]: error: maximum authentication attempts exceeded for "
         f"root from {A} port {4000 + i} ssh2 [preauth]"
         for i in range(2)
     ]
     found = _detect("sshd", lines)
-    assert (A, "ssh-bruteforce", 12) in found
+    assert (A, "ssh-bruteforce", 6) in found
+    assert not any(s == "ssh-bruteforce" for _, s, _ in _detect("sshd", lines[:1]))
 
 
 def _proxy_probe(minute: int) -> str:

@@ -120,14 +120,26 @@ DISCONNECTED = (
 )
 
 
-def test_an_exhausted_connection_stands_for_max_auth_tries_attempts() -> None:
-    # refused keys of an existing user count nothing by themselves; running out of tries does
+def test_a_connection_that_ran_out_on_refused_keys_alone_stands_for_half_its_tries() -> None:
+    # Refused keys of an existing user count nothing by themselves; running out of tries
+    # does, but a user whose agent offers too many keys does this too: one such connection
+    # stays below the brute-force threshold (5), a second one reaches it.
     events = sshd([
         f"100]: Failed publickey for root from {A} port 4000 ssh2: RSA SHA256:Zm9v",
         f"100]: {MAXED}",
         f"100]: {DISCONNECTED}",
     ])
-    assert events == [(A, "max_attempts", attempts.DEFAULT_MAX_AUTH_TRIES)]
+    assert events == [(A, "max_attempts", attempts.DEFAULT_MAX_AUTH_TRIES // 2)]
+    assert attempts.DEFAULT_MAX_AUTH_TRIES // 2 < 5 <= 2 * (attempts.DEFAULT_MAX_AUTH_TRIES // 2)
+
+
+def test_an_exhausted_connection_of_an_invalid_user_stands_for_all_its_tries() -> None:
+    events = sshd([
+        f"100]: Invalid user oracle from {A} port 4000",
+        f"100]: error: maximum authentication attempts exceeded for invalid user oracle from {A} "
+        "port 4000 ssh2 [preauth]",
+    ])
+    assert sum(w for _, _, w in events) == attempts.DEFAULT_MAX_AUTH_TRIES
 
 
 def test_attempts_already_counted_for_the_connection_are_not_counted_twice() -> None:
@@ -149,24 +161,24 @@ def test_all_attempts_logged_leaves_nothing_for_the_exhausted_line() -> None:
     assert [w for _, _, w in events] == [1] * 6
 
 
-def test_several_exhausted_connections_each_count_in_full() -> None:
+def test_several_exhausted_connections_each_count() -> None:
     events = sshd([f"{100 + i}]: {MAXED.replace('4000', str(4000 + i))}" for i in range(3)])
-    assert [w for _, _, w in events] == [6, 6, 6]
+    assert [w for _, _, w in events] == [3, 3, 3]
 
 
 def test_max_auth_tries_is_configurable_per_stream() -> None:
-    stream = EventStream(load_pack("sshd"), year=2024, max_auth_tries=3)
+    stream = EventStream(load_pack("sshd"), year=2024, max_auth_tries=10)
     events = stream.feed(f"Dec 10 06:55:00 h sshd[100]: {MAXED}\n".encode())
-    assert [e.weight for e in events] == [3]
+    assert [e.weight for e in events] == [5]
 
 
 def test_an_address_free_exhaustion_counts_only_for_a_known_connection() -> None:
     table = ConnectionTable(max_tries=4)
     assert table.weigh("exhausted", b"9", None, 1, 0.0) == (None, 0)
     assert table.weigh("connect", b"9", B, 1, 0.0) == (None, 0)
-    assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 4)
+    assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 2)
     assert table.weigh("exhausted", b"9", None, 1, 1.0) == (B, 0)
-    assert table.weigh("exhausted", None, A, 1, 1.0) == (A, 4)
+    assert table.weigh("exhausted", None, A, 1, 1.0) == (A, 2)
 
 
 def test_rfc5424_procid_is_the_connection_id() -> None:

@@ -187,9 +187,9 @@ def test_max_auth_tries_says_what_an_exhausted_connection_stands_for(tmp_path: P
     ))
     rows = detections("--pack", "sshd", str(log))
     assert [(r["scenario"], r["count"]) for r in rows if r["scenario"] == "ssh-bruteforce"] == [
-        ("ssh-bruteforce", 12)
+        ("ssh-bruteforce", 6)
     ]
-    assert detections("--pack", "sshd", "--max-auth-tries", "2", str(log)) == []
+    assert detections("--pack", "sshd", "--max-auth-tries", "4", str(log)) == []
 
 
 def test_summary_goes_to_stderr_and_plain_output_has_one_line_per_detection() -> None:

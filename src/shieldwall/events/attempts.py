@@ -19,8 +19,12 @@ password twice. A pattern's *role* says how its line counts, per connection
     attempts exceeded`` / ``Too many authentication failures`` after MaxAuthTries
     failures): it stands for that many attempts, less those its other lines
     already counted, so a client that never gets a ``Failed password`` line per
-    attempt (refused keys, methods logged below INFO) is counted in full, and
-    one that did is not counted twice;
+    attempt is counted, and one that did is not counted twice. A connection that
+    ran out on refused keys alone (nothing else of it counted) stands for half
+    of MaxAuthTries: a legitimate user whose agent offers too many keys does
+    that once, and must not reach the brute-force threshold with one
+    connection, while a second such connection in the window does (as with
+    sshguard);
 ``connect``
     counts nothing: remembers the connection's address, so that later lines of
     the connection that name no address are blamed on what sshd wrote here;
@@ -53,6 +57,8 @@ class _Connection:
     counted: int = 0
     credit: int = 0
     marked: bool = False
+    #: An ``exhausted`` line was counted (the next one is the same connection's end).
+    exhausted: bool = False
 
 
 class ConnectionTable:
@@ -76,7 +82,7 @@ class ConnectionTable:
             if role == "connect" or not key:
                 return None, 0
             if role == "exhausted":
-                return key, self.max_tries
+                return key, self.max_tries // 2  # nothing known of the connection: keys alone
             if role in ("mark", "marked"):
                 return None, 0  # without a connection id there is nothing to mark
             return key, (1 if role == "connection" else weight)
@@ -122,7 +128,11 @@ class ConnectionTable:
             state.credit = 1
             return state.key, 1
         if role == "exhausted":
-            added = max(self.max_tries - state.counted, 0)
+            if state.exhausted:
+                return state.key, 0  # sshd writes two lines for one exhausted connection
+            state.exhausted = True
+            stands_for = self.max_tries if state.counted else self.max_tries // 2
+            added = max(stands_for - state.counted, 0)
             state.counted += added
             return state.key, added
         if role == "mark":
