@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import asyncpg
 
@@ -61,6 +61,21 @@ class DecisionTail:
         """The server process of the listener connection (for operators and tests)."""
         return None if self._conn is None or self._conn.is_closed() else self._conn.get_server_pid()
 
+    @contextlib.contextmanager
+    def _bounded(self, conn: asyncpg.Connection) -> Iterator[None]:
+        """Abort the connection if the block's query takes over ``read_timeout``.
+
+        A server side that stopped answering (a peer gone without a TCP error,
+        asyncpg#519) must fail the tail over to a new connection, not hang it. Closing
+        the transport fails the pending query at once; cancelling it would wait for an
+        answer from that same server.
+        """
+        timer = asyncio.get_running_loop().call_later(self.read_timeout, conn.terminate)
+        try:
+            yield
+        finally:
+            timer.cancel()
+
     def _notified(self, *_: object) -> None:
         self.notifications += 1
         self._wake.set()
@@ -72,9 +87,8 @@ class DecisionTail:
         """Deliver everything after the cursor; returns how many decisions."""
         total = 0
         while True:
-            # A bound on the read: a connection that died without a TCP error (asyncpg#519)
-            # must fail and reconnect, not hang the tail.
-            found = await decision_log.after(conn, self.cursor, self.batch, timeout=self.read_timeout)
+            with self._bounded(conn):
+                found = await decision_log.after(conn, self.cursor, self.batch)
             if not found:
                 return total
             for decision in found:
@@ -94,7 +108,8 @@ class DecisionTail:
         self.connects += 1
         try:
             conn.add_termination_listener(self._lost)
-            await conn.add_listener(decision_log.CHANNEL, self._notified)
+            with self._bounded(conn):
+                await conn.add_listener(decision_log.CHANNEL, self._notified)
             while not conn.is_closed():
                 self._wake.clear()
                 await self.drain(conn)
