@@ -37,6 +37,7 @@ PURE = (
     "shieldwall.enforcers.nft_ruleset",
     "shieldwall.enforcers.plan",
     "shieldwall.events",
+    "shieldwall.hub.ledger.postgres.lease",
     "shieldwall.hub.policy",
     "shieldwall.hub.policy_config",
     "shieldwall.hub.protections",
