@@ -19,6 +19,7 @@ from shieldwall.hub.ledger.storage import (
     BatchRecord,
     DecisionRecord,
     InviteRecord,
+    JournalEntry,
     Ledger,
     MemberRecord,
     SignalRecord,
@@ -219,6 +220,47 @@ async def test_policy_rows_hold_recent_decisions_charges_and_unconfirmed_signals
     assert [(s.signal.target, s.signal.kind) for s in found.signals] == [
         ("45.13.2.1", "detection"), ("45.13.2.2", "retract"),
     ]
+
+
+async def test_a_decision_keeps_its_policy_version_rule_and_drill_id(
+    opener: tuple[Ledger, Opener],
+) -> None:
+    ledger, _ = opener
+    made = DecisionRecord(
+        "block", "192.0.2.7", NOW + 60, "ssh-bruteforce", "alice", NOW,
+        policy="ab" * 32, rule="sshd@3/ssh-bruteforce@2", drill="drill-1",
+    )
+    plain = block("203.0.113.9")
+    cursors = await ledger.write(WriteGroup(decisions=[made, plain]))
+    first, second = await ledger.decisions_after(0, 10)
+    assert (first.policy, first.rule, first.drill) == ("ab" * 32, "sshd@3/ssh-bruteforce@2", "drill-1")
+    assert (second.policy, second.rule, second.drill) == ("", "", "")
+    (stored,) = await ledger.decisions_for(["192.0.2.7"])
+    assert stored.decision.cursor == cursors[0] and stored.decision.drill == "drill-1"
+
+
+async def test_the_journal_lists_entries_by_kind_and_key_in_order_and_survives_reopening(
+    opener: tuple[Ledger, Opener],
+) -> None:
+    ledger, another = opener
+    ids = await ledger.journal_append([
+        JournalEntry("readiness", "alice", NOW, b'{"state":"ok"}'),
+        JournalEntry("readiness", "bob", NOW + 1, b'{"state":"failing"}'),
+        JournalEntry("drill", "d1", NOW + 2, b"{}"),
+    ])
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    # Written with a group: committed with it, and nothing when the group fails.
+    await ledger.write(WriteGroup(journal=[JournalEntry("readiness", "alice", NOW + 3, b"{}")]))
+    assert await ledger.journal_append([]) == []
+    other = await another()
+    readiness = await other.journal("readiness")
+    assert [(e.key, e.at) for e in readiness] == [("alice", NOW), ("bob", NOW + 1), ("alice", NOW + 3)]
+    assert [e.body for e in await other.journal("readiness", key="bob")] == [b'{"state":"failing"}']
+    newest = await other.journal("readiness", key="alice", newest_first=True, limit=1)
+    assert [e.at for e in newest] == [NOW + 3]
+    assert [e.key for e in await other.journal("readiness", after=readiness[0].id)] == ["bob", "alice"]
+    assert [e.id for e in await other.journal("drill")] == [ids[2]]
+    assert await other.journal("nothing-of-this-kind") == []
 
 
 async def test_the_head_mark_refuses_a_log_that_went_back(opener: tuple[Ledger, Opener]) -> None:

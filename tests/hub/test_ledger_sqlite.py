@@ -120,3 +120,30 @@ async def test_a_ledger_from_before_the_outcome_column_is_migrated(tmp_path: Pat
         assert [s.outcome for s in signals] == ["protected", "quorum"]
     finally:
         await ledger.close()
+
+
+async def test_a_ledger_from_before_decision_provenance_keeps_its_decisions(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE decisions (cursor INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL,"
+        " target TEXT NOT NULL, until REAL NOT NULL, scenario TEXT NOT NULL, origin TEXT NOT NULL,"
+        " created REAL NOT NULL, charged TEXT NOT NULL DEFAULT '', evidence BLOB NOT NULL"
+        " DEFAULT '[]');"
+        "INSERT INTO decisions (action, target, until, scenario, origin, created)"
+        " VALUES ('block', '203.0.113.4', 99, 'ssh-bruteforce', 'alice', 1);"
+    )
+    conn.commit()
+    conn.close()
+    ledger = SQLiteLedger(path)
+    await ledger.open()
+    try:
+        (old,) = await ledger.decisions_after(0, 10)
+        assert (old.cursor, old.target, old.policy, old.rule, old.drill) == (
+            1, "203.0.113.4", "", "", ""
+        )
+        assert await ledger.journal("readiness") == []
+    finally:
+        await ledger.close()

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from shieldwall.signals.bounds import Cursor, Name, Origin, Seconds, TargetText
+from shieldwall.signals.bounds import Cursor, Digest, Name, Origin, Seconds, TargetText
 
 Action = Literal["block", "lift"]
 
@@ -22,6 +22,11 @@ class Decision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``target`` is an address or CIDR in canonical form. ``until`` is the Unix
     time at which a block expires (ignored for lifts). ``origin`` names the
     member(s) or operator whose word caused it; it is for display and audit.
+    ``policy`` names the policy version it was made under (the council-signed
+    charter's policy digest, or the hub's policy file digest without a council),
+    ``rule`` the rule version that caused it (pack and scenario versions), and a
+    non-empty ``drill`` marks a drill decision: an exercise on a documentation
+    address, never a block of a real one.
     """
 
     cursor: Cursor
@@ -31,6 +36,9 @@ class Decision(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     scenario: Name = ""
     origin: Origin = ""
     created: Seconds = 0.0
+    policy: Digest = ""
+    rule: Name = ""
+    drill: Name = ""
 
 
 def encode_decision(decision: Decision) -> bytes:

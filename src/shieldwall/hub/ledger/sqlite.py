@@ -27,8 +27,10 @@ from shieldwall.errors import HubError
 from shieldwall.hub.ledger.storage import (
     DecisionRecord,
     InviteRecord,
+    JournalEntry,
     MemberRecord,
     StoredDecision,
+    StoredJournalEntry,
     StoredSignal,
     WriteGroup,
 )
@@ -65,7 +67,12 @@ CREATE TABLE IF NOT EXISTS signals (
 CREATE TABLE IF NOT EXISTS decisions (
     cursor INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, target TEXT NOT NULL,
     until REAL NOT NULL, scenario TEXT NOT NULL, origin TEXT NOT NULL, created REAL NOT NULL,
-    charged TEXT NOT NULL DEFAULT '', evidence BLOB NOT NULL DEFAULT '[]');
+    charged TEXT NOT NULL DEFAULT '', evidence BLOB NOT NULL DEFAULT '[]',
+    policy TEXT NOT NULL DEFAULT '', rule TEXT NOT NULL DEFAULT '', drill TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL,
+    body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_by_kind ON journal (kind, key, id);
 CREATE INDEX IF NOT EXISTS decisions_target ON decisions (target);
 CREATE INDEX IF NOT EXISTS decisions_created ON decisions (created);
 """
@@ -74,7 +81,10 @@ _MEMBER_COLUMNS = (
     "name, key_id, public_key, owns, joined, revoked_at, revoked_why, last_seen, last_seq,"
     " signals, rejected, cursor"
 )
-_DECISION_COLUMNS = "cursor, action, target, until, scenario, origin, created, charged, evidence"
+_DECISION_COLUMNS = (
+    "cursor, action, target, until, scenario, origin, created, charged, evidence, policy, rule,"
+    " drill"
+)
 _SIGNAL_COLUMNS = (
     "member, kind, target, scenario, count, first_seen, last_seen, duration, reason, evidence,"
     " received, outcome, note, decision"
@@ -109,11 +119,27 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("DROP INDEX IF EXISTS signals_target")
     if "owns" not in {str(r[1]) for r in conn.execute("PRAGMA table_info(invites)")}:
         conn.execute("ALTER TABLE invites ADD COLUMN owns TEXT NOT NULL DEFAULT '[]'")
+    decision_columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(decisions)")}
+    for column in ("policy", "rule", "drill"):
+        if column not in decision_columns:
+            conn.execute(f"ALTER TABLE decisions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
     conn.execute(_TARGET_INDEX)
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', ?)", (secrets.token_hex(8),)
     )
 _evidence_decoder = msgspec.json.Decoder(tuple[str, ...])
+
+
+def _insert_journal(conn: sqlite3.Connection, entries: Sequence[JournalEntry]) -> list[int]:
+    """Inside the caller's transaction: append ``entries``; returns their ids."""
+    ids = []
+    for e in entries:
+        cur = conn.execute(
+            "INSERT INTO journal (kind, key, at, body) VALUES (?,?,?,?)",
+            (e.kind, e.key, e.at, e.body),
+        )
+        ids.append(int(cur.lastrowid or 0))
+    return ids
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -146,11 +172,14 @@ def _member(row: Any) -> MemberRecord:
 
 
 def _stored_decision(row: Any) -> StoredDecision:
-    cursor, action, target, until, scenario, origin, created, charged, evidence = row
+    (cursor, action, target, until, scenario, origin, created, charged, evidence, policy, rule,
+     drill) = row
     record = DecisionRecord(
         action=str(action), target=str(target), until=float(until), scenario=str(scenario),
         origin=str(origin), created=float(created), charged=str(charged),
-        evidence=bytes(evidence),
+        # The column's default '[]' is text: a row inserted without evidence reads as str.
+        evidence=evidence.encode() if isinstance(evidence, str) else bytes(evidence),
+        policy=str(policy), rule=str(rule), drill=str(drill),
     )
     return StoredDecision(record.decision(int(cursor)), record.charged, record.evidence)
 
@@ -512,10 +541,11 @@ class SQLiteLedger:
                 cursors = list(range(base + 1, base + 1 + len(group.decisions)))
                 conn.executemany(
                     "INSERT INTO decisions (cursor, action, target, until, scenario, origin,"
-                    " created, charged, evidence) VALUES (?,?,?,?,?,?,?,?,?)",
+                    " created, charged, evidence, policy, rule, drill)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (c, d.action, d.target, d.until, d.scenario, d.origin, d.created,
-                         d.charged, d.evidence)
+                         d.charged, d.evidence, d.policy, d.rule, d.drill)
                         for c, d in zip(cursors, group.decisions, strict=True)
                     ],
                 )
@@ -559,6 +589,7 @@ class SQLiteLedger:
                     "UPDATE members SET cursor = ?, last_seen = MAX(last_seen, ?) WHERE name = ?",
                     [(c, when, m) for m, (c, when) in group.cursors.items()],
                 )
+                _insert_journal(conn, group.journal)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -646,6 +677,45 @@ class SQLiteLedger:
             )
         ]
         return PolicyRows(decisions=decisions, charges=charges, signals=signals)
+
+    # -- the institutions' journal ------------------------------------------------
+    async def journal_append(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """One transaction, one fsync; returns the new entries' ids in order."""
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = _insert_journal(conn, entries)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return ids
+
+        if not entries:
+            return []
+        try:
+            return await self._on_writer(work)
+        except sqlite3.Error as exc:
+            raise HubError(f"ledger write failed, nothing was written: {exc}") from None
+
+    async def journal(
+        self, kind: str, *, key: str | None = None, after: int = 0, limit: int = 1000,
+        newest_first: bool = False,
+    ) -> list[StoredJournalEntry]:
+        """Entries of ``kind`` (and ``key``) with an id above ``after``."""
+        where = "kind = ? AND id > ?" + (" AND key = ?" if key is not None else "")
+        order = "DESC" if newest_first else "ASC"
+        args: tuple[object, ...] = (kind, after) if key is None else (kind, after, key)
+        rows = self._reader().execute(
+            f"SELECT id, kind, key, at, body FROM journal WHERE {where} ORDER BY id {order}"
+            " LIMIT ?",
+            (*args, limit),
+        )
+        return [
+            StoredJournalEntry(id=int(i), kind=str(k), key=str(y), at=float(a), body=bytes(b))
+            for i, k, y, a, b in rows
+        ]
 
     async def changed_elsewhere(self) -> bool:
         """Whether another connection committed since the last call (first call: False)."""

@@ -99,6 +99,10 @@ class DecisionRecord(msgspec.Struct, frozen=True):
     charged: str = ""
     #: JSON list of contributions (member, scenario, count, times, sample lines).
     evidence: bytes = b"[]"
+    #: See :class:`~shieldwall.decisions.decision.Decision`: policy version, rule, drill id.
+    policy: str = ""
+    rule: str = ""
+    drill: str = ""
 
     def decision(self, cursor: int) -> Decision:
         """The log entry this record is under ``cursor``: the one row-to-Decision conversion."""
@@ -110,7 +114,35 @@ class DecisionRecord(msgspec.Struct, frozen=True):
             scenario=self.scenario,
             origin=self.origin,
             created=self.created,
+            policy=self.policy,
+            rule=self.rule,
+            drill=self.drill,
         )
+
+
+class JournalEntry(msgspec.Struct, frozen=True):
+    """One record of an institution (council act, readiness transition, drill report,
+    arsenal record, dispute) in the ledger's append-only journal.
+
+    ``kind`` names the institution's record type (e.g. ``"readiness"``), ``key`` what
+    it is about (a member, a drill id, a rule version), ``body`` the institution's
+    own msgspec JSON: the ledger stores it and never reads it.
+    """
+
+    kind: str
+    key: str
+    at: float
+    body: bytes
+
+
+class StoredJournalEntry(msgspec.Struct, frozen=True):
+    """A journal entry with the id the ledger gave it (strictly increasing)."""
+
+    id: int
+    kind: str
+    key: str
+    at: float
+    body: bytes
 
 
 @dataclass(slots=True)
@@ -124,10 +156,13 @@ class WriteGroup:
     rejected: dict[str, int] = field(default_factory=dict)
     #: member -> (cursor it resumed from, when)
     cursors: dict[str, tuple[int, float]] = field(default_factory=dict)
+    #: Institution records committed with the rest (e.g. a quarantine with its signal).
+    journal: list[JournalEntry] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
             self.batches or self.signals or self.decisions or self.rejected or self.cursors
+            or self.journal
         )
 
 
@@ -223,6 +258,16 @@ class Ledger(Protocol):
 
     async def recent_volume(self, since: float) -> dict[str, int]:
         """member -> signals in batches received after ``since`` (quota rebuild)."""
+
+    async def journal_append(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """Append ``entries`` durably in one transaction; returns their ids in order."""
+
+    async def journal(
+        self, kind: str, *, key: str | None = None, after: int = 0, limit: int = 1000,
+        newest_first: bool = False,
+    ) -> list[StoredJournalEntry]:
+        """Entries of ``kind`` (and ``key``) with an id above ``after``, oldest first
+        (or newest first), at most ``limit``."""
 
     async def changed_elsewhere(self) -> bool:
         """True when another process or replica wrote since the last call."""

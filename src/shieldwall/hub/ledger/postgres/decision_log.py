@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 #: The channel every append notifies; the payload is the new head seq.
 CHANNEL = "shieldwall_decisions"
-COLUMNS = "seq, action, target, until, scenario, origin, created, charged, evidence"
+COLUMNS = (
+    "seq, action, target, until, scenario, origin, created, charged, evidence, policy, rule, drill"
+)
 
 
 class FencedError(HubError):
@@ -75,13 +77,16 @@ async def append(
         # One statement whatever the group's size (COPY would first look up column types).
         await conn.execute(
             "INSERT INTO decisions (seq, epoch, action, target, until, scenario, origin, created,"
-            " charged, evidence) SELECT s, $2, a, t, u, sc, o, c, ch, e FROM unnest($1::bigint[],"
-            " $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::float8[],"
-            " $9::text[], $10::bytea[]) AS r(s, a, t, u, sc, o, c, ch, e)",
+            " charged, evidence, policy, rule, drill) SELECT s, $2, a, t, u, sc, o, c, ch, e, p,"
+            " ru, d FROM unnest($1::bigint[], $3::text[], $4::text[], $5::float8[], $6::text[],"
+            " $7::text[], $8::float8[], $9::text[], $10::bytea[], $11::text[], $12::text[],"
+            " $13::text[]) AS r(s, a, t, u, sc, o, c, ch, e, p, ru, d)",
             seqs, epoch, [text(r.action) for r in records], [text(r.target) for r in records],
             [r.until for r in records], [text(r.scenario) for r in records],
             [text(r.origin) for r in records], [r.created for r in records],
             [text(r.charged) for r in records], [r.evidence for r in records],
+            [text(r.policy) for r in records], [text(r.rule) for r in records],
+            [text(r.drill) for r in records],
         )
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(seqs[-1]))
     return seqs
@@ -101,6 +106,7 @@ def stored(row: asyncpg.Record) -> StoredDecision:
         action=str(row["action"]), target=str(row["target"]), until=float(row["until"]),
         scenario=str(row["scenario"]), origin=str(row["origin"]), created=float(row["created"]),
         charged=str(row["charged"]), evidence=bytes(row["evidence"]),
+        policy=str(row["policy"]), rule=str(row["rule"]), drill=str(row["drill"]),
     )
     return StoredDecision(record.decision(int(row["seq"])), record.charged, record.evidence)
 

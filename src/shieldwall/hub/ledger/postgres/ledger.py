@@ -20,13 +20,15 @@ import asyncpg
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import HubError
-from shieldwall.hub.ledger.postgres import decision_log, membership, rows, signals
+from shieldwall.hub.ledger.postgres import decision_log, journal, membership, rows, signals
 from shieldwall.hub.ledger.postgres.lease import Lease, Role
 from shieldwall.hub.ledger.postgres.schema import migrate, redacted, require_current
 from shieldwall.hub.ledger.storage import (
     InviteRecord,
+    JournalEntry,
     MemberRecord,
     StoredDecision,
+    StoredJournalEntry,
     StoredSignal,
     WriteGroup,
 )
@@ -222,6 +224,7 @@ class PostgresLedger:
             )
             await signals.append(conn, group, cursors)
             await membership.apply_counts(conn, group)
+            await journal.append(conn, group.journal)
         return cursors
 
     async def decisions_after(self, cursor: int, limit: int) -> list[Decision]:
@@ -253,6 +256,22 @@ class PostgresLedger:
         """member -> signals in batches received after ``since``."""
         async with self._conn() as conn:
             return await signals.recent_volume(conn, since)
+
+    # -- the institutions' journal -------------------------------------------------
+    async def journal_append(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """One transaction; returns the new entries' ids in order."""
+        if not entries:
+            return []
+        async with self._writing("journal write") as conn:
+            return await journal.append(conn, entries)
+
+    async def journal(
+        self, kind: str, *, key: str | None = None, after: int = 0, limit: int = 1000,
+        newest_first: bool = False,
+    ) -> list[StoredJournalEntry]:
+        """Entries of ``kind`` (and ``key``) with an id above ``after``."""
+        async with self._conn() as conn:
+            return await journal.read(conn, kind, key, after, limit, newest_first)
 
 
 if TYPE_CHECKING:
