@@ -239,6 +239,26 @@ async def test_a_decision_keeps_its_policy_version_rule_and_drill_id(
     assert stored.decision.cursor == cursors[0] and stored.decision.drill == "drill-1"
 
 
+async def test_decisions_before_pages_newest_first_with_filters(
+    opener: tuple[Ledger, Opener],
+) -> None:
+    ledger, _ = opener
+    records = [
+        DecisionRecord("block", f"203.0.113.{i}", NOW + 60, "ssh-bruteforce" if i % 2 else "http-probe",
+                       "alice,bob" if i % 3 == 0 else "bobby", NOW + i)
+        for i in range(1, 11)
+    ]
+    await ledger.write(WriteGroup(decisions=records))
+    page = await ledger.decisions_before(11, 4)
+    assert [d.cursor for d in page] == [10, 9, 8, 7]
+    assert [d.cursor for d in await ledger.decisions_before(page[-1].cursor, 100)] == list(range(6, 0, -1))
+    assert [d.cursor for d in await ledger.decisions_before(11, 100, scenario="http-probe")] == [10, 8, 6, 4, 2]
+    # A member's whole name: "bob" is not a prefix match of "bobby".
+    assert [d.cursor for d in await ledger.decisions_before(11, 100, member="bob")] == [9, 6, 3]
+    assert [d.cursor for d in await ledger.decisions_before(11, 100, since=NOW + 8)] == [10, 9]
+    assert await ledger.decisions_before(11, 100, member="b%") == []
+
+
 async def test_the_journal_lists_entries_by_kind_and_key_in_order_and_survives_reopening(
     opener: tuple[Ledger, Opener],
 ) -> None:

@@ -678,6 +678,30 @@ class SQLiteLedger:
         ]
         return PolicyRows(decisions=decisions, charges=charges, signals=signals)
 
+    async def decisions_before(
+        self, before: int, limit: int, *, scenario: str = "", member: str = "",
+        since: float = 0.0,
+    ) -> list[Decision]:
+        """Newest first, below ``before``; a walk down the cursor key that stops at ``limit``."""
+        where: list[str] = ["cursor < ?"]
+        args: list[object] = [before]
+        if scenario:
+            where.append("scenario = ?")
+            args.append(scenario)
+        if member:
+            # origin is "a,b,c": match a whole name, never a prefix of another's.
+            where.append("instr(',' || origin || ',', ?) > 0")
+            args.append(f",{member},")
+        if since:
+            where.append("created > ?")
+            args.append(since)
+        rows = self._reader().execute(
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE {' AND '.join(where)}"
+            " ORDER BY cursor DESC LIMIT ?",
+            (*args, limit),
+        )
+        return [_stored_decision(r).decision for r in rows]
+
     # -- the institutions' journal ------------------------------------------------
     async def journal_append(self, entries: Sequence[JournalEntry]) -> list[int]:
         """One transaction, one fsync; returns the new entries' ids in order."""

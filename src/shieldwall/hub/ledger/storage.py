@@ -259,6 +259,13 @@ class Ledger(Protocol):
     async def recent_volume(self, since: float) -> dict[str, int]:
         """member -> signals in batches received after ``since`` (quota rebuild)."""
 
+    async def decisions_before(
+        self, before: int, limit: int, *, scenario: str = "", member: str = "",
+        since: float = 0.0,
+    ) -> list[Decision]:
+        """Newest first: decisions with a cursor below ``before`` (of ``scenario``, caused
+        by ``member``, created after ``since`` when given), at most ``limit`` (pages)."""
+
     async def journal_append(self, entries: Sequence[JournalEntry]) -> list[int]:
         """Append ``entries`` durably in one transaction; returns their ids in order."""
 

@@ -131,6 +131,19 @@ async def on_targets(conn: asyncpg.Connection, targets: Sequence[str]) -> list[S
     return [stored(r) for r in found]
 
 
+async def before(
+    conn: asyncpg.Connection, cursor: int, limit: int, scenario: str, member: str, since: float,
+) -> list[Decision]:
+    """Newest first: decisions below ``cursor``, filtered as :meth:`Ledger.decisions_before`."""
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM decisions WHERE seq < $1 AND ($2 = '' OR scenario = $2)"
+        " AND ($3 = '' OR strpos(',' || origin || ',', ',' || $3 || ',') > 0)"
+        " AND created > $4 ORDER BY seq DESC LIMIT $5",
+        cursor, text(scenario), text(member), since, limit,
+    )
+    return [stored(r).decision for r in rows]
+
+
 async def head(conn: asyncpg.Connection) -> int:
     """The highest seq in the log (0 when empty)."""
     return int(await conn.fetchval("SELECT COALESCE(MAX(seq), 0) FROM decisions"))

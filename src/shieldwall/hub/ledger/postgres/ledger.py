@@ -257,6 +257,14 @@ class PostgresLedger:
         async with self._conn() as conn:
             return await signals.recent_volume(conn, since)
 
+    async def decisions_before(
+        self, before: int, limit: int, *, scenario: str = "", member: str = "",
+        since: float = 0.0,
+    ) -> list[Decision]:
+        """Newest first, below ``before`` (pages of the dashboard)."""
+        async with self._conn() as conn:
+            return await decision_log.before(conn, before, limit, scenario, member, since)
+
     # -- the institutions' journal -------------------------------------------------
     async def journal_append(self, entries: Sequence[JournalEntry]) -> list[int]:
         """One transaction; returns the new entries' ids in order."""
