@@ -20,13 +20,17 @@ from starlette.routing import Route
 
 from shieldwall.decisions.feed import Feed
 from shieldwall.hub import api, join
+from shieldwall.hub.backend import replicated
 from shieldwall.hub.body import BodyBudget
 from shieldwall.hub.config import HubConfig
+from shieldwall.hub.governance_api import ROUTES as COUNCIL_ROUTES
+from shieldwall.hub.governance_api import council_lifespan
 from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.hub.metrics import HubMetrics
 from shieldwall.hub.openapi import openapi_document
 from shieldwall.hub.problem import ProblemError, problem_response
+from shieldwall.hub.roster_api import post_heartbeat, roster_lifespan
 from shieldwall.hub.writer import Writer
 from shieldwall.signals.keys import public_key_of
 
@@ -42,6 +46,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if replicated(config):  # PostgreSQL: one of several replicas (see hub.replication)
+            from shieldwall.hub.replication import replica_context
+
+            async with replica_context(config, metrics, clock) as context:
+                app.state.hub = context
+                yield
+            return
         ledger = SQLiteLedger(config.ledger_path)
         await ledger.open()
         try:
@@ -70,6 +81,12 @@ def create_app(
             await writer.stop()
             await ledger.close()
 
+    @contextlib.asynccontextmanager
+    async def with_roster(app: Starlette) -> AsyncIterator[None]:
+        # readiness roster; the council (its gate is closed until it read the act log)
+        async with lifespan(app), roster_lifespan(app, config), council_lifespan(app):
+            yield
+
     async def get_openapi(request: Request) -> Response:
         return Response(openapi, media_type="application/json")
 
@@ -97,14 +114,16 @@ def create_app(
         Route("/v1/decisions/stream", api.stream_decisions, methods=["GET"]),
         Route("/v1/join", join.post_join, methods=["POST"]),
         Route("/v1/leave", api.post_leave, methods=["POST"]),
+        Route("/v1/heartbeat", post_heartbeat, methods=["POST"]),
         Route("/metrics", api.get_metrics, methods=["GET"]),
         Route("/healthz", api.get_health, methods=["GET"]),
         Route("/readyz", api.get_ready, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
+        *COUNCIL_ROUTES,
     ]
     return Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=with_roster,
         exception_handlers={
             ProblemError: on_problem,
             HTTPException: on_http,

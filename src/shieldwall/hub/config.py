@@ -4,6 +4,8 @@ Example::
 
     listen = "0.0.0.0:8443"
     public_address = "hub.example.org:8443"   # what join tokens tell members
+    public_addresses = ["10.0.0.1:8443", "10.0.0.2:8443"]  # replicas: tokens list them all
+    pinned = ["9c1e..."]        # other replicas' certificate fingerprints (if not shared)
     allowlist = ["198.51.100.0/24"]           # alliance-wide never-block CIDRs
     never_block = ["/etc/shieldwall/resolvers.txt"]   # files or folders of lists
     policy = "policy.toml"                    # relative to the data folder
@@ -17,6 +19,10 @@ Example::
     signals_per_hour = 200000   # per member; beyond, envelopes get 429 "quota"
     retention = "90d"           # signals and batches older than this are deleted
     operators = ["ops-laptop"]  # members whose bans are the operator's (default: none)
+    database = "postgresql://shieldwall@db.example.org/shieldwall"  # replicas (default: SQLite)
+    readiness_grace = "10m"     # a member failing this long does not count toward a quorum
+    council = "/etc/shieldwall/council"   # the council's folder: the hub runs under its charter
+    charter = "3f2a..."         # hex digest of the founding charter (pins the council)
 
 Keys are checked by :mod:`shieldwall.config`: a misspelt one is an error naming it.
 """
@@ -32,9 +38,10 @@ import msgspec
 
 from shieldwall.addresses import Labelled, load_ranges, parse_ranges
 from shieldwall.config import Duration, Section, load_toml, problem
-from shieldwall.errors import ConfigError
+from shieldwall.errors import ConfigError, HubError
 from shieldwall.hub.policy_config import PolicyConfig, load_policy
 from shieldwall.hub.protections import Protections
+from shieldwall.signals.hub_addresses import check_addresses, check_fingerprints
 
 DEFAULT_HUB_DIR = Path("/var/lib/shieldwall/hub")
 CONFIG_FILE = "hub.toml"
@@ -92,6 +99,23 @@ class HubConfig:
     retention: float = 90 * 86400.0
     #: Members whose keys are the operator's: their bans decide at once, as the operator.
     operators: tuple[str, ...] = ()
+    #: Every replica's address for join tokens (empty: just ``public_address``).
+    public_addresses: tuple[str, ...] = ()
+    #: Fingerprints of other replicas' certificates, when they do not share this one.
+    pinned: tuple[str, ...] = ()
+    #: The PostgreSQL ledger every replica shares ("" = the SQLite file in data_dir).
+    database: str = ""
+    #: A member failing its readiness for longer than this does not count toward a quorum.
+    readiness_grace: float = 600.0
+    #: The council's folder (``shieldwall council``): the hub decides only under its charter.
+    council_dir: Path | None = None
+    #: Hex digest of the council's founding charter, pinned (with ``council_dir``).
+    charter: str = ""
+
+    @property
+    def join_addresses(self) -> tuple[str, ...]:
+        """The addresses a join token lists, in the order members try them."""
+        return self.public_addresses or (self.public_address,)
 
     @property
     def ledger_path(self) -> Path:
@@ -108,7 +132,7 @@ class HubConfig:
         """Allowlist, never-block lists and the hub's own address (not members': see writer)."""
         entries = [*parse_ranges(self.allowlist, "alliance allowlist").entries]
         entries += load_ranges(self.never_block).entries
-        for address in (self.listen, self.public_address):
+        for address in (self.listen, self.public_address, *self.public_addresses):
             host, _ = split_host_port(address)
             try:
                 ip = ipaddress.ip_address(host)
@@ -136,6 +160,12 @@ class _HubFile(Section, frozen=True):
     signals_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 200_000
     retention: Duration = Duration(90 * 86400.0)
     operators: tuple[str, ...] = ()
+    public_addresses: tuple[str, ...] = ()
+    pinned: tuple[str, ...] = ()
+    database: str = ""
+    readiness_grace: Duration = Duration(600.0)
+    council: str = ""
+    charter: Annotated[str, msgspec.Meta(pattern="^([0-9a-f]{64})?$")] = ""
 
 
 def load_hub_config(data_dir: Path) -> HubConfig:
@@ -163,6 +193,17 @@ def load_hub_config(data_dir: Path) -> HubConfig:
             parse_ranges([entry], "alliance allowlist")
         except ConfigError as exc:
             raise problem(str(path), f"allowlist[{index}]", str(exc)) from None
+    for key, check in (("public_addresses", check_addresses), ("pinned", check_fingerprints)):
+        try:
+            if getattr(file, key):
+                check(getattr(file, key))
+        except HubError as exc:
+            raise problem(str(path), key, str(exc)) from None
+    if file.database and not file.database.startswith(("postgresql://", "postgres://")):
+        raise problem(str(path), "database", "must be a postgresql://USER@HOST/DB URL")
+    if bool(file.council) != bool(file.charter):
+        raise problem(str(path), "charter" if file.council else "council",
+                      "council and charter go together: the folder and its founding charter's digest")
     return HubConfig(
         data_dir=data_dir,
         listen=file.listen,
@@ -181,11 +222,18 @@ def load_hub_config(data_dir: Path) -> HubConfig:
         signals_per_hour=file.signals_per_hour,
         retention=float(file.retention),
         operators=file.operators,
+        public_addresses=check_addresses(file.public_addresses) if file.public_addresses else (),
+        pinned=file.pinned,
+        database=file.database,
+        readiness_grace=float(file.readiness_grace),
+        council_dir=(data_dir / file.council) if file.council else None,
+        charter=file.charter,
     )
 
 
 def render_hub_config(
-    listen: str, public_address: str, never_block: list[str], allowlist: list[str]
+    listen: str, public_address: str, never_block: list[str], allowlist: list[str],
+    database: str = "",
 ) -> str:
     """The ``hub.toml`` that ``hub init`` writes."""
 
@@ -203,4 +251,6 @@ def render_hub_config(
         f"never_block = {toml_list(never_block)}\n"
         'policy = "policy.toml"\n'
         'heartbeat = "15s"\n'
+        + ("# The PostgreSQL ledger all replicas share (`shieldwall hub serve` on each).\n"
+           f"database = {msgspec.json.encode(database).decode()}\n" if database else "")
     )

@@ -13,7 +13,8 @@ Rules, in the order :meth:`Policy.decide` applies them to one signal:
    however many agree (``too-wide``): only the operator (or, later, the council)
    blocks wider ranges.
 5. A ``confirmed`` scenario decides on one member's word; other scenarios need
-   a quorum of ``k`` distinct members within a window. A member's ``ban`` is its
+   a quorum of ``k`` distinct members within a window (members in ``discounted``,
+   not ready for too long, are not counted). A member's ``ban`` is its
    own word and follows its scenario's rule like a detection; only an operator's
    ban decides at once with the duration it names.
 6. For ``lift_cooldown`` (policy ``[limits]``) after an operator lifted a target, re-blocking it needs
@@ -22,6 +23,15 @@ Rules, in the order :meth:`Policy.decide` applies them to one signal:
 8. Each member may cause at most ``member_decisions_per_hour`` new decisions.
 9. Repeat offenders get ``duration * escalation ** previous_offenses``, capped;
    a block the operator lifted does not count as an offense.
+
+Trust (policy ``[trust]``, :mod:`shieldwall.hub.trust`), unless the signal is an
+operator's: a member that reports a canary is quarantined (``canary``); a
+quarantined or not-ready member's signal counts for nothing; a member on
+probation decides alliance-wide only with a trusted member's corroboration
+(``probation``), a quorum needs at least one trusted member, and a scenario with
+a ``weight`` needs that much summed trust weight. The widest prefix, the
+decisions per hour and the longest duration scale with the weight of the most
+trusted supporter. Disputes are :mod:`shieldwall.hub.disputes`.
 
 The policy's memory (active blocks, offenses, quorum sightings, per-member
 charges, recent lifts) is a cache of the ledger: :meth:`Policy.restore` rebuilds
@@ -34,7 +44,9 @@ live, never to history.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import ceil
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -42,6 +54,7 @@ import msgspec
 from shieldwall.addresses import (
     RESERVED,
     IPNetwork,
+    Ranges,
     Target,
     is_reserved,
     network_target,
@@ -52,6 +65,7 @@ from shieldwall.errors import AddressError
 from shieldwall.hub.policy_config import HOUR, PolicyConfig, ScenarioRule
 from shieldwall.hub.policy_config import load_policy as load_policy  # where callers look for it
 from shieldwall.hub.protections import Protections
+from shieldwall.hub.trust import Trust, TrustEvent
 from shieldwall.signals.signal import Signal
 
 if TYPE_CHECKING:
@@ -106,9 +120,12 @@ class Lift(msgspec.Struct, frozen=True):
 OutcomeKind = Literal[
     "decided", "quorum", "protected", "reserved", "too-wide", "already-blocked",
     "rate-limited", "retracted", "nothing-to-retract", "lifted", "invalid",
-    "sightings-full",
+    "sightings-full", "canary", "quarantined", "probation", "disputed",
 ]
+#: Outcomes of signals that counted for nothing: never replayed as sightings.
+NOT_COUNTED = frozenset({"canary", "quarantined"})
 OPERATOR_LIFT = "operator-lift"
+DISPUTE_LIFT = "dispute-lift"
 #: Evidence kept in memory per sighting (the ledger keeps the signal's full sample).
 SAMPLE_LINES, SAMPLE_CHARS = 3, 512
 
@@ -133,16 +150,24 @@ class ActiveBlock:
     scenario: str
     needed: int
     supporters: set[str] = field(default_factory=set)
+    #: The members in the decision's evidence (who answers for it in trust).
+    deciders: frozenset[str] = frozenset()
 
 
 class Policy:
     """The policy engine: configuration, protections and the memory the rules need."""
 
     def __init__(
-        self, config: PolicyConfig, protections: Protections, max_sightings: int | None = None
+        self, config: PolicyConfig, protections: Protections, max_sightings: int | None = None,
+        trust: Trust | None = None, canaries: Ranges | None = None,
     ) -> None:
         self.config = config
         self.protections = protections
+        self.trust = trust if trust is not None else Trust(config.trust)
+        #: Secret benign addresses: reporting one quarantines the member.
+        self.canaries = canaries if canaries is not None else Ranges()
+        #: Trust records made since the driver last took them (journal kind "trust").
+        self.events: list[TrustEvent] = []
         self.lift_cooldown = config.lift_cooldown
         self.max_sightings = max_sightings or config.max_sightings_per_member
         self.active: dict[str, ActiveBlock] = {}
@@ -156,6 +181,23 @@ class Policy:
         self.charges: dict[str, deque[float]] = {}
         #: target -> when the operator last lifted it (within the cool-down)
         self.lifted: dict[str, float] = {}
+        #: target -> member -> weight of its dispute (see hub.disputes)
+        self.disputes: dict[str, dict[str, float]] = {}
+
+    @property
+    def discounted(self) -> frozenset[str]:
+        """Members whose reports do not count now (not ready for too long: the hub's
+        readiness roster sets it). Their sightings are still kept."""
+        return self.trust.not_ready
+
+    @discounted.setter
+    def discounted(self, members: frozenset[str]) -> None:
+        self.trust.not_ready = members
+
+    def take_events(self) -> list[TrustEvent]:
+        """The trust records made since the last call (the driver journals them)."""
+        events, self.events = self.events, []
+        return events
 
     def sizes(self) -> dict[str, int]:
         """How many entries each memory holds (for tests and the metrics)."""
@@ -168,13 +210,23 @@ class Policy:
         }
 
     # -- rebuilding from the ledger ------------------------------------------------
-    def restore(self, rows: PolicyRows, now: float) -> None:
-        """Rebuild the policy's memory from ledger rows (decisions in cursor order)."""
+    def restore(
+        self, rows: PolicyRows, now: float, events: Sequence[TrustEvent] = ()
+    ) -> None:
+        """Rebuild the policy's memory from ledger rows (decisions in cursor order)
+        and the trust journal's ``events``, replayed in time order between them."""
+        pending = deque(sorted(events, key=lambda e: e.at))
         for stored in rows.decisions:
             d = stored.decision
+            while pending and pending[0].at <= d.created:
+                self.trust.apply(pending.popleft())
             if d.action == "lift":
-                self.active.pop(d.target, None)
-                if d.scenario == OPERATOR_LIFT:
+                block = self.active.pop(d.target, None)
+                if d.scenario in (OPERATOR_LIFT, DISPUTE_LIFT):
+                    if block is not None:
+                        why: Literal["lift", "dispute"] = (
+                            "lift" if d.scenario == OPERATOR_LIFT else "dispute")
+                        self.trust.penalise(block.deciders, why)
                     self._forgive(d.target, d.created)
                 continue
             count, _ = self.offenses.get(d.target, (0, 0.0))
@@ -184,16 +236,23 @@ class Policy:
             except msgspec.DecodeError:
                 evidence = []
             needed = 1 if d.origin == "operator" else self.config.rule(d.scenario).needed()
+            deciders = frozenset(c.member for c in evidence)
             self.active[d.target] = ActiveBlock(
-                d.target, d.until, d.scenario, needed, {c.member for c in evidence}
+                d.target, d.until, d.scenario, needed, set(deciders), deciders
             )
+            if d.origin != "operator":
+                self.trust.corroborated(deciders)
+        while pending:
+            self.trust.apply(pending.popleft())
         for member, when in rows.charges:
             self.charges.setdefault(member, deque()).append(when)
         for signal in rows.signals:
-            self.restore_signal(signal.member, signal.signal, signal.received)
+            self.restore_signal(signal.member, signal.signal, signal.received, signal.outcome)
         self.sweep(now)
 
-    def restore_signal(self, member: str, signal: Signal, received: float) -> None:
+    def restore_signal(
+        self, member: str, signal: Signal, received: float, outcome: str = ""
+    ) -> None:
         """Replay a recent signal's effect on quorum sightings (no decision is made)."""
         try:
             target, _ = canonical_target(signal.target)
@@ -201,7 +260,10 @@ class Policy:
             return
         if signal.kind == "retract":
             self._forget(member, target)
-        elif not self.config.rule(signal.scenario).confirmed or target in self.lifted:
+        elif outcome in NOT_COUNTED:
+            return
+        elif (not self.config.rule(signal.scenario).confirmed or target in self.lifted
+              or outcome == "probation"):
             self._sight(member, target, signal, received, self.config.rule(signal.scenario).window)
 
     def sweep(self, now: float) -> None:
@@ -220,6 +282,8 @@ class Policy:
             del self.charges[member]
         for target in [t for t, when in self.lifted.items() if when < now - self.lift_cooldown]:
             del self.lifted[target]
+        for target in [t for t in self.disputes if t not in self.active]:
+            del self.disputes[target]
 
     # -- the rules -----------------------------------------------------------------
     def decide(
@@ -239,9 +303,14 @@ class Policy:
         target = span.text
         if signal.kind == "retract":
             return self._retract(member, target, now)
+        trust = self.trust if self.trust.config.enabled and not operator else None
+        if trust is not None and self.canaries.touches(span.version, span.low, span.high):
+            return self._canary(member, target, now)
         guard = self._guard(span)
         if guard is not None:
             return guard
+        if trust is not None and trust.standing(member).quarantined:
+            return Outcome(None, "quarantined", trust.why_not(member) or "")
 
         explicit = 0.0
         if signal.kind == "ban" and operator:
@@ -253,12 +322,10 @@ class Policy:
             rule = self.config.rule(signal.scenario)
             if signal.kind == "ban" and 0 < signal.duration < rule.duration:
                 explicit = signal.duration  # a member may ask for less, never for more
-        limit = self.config.max_prefix_v4 if span.version == 4 else self.config.max_prefix_v6
-        if span.prefixlen < limit and not operator:
-            return Outcome(
-                None, "too-wide",
-                f"wider than /{limit}: only the operator blocks ranges this wide",
-            )
+        if not operator:
+            limit = self._widest(member, span.version)
+            if span.prefixlen < limit:
+                return Outcome(None, "too-wide", _too_wide(limit, self.config, span.version))
         needed = rule.needed()
         lifted = self.lifted.get(target)
         if lifted is not None and now - lifted < self.lift_cooldown and not operator:
@@ -269,25 +336,32 @@ class Policy:
             active.supporters.add(member)
             return Outcome(None, "already-blocked", f"blocked until {active.until:.0f}")
 
-        if needed > 1:
+        evidence: tuple[Contribution, ...] = ()
+        alone = needed == 1 and (trust is None or trust.trusted(member))
+        if not alone:
             seen = self._sight(member, target, signal, now, rule.window)
             if seen is None:
                 return Outcome(
                     None, "sightings-full",
                     f"member holds {self.max_sightings} open sightings; wait for them to age out",
                 )
-            if len(seen) < needed:
-                return Outcome(None, "quorum", f"{len(seen)}/{needed} members, waiting for more")
-            evidence = tuple(seen.values())
-        else:
-            evidence = ()
+            counted = [c for m, c in seen.items() if m not in self.discounted]
+            waiting = self._waiting(member, rule, needed, counted, len(seen) - len(counted))
+            if waiting is not None:
+                return waiting
+            evidence = tuple(counted)
 
-        charges = self.charges.get(member)
+        supporters = {c.member for c in evidence} or {member}
+        charged = member
+        if trust is not None:
+            charged = max(sorted(supporters), key=trust.weight)  # the most trusted answers
+        weight = 1.0 if trust is None else trust.weight(charged)
+        charges = self.charges.get(charged)
         if charges is None:
-            charges = self.charges[member] = deque()
+            charges = self.charges[charged] = deque()
         while charges and charges[0] <= now - HOUR:
             charges.popleft()
-        if len(charges) >= self.config.member_decisions_per_hour:
+        if len(charges) >= max(1, ceil(self.config.member_decisions_per_hour * weight)):
             return _RATE_LIMITED
         charges.append(now)
         if not evidence:
@@ -299,18 +373,25 @@ class Policy:
         duration = rule.duration * self.config.escalation**count
         if explicit:
             duration = explicit  # an explicit duration is not escalated
-        duration = min(duration, self.config.max_duration)
+        # A member's trust bounds how long its word keeps an address out (never below the
+        # scenario's own duration, so escalation is what trust buys).
+        cap = self.config.max_duration
+        duration = min(duration, cap, max(rule.duration, cap * weight))
         self.offenses[target] = (count + 1, now)
-        supporters = {c.member for c in evidence}
-        self.active[target] = ActiveBlock(target, now + duration, rule.name, needed, supporters)
+        deciders = frozenset(supporters)
+        self.active[target] = ActiveBlock(
+            target, now + duration, rule.name, needed, set(supporters), deciders
+        )
         if (target, rule.name) in self.sightings:
             self._drop((target, rule.name))
+        if trust is not None:
+            trust.corroborated(deciders)
         block = Block(
             target=target,
             until=now + duration,
             scenario=rule.name,
             origin="operator" if operator else ",".join(sorted(supporters)),
-            charged=member,
+            charged=charged,
             offense=count + 1,
             evidence=evidence,
         )
@@ -327,12 +408,24 @@ class Policy:
         for target in list(self.active):
             _, blocked = canonical_target(target)
             if blocked.version == network.version and blocked.overlaps(network):
-                del self.active[target]
-                for key in [k for k in self.sightings if k[0] == target]:
-                    self._drop(key)
-                self._forgive(target, now)
+                self.end_block(target, now, "lift")
                 lifts.append(Lift(target, OPERATOR_LIFT, "operator"))
         return lifts
+
+    def end_block(self, target: str, now: float, why: Literal["lift", "dispute"]) -> None:
+        """End the active block on ``target``: forgiven, its deciders answer for it."""
+        block = self.active.pop(target, None)
+        if block is not None and self.trust.config.enabled:
+            self.trust.penalise(block.deciders, why)
+        for key in [k for k in self.sightings if k[0] == target]:
+            self._drop(key)
+        self.disputes.pop(target, None)
+        self._forgive(target, now)
+
+    def release(self, member: str, now: float, why: str = "") -> TrustEvent | None:
+        """Release a quarantined member (the council's or operator's act), or ``None``."""
+        event = TrustEvent("release", member, now, why)
+        return event if self.trust.apply(event) else None
 
     def explain_protection(self, network: IPNetwork) -> list[str]:
         """Why ``network`` can never be blocked (empty when it can)."""
@@ -342,6 +435,50 @@ class Policy:
         return reasons
 
     # -- internals -----------------------------------------------------------------
+    def _widest(self, member: str, version: int) -> int:
+        """The widest prefix ``member`` may report: a host route on probation, up to
+        the policy's limit at full weight."""
+        limit = self.config.max_prefix_v4 if version == 4 else self.config.max_prefix_v6
+        if not self.trust.config.enabled:
+            return limit
+        host = 32 if version == 4 else 128
+        return host - round(self.trust.weight(member) * (host - limit))
+
+    def _waiting(
+        self, member: str, rule: ScenarioRule, needed: int, counted: list[Contribution],
+        stale: int,
+    ) -> Outcome | None:
+        """Why the sightings ``counted`` do not decide yet, or ``None`` when they do."""
+        note = f" ({stale} not ready, not counted)" if stale else ""
+        trust = self.trust
+        if not trust.config.enabled:
+            if len(counted) < needed:
+                return Outcome(None, "quorum",
+                               f"{len(counted)}/{needed} members{note}, waiting for more")
+            return None
+        members = [c.member for c in counted]
+        if rule.weight > 0 and not rule.confirmed:
+            total = trust.support(members)
+            if total < rule.weight:
+                return Outcome(None, "quorum",
+                               f"weight {total:.2f}/{rule.weight:g}{note}, waiting for more")
+        elif len(counted) < needed:
+            return Outcome(None, "quorum",
+                           f"{len(counted)}/{needed} members{note}, waiting for more")
+        if not any(trust.trusted(m) for m in members):
+            why = trust.why_not(member) or f"no trusted member among {len(members)}"
+            return Outcome(None, "probation", why + note)
+        return None
+
+    def _canary(self, member: str, target: str, now: float) -> Outcome:
+        event = TrustEvent("quarantine", member, now, f"reported canary {target}")
+        if self.trust.apply(event):
+            self.events.append(event)
+            for key in [k for k, seen in self.sightings.items() if member in seen]:
+                self._unsight(key, member)
+        return Outcome(None, "canary",
+                       "a canary: never blocked; the member is quarantined and the council told")
+
     def _forgive(self, target: str, when: float) -> None:
         count, last = self.offenses.get(target, (0, 0.0))
         if count <= 1:
@@ -411,6 +548,13 @@ class Policy:
 
 
 _contributions = msgspec.json.Decoder(list[Contribution])
+
+
+def _too_wide(limit: int, config: PolicyConfig, version: int) -> str:
+    widest = config.max_prefix_v4 if version == 4 else config.max_prefix_v6
+    if limit == widest:
+        return f"wider than /{limit}: only the operator blocks ranges this wide"
+    return f"wider than /{limit}: the widest this member's trust allows (/{widest} at full trust)"
 
 
 def _contribution(member: str, signal: Signal, now: float) -> Contribution:

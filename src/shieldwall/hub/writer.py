@@ -22,6 +22,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from shieldwall.decisions.feed import Feed
 from shieldwall.errors import HubError, SignalError
@@ -34,6 +37,9 @@ from shieldwall.hub.policy_config import PolicyConfig
 from shieldwall.hub.policy_view import build_policy, member_protections
 from shieldwall.hub.protections import Protections
 from shieldwall.signals.envelope import Ack, OpenedEnvelope
+
+if TYPE_CHECKING:
+    from shieldwall.hub.governance_council import HubCouncil
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +106,10 @@ class Writer:
         self._expired = 0.0
         #: Seconds between retention sweeps.
         self.retention_every = RETENTION_EVERY
+        #: Members whose reports do not count toward a quorum now (the readiness roster's).
+        self.discounted: Callable[[], frozenset[str]] = frozenset
+        #: The council this hub runs under (gate, policy version, chain), if any.
+        self.governed: HubCouncil | None = None
         self.crashes = 0
 
     @property
@@ -135,6 +145,8 @@ class Writer:
 
     async def submit(self, opened: OpenedEnvelope) -> Ack:
         """Queue an opened envelope; returns once it is durable (or raises SignalError)."""
+        if self.governed is not None and (problem := self.governed.problem()) is not None:
+            raise HubError(f"the hub refuses to decide: {problem}")
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(opened, future))
         return await future
@@ -146,6 +158,11 @@ class Writer:
     def note_rejection(self, member: str) -> None:
         """Count a rejected envelope against an authenticated member."""
         self.intake.note_rejection(member)
+
+    def replace_policy(self, config: PolicyConfig, base: Protections) -> None:
+        """Run a new policy and protections (the council's) from the next group on."""
+        self.config, self.base = config, base
+        self._reload_needed = True
 
     def membership_changed(self) -> None:
         """A member joined or left in this process: rebuild protections before the next group."""
@@ -164,6 +181,8 @@ class Writer:
         """Why the hub cannot take envelopes now, or ``None`` when it can."""
         if self._task is None or self._task.done():
             return "the ledger writer is not running"
+        if self.governed is not None and (problem := self.governed.problem()) is not None:
+            return f"the hub refuses to decide: {problem}"
         now = time.monotonic()
         stale = now - self._last_write > 2.0
         # At most one probe a second, however often /readyz is asked (it is unauthenticated).
@@ -302,7 +321,12 @@ class Writer:
                 digest = await self.ledger.batch_digest(opened.member, opened.seq)
                 if digest is not None:
                     digests[(opened.member, opened.seq)] = digest
+        self.policy.discounted = self.discounted()
         step = self.intake.take([p.opened for p in items], digests, self.clock())
+        if self.governed is not None:  # every decision names the policy version it was made under
+            version = self.governed.version
+            step.group.decisions = [msgspec.structs.replace(d, policy=version)
+                                    for d in step.group.decisions]
         return _Prepared(step, items)
 
     def _retry_alone(self, prepared: _Prepared, error: Exception, attempted: bool = True) -> None:
@@ -367,3 +391,5 @@ class Writer:
             for decision in published:
                 self.metrics.decisions[decision.action] += 1
             await self.feed.publish(published)
+            if self.governed is not None:
+                self.governed.published(published)

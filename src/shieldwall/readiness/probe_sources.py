@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import msgspec
 
 from shieldwall.errors import ShieldwallError
-from shieldwall.events.packs import load_pack
+from shieldwall.events.packs import PackSpec, load_pack
 from shieldwall.readiness.liveness import SourceView
 from shieldwall.readiness.versions import VersionView
 from shieldwall.sources import SourceSpec, make_source
@@ -90,16 +90,23 @@ def source_view(spec: SourceSpec) -> SourceView:
     return SourceView(spec.label, error=error, last_line_at=at)
 
 
+def pack_digest(pack: PackSpec) -> str:
+    """A pack's version: the digest of its parsed content (not of its path)."""
+    return hashlib.sha256(msgspec.json.encode(dataclasses.replace(pack, path=""))).hexdigest()
+
+
 def pack_versions(specs: Sequence[SourceSpec]) -> VersionView:
-    """Each configured pack's version: a digest of its parsed content (not its path)."""
+    """Each configured pack's version (:func:`pack_digest`), or why it cannot load."""
+    return versions_of(sorted({spec.pack for spec in specs if spec.pack}))
+
+
+def versions_of(names: Sequence[str]) -> VersionView:
+    """The version of each named pack (the hub: every pack it ships)."""
     local: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for name in sorted({spec.pack for spec in specs if spec.pack}):
+    for name in names:
         try:
-            pack = load_pack(name)
+            local[name] = pack_digest(load_pack(name))
         except ShieldwallError as exc:
             errors[name] = str(exc)
-            continue
-        canonical = msgspec.json.encode(dataclasses.replace(pack, path=""))
-        local[name] = hashlib.sha256(canonical).hexdigest()
     return VersionView(local=local, errors=errors)

@@ -1,0 +1,119 @@
+"""``POST /v1/heartbeat``: a member's readiness into the roster; the alliance's versions back.
+
+Authenticated like every member request (headers first, then the body against its
+signed hash); the body must name the signer and be later than its last heartbeat
+(:func:`~shieldwall.readiness.heartbeat.decode_heartbeat`). Refusals are counted by
+reason in the roster's metrics and answered as problems, never recorded in the roster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shieldwall.agent.supervise import Supervisor
+from shieldwall.errors import HubError, SignalError
+from shieldwall.events.packs import builtin_pack_names
+from shieldwall.hub import api
+from shieldwall.hub.config import HubConfig
+from shieldwall.hub.problem import ProblemError
+from shieldwall.hub.roster_keeper import RosterKeeper
+from shieldwall.hub.writer import Writer
+from shieldwall.readiness.heartbeat import (
+    MAX_HEARTBEAT_BODY,
+    DrillNews,
+    HeartbeatAnswer,
+    decode_heartbeat,
+    encode,
+)
+from shieldwall.readiness.probe_sources import versions_of
+
+#: What the hub knows of a member's drills (the drills room supplies it).
+DrillLookup = Callable[[str], Awaitable[DrillNews]]
+
+
+async def _no_drills(member: str) -> DrillNews:
+    return DrillNews()
+
+
+@dataclass
+class RosterContext:
+    """What the heartbeat handler needs beside the hub's context (``app.state.roster``)."""
+
+    keeper: RosterKeeper
+    #: The alliance's pack versions (the packs this hub ships) and policy version.
+    packs: dict[str, str] = field(default_factory=dict)
+    policy: str = ""
+    drills: DrillLookup = _no_drills
+
+
+def alliance_versions(config: HubConfig) -> tuple[dict[str, str], str]:
+    """The pack versions this hub ships and a digest of the policy it decides under."""
+    packs = dict(versions_of(builtin_pack_names()).local)
+    text = (config.policy_file.read_bytes()
+            if config.policy_file is not None and config.policy_file.exists() else b"")
+    return packs, hashlib.sha256(text).hexdigest() if text else "default"
+
+
+@contextlib.asynccontextmanager
+async def roster_lifespan(app: Starlette, config: HubConfig) -> AsyncIterator[RosterContext]:
+    """Inside the hub's lifespan: load the roster, sweep it under supervision, feed the
+    writer's policy the members whose reports do not count (``app.state.roster``)."""
+    hub: api.HubContext = app.state.hub
+    keeper = RosterKeeper(hub.ledger, hub.clock, grace=config.readiness_grace)
+    await keeper.load()
+    packs, policy = alliance_versions(config)
+    context = RosterContext(keeper, packs, policy)
+    app.state.roster = context
+    if isinstance(hub.writer, Writer):  # a PostgreSQL follower replica decides nothing
+        hub.writer.discounted = lambda: keeper.discounted
+    supervisor = Supervisor()
+    supervisor.start("roster.sweep", keeper.run)
+    try:
+        yield context
+    finally:
+        await supervisor.stop()
+
+
+def roster_of(request: Request) -> RosterContext:
+    """The roster context stored on the app."""
+    context: RosterContext = request.app.state.roster
+    return context
+
+
+async def post_heartbeat(request: Request) -> Response:
+    """Take one member's heartbeat; answer with the hub's clock, head and versions."""
+    hub = api.hub_of(request)
+    roster = roster_of(request)
+    keeper = roster.keeper
+    try:
+        record = await api.authenticate(request)
+    except ProblemError as exc:
+        keeper.refused[exc.reason] += 1
+        raise
+    try:
+        raw = await api.signed_body(request, MAX_HEARTBEAT_BODY)
+        beat = decode_heartbeat(raw, record.name, keeper.last_sent(record.name))
+    except ProblemError as exc:
+        keeper.refused[exc.reason] += 1
+        raise
+    except SignalError as exc:
+        keeper.refused[exc.reason] += 1
+        raise ProblemError(exc.reason, str(exc)) from None
+    try:
+        entry = await keeper.heard(beat)
+    except HubError as exc:
+        raise ProblemError("unavailable", str(exc)) from None
+    answer = HeartbeatAnswer(
+        member=record.name, at=hub.clock(), head=hub.feed.head,
+        state="failing" if entry.state == "unknown" else entry.state,
+        packs=roster.packs, policy=roster.policy, drill=await roster.drills(record.name),
+        counts=keeper.counts(record.name),
+    )
+    return api.json_response(encode(answer))

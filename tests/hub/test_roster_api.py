@@ -1,0 +1,155 @@
+"""``POST /v1/heartbeat`` on a real hub (HTTPS on loopback, SQLite): the roster, its journal,
+the quorum hook, and every hostile heartbeat refused."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from shieldwall.hub.config import HubConfig
+from shieldwall.hub.roster import JOURNAL_KIND, Transition
+from shieldwall.hub.roster_api import RosterContext
+from shieldwall.hub.roster_keeper import RosterKeeper
+from shieldwall.readiness.heartbeat import CheckReport, Heartbeat, decode_answer, encode
+from shieldwall.readiness.verdict import State
+from shieldwall.signals.client import HubClient
+from shieldwall.signals.keys import new_seed
+from shieldwall.signals.member_state import MemberState
+from shieldwall.signals.request_signature import sign_request
+from shieldwall.signals.signal import Signal
+from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+
+PROBE = "45.13.7.77"
+
+
+@pytest.fixture
+def hub_config(tmp_path: Path) -> HubConfig:
+    config = init_hub(tmp_path / "hub")
+    with (config.data_dir / "hub.toml").open("a") as toml:
+        toml.write('readiness_grace = "5s"\n')
+    from shieldwall.hub.config import load_hub_config
+
+    return load_hub_config(config.data_dir)
+
+
+def beat(member: str, state: State = "ok", at: float | None = None) -> bytes:
+    checks = (CheckReport("R1", "hub link", "ok", "fine"),
+              CheckReport("R3", "enforcer verified", state, f"table is {state}"))
+    return encode(Heartbeat(member=member, at=at or time.time(), interval=5.0, checks=checks))
+
+
+def roster(server: Any) -> RosterContext:
+    context: RosterContext = server.config.app.state.roster
+    return context
+
+
+async def post(state: MemberState, body: bytes, headers: dict[str, str] | None = None
+               ) -> httpx.Response:
+    sent = headers if headers is not None else sign_request(
+        state.seed, state.key_id, "POST", "/v1/heartbeat", time.time(), body)
+    async with httpx.AsyncClient(base_url=state.base_url, verify=state.ssl_context()) as http:
+        return await http.post("/v1/heartbeat", content=body, headers=sent)
+
+
+async def test_a_heartbeat_enters_the_roster_and_its_transition_the_journal(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    async with running_hub(hub_config) as server:
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        answer = await post(alice, beat("alice", "failing"))
+        assert answer.status_code == 200, answer.text
+        told = decode_answer(answer.content)
+        assert told.state == "failing" and "sshd" in told.packs and told.policy
+        assert abs(told.at - time.time()) < 60
+        assert (await post(alice, beat("alice", "failing"))).status_code == 200
+        entry = roster(server).keeper.roster["alice"]
+        assert entry.state == "failing" and "R3 failing: table is failing" in entry.reason
+    async with ledger_of(hub_config) as ledger:
+        stored = await ledger.journal(JOURNAL_KIND, key="alice")
+    moves = [msgspec.json.decode(s.body, type=Transition) for s in stored]
+    assert [(t.before, t.after) for t in moves] == [("unknown", "failing")]
+
+
+async def test_the_roster_survives_a_restart_of_the_hub(hub_config: HubConfig, tmp_path: Path
+                                                       ) -> None:
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        assert (await post(alice, beat("alice", "degraded"))).status_code == 200
+    async with running_hub(hub_config) as server:
+        assert roster(server).keeper.roster["alice"].state == "degraded"
+
+
+def signals(scenario: str = "http-probing") -> list[Signal]:
+    return [Signal(kind="detection", target=PROBE, scenario=scenario, count=20,
+                   evidence=(f'{PROBE} - - "GET /.env HTTP/1.1" 404',))]
+
+
+async def test_a_not_ready_members_report_does_not_complete_a_quorum_until_it_is_ready(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.time() + shift[0]
+
+    async with running_hub(hub_config, clock=clock) as server:
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        bob = await new_member(hub_config, tmp_path / "b", "bob")
+        assert (await post(alice, beat("alice", "failing"))).status_code == 200
+        assert (await post(bob, beat("bob", "ok"))).status_code == 200
+        keeper: RosterKeeper = roster(server).keeper
+        assert keeper.discounted == frozenset()  # failing, but within its grace
+        shift[0] = 6.0  # past the 5 s grace (the envelopes' freshness allows 60 s)
+        await keeper.sweep_once()
+        assert keeper.discounted == {"alice"}
+        async with HubClient(bob) as b, HubClient(alice) as a:
+            assert (await b.send(signals())).decisions == ()
+            assert (await a.send(signals())).decisions == ()  # 2 seen, 1 counted
+            answer = await post(alice, beat("alice", "ok", at=time.time() + 1))
+            assert decode_answer(answer.content).counts
+            assert keeper.discounted == frozenset()
+            assert len((await a.send(signals())).decisions) == 1  # the next report decides
+
+
+async def test_hostile_heartbeats_are_refused_and_leave_the_roster_alone(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    async with running_hub(hub_config) as server:
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        await new_member(hub_config, tmp_path / "b", "bob")
+        keeper = roster(server).keeper
+        good = beat("alice")
+        assert (await post(alice, good)).status_code == 200
+        before = keeper.roster["alice"]
+
+        async def refused(body: bytes, headers: dict[str, str] | None = None) -> str:
+            answer = await post(alice, body, headers)
+            assert answer.status_code >= 400, answer.text
+            return str(answer.json()["reason"])
+
+        # Replay: the same signed bytes again (fresh request signature, same heartbeat).
+        assert await refused(good) == "replayed"
+        # Signed by a key that is not alice's.
+        forged = sign_request(new_seed(), alice.key_id, "POST", "/v1/heartbeat", time.time(),
+                              beat("alice"))
+        assert await refused(beat("alice"), forged) == "forged"
+        # Alice speaking for bob.
+        assert await refused(beat("bob", "failing")) == "forged"
+        # A field the schema does not know.
+        extra = msgspec.json.decode(beat("alice"))
+        extra["admin"] = True
+        assert await refused(msgspec.json.encode(extra)) == "malformed"
+        # Unsigned, and a body other than the one signed.
+        assert await refused(beat("alice"), {}) == "unsigned"
+        swapped = sign_request(alice.seed, alice.key_id, "POST", "/v1/heartbeat", time.time(),
+                               beat("alice"))
+        assert await refused(beat("alice", "failing"), swapped) == "altered"
+        # Too large to be a heartbeat.
+        assert await refused(b"{" + b" " * 40_000 + b"}") == "too-large"
+        assert keeper.roster["alice"] == before and "bob" not in keeper.roster
+        assert keeper.refused["replayed"] == 1 and keeper.refused["forged"] == 2
