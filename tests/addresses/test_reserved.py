@@ -6,7 +6,15 @@ import ipaddress
 
 import pytest
 
-from shieldwall.addresses import RESERVED, Ranges, is_public, is_reserved, parse_address
+from shieldwall.addresses import (
+    RESERVED,
+    Ranges,
+    is_drill_target,
+    is_public,
+    is_reserved,
+    parse_address,
+    parse_network,
+)
 from shieldwall.enforcers.imports import REASON_RESERVED, screen_blocklist
 from shieldwall.hub.policy import Policy, load_policy
 from shieldwall.signals.signal import Signal
@@ -44,3 +52,15 @@ def test_import_screening_the_hub_policy_and_the_cli_note_agree_on_every_reserve
 def test_public_addresses_pass_every_screen(text: str) -> None:
     assert screen_blocklist([text], Ranges()).accepted == (text,)
     assert is_public(parse_address(text))
+
+
+@pytest.mark.parametrize("text", ["192.0.2.7", "198.51.100.0/24", "203.0.113.255", "2001:db8::7",
+                                  "2001:db8:ffff::/48"])
+def test_a_drill_may_name_only_the_four_documentation_ranges(text: str) -> None:
+    assert is_drill_target(parse_network(text))
+
+
+@pytest.mark.parametrize("text", ["8.8.8.8", "192.0.3.1", "192.0.2.0/23", "10.0.0.1", "0.0.0.0/0",
+                                  "2001:db8::/31", "3fff::1", "::/0", "64:ff9b::192.0.2.7"])
+def test_anything_wider_or_elsewhere_is_no_drill_target(text: str) -> None:
+    assert not is_drill_target(parse_network(text))

@@ -9,11 +9,18 @@
 - :mod:`.ranges`: :class:`Ranges`, the one labelled interval set, used for
   detection exemptions, members' never-block lists, the hub's protections and
   import screening; :func:`parse_ranges` reads every list format.
-- :mod:`.reserved`: :data:`RESERVED`, the one table of non-public space.
+- :mod:`.reserved`: :data:`RESERVED`, the one table of non-public space, and
+  :data:`DRILL_RANGES`, the documentation ranges, the only space a drill may name.
 """
 
 from shieldwall.addresses.ranges import IntervalIndex, Labelled, Ranges, load_ranges, parse_ranges
-from shieldwall.addresses.reserved import RESERVED, is_public, is_reserved
+from shieldwall.addresses.reserved import (
+    DRILL_RANGES,
+    RESERVED,
+    is_drill_target,
+    is_public,
+    is_reserved,
+)
 from shieldwall.addresses.span import Target, pack_address, parse_target
 from shieldwall.addresses.text import (
     DEFAULT_IPV6_PREFIX,
@@ -33,6 +40,7 @@ from shieldwall.addresses.text import (
 
 __all__ = [
     "DEFAULT_IPV6_PREFIX",
+    "DRILL_RANGES",
     "RESERVED",
     "IPAddress",
     "IPNetwork",
@@ -43,6 +51,7 @@ __all__ = [
     "blame_key",
     "blame_key_from_text",
     "canonical_target",
+    "is_drill_target",
     "is_ipv6",
     "is_public",
     "is_range",

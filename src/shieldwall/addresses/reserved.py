@@ -68,3 +68,32 @@ def is_reserved(network: IPNetwork) -> bool:
 def is_public(addr: IPAddress) -> bool:
     """True for an address routable on the public internet (outside :data:`RESERVED`)."""
     return not is_reserved(ipaddress.ip_network(addr))
+
+
+#: The only space a drill may name (RFC 5737 and RFC 3849): documentation ranges,
+#: never routed, so a drill's real firewall element harms no one.
+DRILL_TABLE = """
+192.0.2.0/24 TEST-NET-1 (RFC 5737)
+198.51.100.0/24 TEST-NET-2 (RFC 5737)
+203.0.113.0/24 TEST-NET-3 (RFC 5737)
+2001:db8::/32 IPv6 documentation (RFC 3849)
+"""
+
+#: :data:`DRILL_TABLE` as a labelled set.
+DRILL_RANGES = Ranges([
+    Labelled(ipaddress.ip_network(network), f"drill: {label}")
+    for network, _, label in (line.partition(" ") for line in DRILL_TABLE.strip().splitlines())
+])
+
+
+def is_drill_target(network: IPNetwork) -> bool:
+    """True when all of ``network`` lies inside one documentation range a drill may use."""
+    for entry in DRILL_RANGES.entries:
+        outer = entry.network
+        if isinstance(network, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+            if network.subnet_of(outer):
+                return True
+        elif isinstance(network, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+            if network.subnet_of(outer):
+                return True
+    return False

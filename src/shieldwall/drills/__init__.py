@@ -1,0 +1,14 @@
+"""Drills: exercise detect -> signal -> decide -> push -> enforce on every member at once.
+
+Only documentation addresses are ever named (:data:`~shieldwall.addresses.DRILL_RANGES`),
+so a drill writes real firewall elements that harm no one.
+
+Pure core:
+
+- :mod:`.order`: the signed drill order and every member's reasons to refuse one.
+- :mod:`.stage`: a member's signed report of one stage.
+- :mod:`.inject`: synthetic attack lines through the member's real pack and scenarios.
+- :mod:`.conduct`: the hub's side of one drill (decide, lift, stop conditions).
+- :mod:`.report`: the drill report (per member and stage; p50/p99 detection -> block).
+
+"""
