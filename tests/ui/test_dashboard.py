@@ -191,3 +191,22 @@ async def test_the_dashboard_answers_loopback_only_unless_configured(tmp_path: P
         widened = create_app(load_hub_config(lab.config.data_dir))
         assert widened.state.ui.allows("192.0.2.10") and widened.state.ui.allows("127.0.0.1")
         assert not widened.state.ui.allows("198.51.100.1")
+
+
+async def test_members_show_the_rosters_readiness_and_each_checks_reason(tmp_path: Path) -> None:
+    from shieldwall.hub.roster import Entry
+    from shieldwall.readiness.verdict import Check
+
+    async with lab_alliance(tmp_path) as lab:
+        app = lab.server.config.app
+        checks = (Check("R1", "hub link", "ok", "stream connected"),
+                  Check("R3", "enforcer", "failing", "table inet shieldwall is missing: <restart>"))
+        app.state.roster.keeper.roster["alice"] = Entry(
+            member="alice", state="failing", since=1.0, reason="R3", checks=checks, seen=1.0)
+        async with lab.browser_client() as client:
+            html = (await client.get("/ui/")).text
+        row = html[html.index("<td>alice</td>"):]
+        row = row[: row.index("</tr>")]
+        assert 'class="state-failing">failing' in row
+        assert 'title="enforcer: table inet shieldwall is missing: &lt;restart&gt;">R3' in row
+        assert 'class="state-ok" title="hub link: stream connected">R1' in row
