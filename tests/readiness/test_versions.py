@@ -1,4 +1,5 @@
-"""R5 and R8: unknown is degraded with a reason, never ok."""
+"""R5 and R8: unknown is degraded with a reason, never ok; an alliance that never
+drilled is the one ok without a drill."""
 
 from __future__ import annotations
 
@@ -37,9 +38,19 @@ def test_a_pack_that_cannot_load_is_failing() -> None:
     assert check.state == "failing" and "mine.toml" in check.reason
 
 
-def test_no_drill_yet_is_degraded() -> None:
+def test_no_drill_known_without_word_from_the_hub_is_degraded() -> None:
     check = check_drill(None, NOW, LIMITS)
-    assert (check.code, check.state) == ("R8", "degraded") and "no drill yet" in check.reason
+    assert (check.code, check.state) == ("R8", "degraded") and "no drill known" in check.reason
+
+
+def test_no_drill_yet_in_an_alliance_that_never_drilled_is_ok_with_a_note() -> None:
+    check = check_drill(None, NOW, LIMITS, alliance_drilled=False)
+    assert check.state == "ok" and "never run one" in check.reason
+
+
+def test_a_member_without_a_result_in_an_alliance_that_drilled_is_degraded() -> None:
+    check = check_drill(None, NOW, LIMITS, alliance_drilled=True)
+    assert check.state == "degraded" and "no drill result" in check.reason
 
 
 @pytest.mark.parametrize(("drill", "state"), [

@@ -9,6 +9,7 @@ returns are carried out here, in order. Every background task runs under a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -31,10 +32,14 @@ from shieldwall.agent.core import (
     Report,
     SaveCursor,
 )
+from shieldwall.agent.council_gate import CouncilGate
 from shieldwall.agent.host import host_addresses
 from shieldwall.agent.state import AgentState
 from shieldwall.agent.supervise import Supervisor
+from shieldwall.arsenal.member import ArsenalHook
+from shieldwall.detection.proxies import ProxyGuard
 from shieldwall.detection.scenario import load_scenarios
+from shieldwall.drills.member import for_runtime as drill_member
 from shieldwall.enforcers.enforcer import Enforcer
 from shieldwall.enforcers.exports import write_exports
 from shieldwall.enforcers.plan import Plan
@@ -113,15 +118,21 @@ class AgentRuntime:
             local_first=config.local_first,
             blocks=self.store.active(now),
             cursor=self.state.cursor(),
+            guard=ProxyGuard(parse_ranges(config.proxies, "detection.proxies", widen=False),
+                             parse_ranges(config.own_addresses, "detection.own_addresses", widen=False)
+                             .with_entries(Labelled(net, "this host's address") for net in host_addresses())),
+            reorder=config.reorder,
         )
         year = dt.datetime.fromtimestamp(now, dt.UTC).year
         for source in config.sources:
-            self.core.add_source(source.label, [load_pack(source.pack)], year)
+            self.core.add_source(source.label, [load_pack(source.pack)], year, source.max_auth_tries)
         self.supervisor = Supervisor()
         self._outbox = asyncio.Event()
         self._exports_dirty = True
         self.applied = 0
         self.follower: Following | None = None
+        self.arsenal = ArsenalHook(self)  # the alliance's rules, hot-loaded (shieldwall.arsenal)
+        self.drills = drill_member(self)  # this member's part in drills (shieldwall.drills)
 
     # -- commands -----------------------------------------------------------
 
@@ -189,6 +200,8 @@ class AgentRuntime:
         })
         # One transaction makes the firewall match the persisted state.
         self.execute(self.core.startup(self.clock()))
+        from shieldwall.readiness.monitor import start_readiness  # (imports this module)
+        self.readiness = start_readiness(self)  # R1-R8 each [readiness] interval, heartbeats
         for source in self.config.sources:
             self.supervisor.start(source.label, functools.partial(self._read, source))
         if self.member is not None:
@@ -197,6 +210,9 @@ class AgentRuntime:
             if self.state.backlog():
                 self._outbox.set()
         self.supervisor.start("tick", self._tick)
+        if self.drills is not None:
+            self.supervisor.start("drills", self.drills.run)
+        self.arsenal.start()
         try:
             await asyncio.Event().wait()
         finally:
@@ -208,6 +224,7 @@ class AgentRuntime:
     async def _read(self, source: SourceSpec) -> None:
         async for chunk in make_source(source, self.positions).chunks():
             self.handle(functools.partial(self.core.lines, source.label, chunk))
+            self.arsenal.lines(source, chunk)
 
     async def _send(self) -> None:
         from shieldwall.signals.client import HubClient
@@ -250,10 +267,17 @@ class AgentRuntime:
 
         if self.member is None:
             return
-        async with DecisionFollower(self.member, after=self.core.cursor) as follower:
+        # Under a council, only decisions its hub signed under its policy reach the core.
+        gate = CouncilGate.open(self.member, self.notes, self.clock)
+        after = self.core.cursor if gate is None else gate.after
+        async with DecisionFollower(self.member, after=after) as follower, contextlib.aclosing(
+                follower if gate is None else gate.verified(follower)) as decisions:
             self.follower = follower  # its stream state, reported each tick (readiness R1)
-            async for decision in follower:
+            async for decision in decisions:
+                received = self.clock()
                 self.handle(functools.partial(self.core.decision, decision))
+                if decision.drill and self.drills is not None:
+                    self.drills.decision(decision, received)  # timed and read back there
         if follower.incident is not None:
             # The hub's log went behind this member's cursor: blocks stay, following stops
             # (the supervisor does not restart a task that ended), and the operator is told.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,12 +12,14 @@ from typing import TypeVar
 import click
 import msgspec
 
+from shieldwall.cli.hub_readiness import readiness as readiness_command
+from shieldwall.errors import HubError
 from shieldwall.hub.config import (
     DEFAULT_HUB_DIR,
     HubConfig,
     load_hub_config,
 )
-from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.hub.ledger.storage import Ledger
 
 T = TypeVar("T")
 
@@ -26,7 +29,7 @@ data_option = click.option(
 )
 
 
-def with_ledger(config: HubConfig, work: Callable[[SQLiteLedger], Awaitable[T]]) -> T:
+def with_ledger(config: HubConfig, work: Callable[[Ledger], Awaitable[T]]) -> T:
     """Run ``work`` against the hub's ledger and close it (from a command, outside a loop)."""
     from shieldwall.hub.create import with_ledger as run_with_ledger
 
@@ -43,6 +46,9 @@ def hub() -> None:
       shieldwall hub serve
       shieldwall hub invite --name web1 --expires 24h
     """
+
+
+hub.add_command(readiness_command)  # `hub readiness`: the roster (cli/hub_readiness.py)
 
 
 @hub.command("init")
@@ -79,7 +85,7 @@ def init(data_dir: Path, listen: str, address: str | None, never_block: tuple[Pa
         if (data_dir / CONFIG_FILE).exists():
             return
     created = init_hub(data_dir, listen=listen, address=address, never_block=never_block,
-                       allow=allow, allow_reserved=allow_reserved)
+                       allow=allow, allow_reserved=allow_reserved, database=database or "")
     fp = created.fingerprint
     click.echo(f"hub created in {data_dir}")
     click.echo(f"certificate fingerprint (sha256): {fp}")
@@ -99,6 +105,9 @@ def serve(data_dir: Path, listen: str | None) -> None:
     from shieldwall.hub.server import serve as run
 
     config = load_hub_config(data_dir)
+    if listen is not None:
+        # Several replicas may share one data folder; each is named by its own address.
+        config = dataclasses.replace(config, listen=listen)
     config.protections()
     # Refuse, with a message saying how to recover, a missing, damaged or rolled-back
     # ledger before serving anything from it.
@@ -112,20 +121,28 @@ def serve(data_dir: Path, listen: str | None) -> None:
 @click.option("--expires", default="24h", show_default=True, help="Token lifetime: 30m, 24h, 7d.")
 @click.option("--owns", multiple=True,
               help="A range the member holds (repeatable); its claims at join must lie inside.")
-def invite(data_dir: Path, name: str, expires: str, owns: tuple[str, ...]) -> None:
-    """Print a one-time join token (hub address, certificate fingerprint, secret).
+@click.option("--address", "addresses", multiple=True, metavar="HOST:PORT",
+              help="A replica's address for the member (repeatable, in the order tried;"
+                   " default: hub.toml's public_addresses, else public_address).")
+@click.option("--pin", "pins", multiple=True, metavar="SHA256",
+              help="Another replica's certificate fingerprint, when replicas do not share"
+                   " one certificate (repeatable; default: hub.toml's pinned).")
+def invite(data_dir: Path, name: str, expires: str, owns: tuple[str, ...],
+           addresses: tuple[str, ...], pins: tuple[str, ...]) -> None:
+    """Print a one-time join token (hub address(es), certificate fingerprint(s), secret).
 
     \b
     Example:
       shieldwall hub invite --name web1 --expires 2h --owns 198.51.100.0/24
       # on web1: shieldwall join swj1.eyJo... --owns 198.51.100.7
+      shieldwall hub invite --address 10.0.0.1:8443 --address 10.0.0.2:8443
     """
     from shieldwall.durations import parse_duration
     from shieldwall.hub.create import invite as make_invite
 
     lifetime = parse_duration(expires, "--expires")
     config = load_hub_config(data_dir)
-    token = asyncio.run(make_invite(config, name, lifetime, time.time(), owns))
+    token = asyncio.run(make_invite(config, name, lifetime, time.time(), owns, addresses, pins))
     click.echo(token)
 
 
@@ -230,6 +247,15 @@ def recover(data_dir: Path) -> None:
     Example:
       shieldwall hub recover --data /var/lib/shieldwall/hub
     """
+    from shieldwall.hub.ledger.sqlite import SQLiteLedger
+
     config = load_hub_config(data_dir)
-    head = with_ledger(config, lambda ledger: ledger.recover())
+
+    async def run_recover(ledger: Ledger) -> int:
+        if not isinstance(ledger, SQLiteLedger):
+            raise HubError("`hub recover` repairs a SQLite ledger; on PostgreSQL restore the"
+                           " database from a backup (the replicas refuse a log that went back)")
+        return await ledger.recover()
+
+    head = with_ledger(config, run_recover)
     click.echo(f"recovered: new decisions start after cursor {head}; `shieldwall hub serve`")

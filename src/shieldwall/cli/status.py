@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import click
-import msgspec
 
 from shieldwall.errors import EXIT_CHECK_FAILED, EXIT_OK
-from shieldwall.readiness.verdict import Verdict
+from shieldwall.readiness.verdict import Verdict, document
 
 _MARK = {"ok": "ok", "degraded": "DEGRADED", "failing": "FAILING"}
 
@@ -32,10 +31,7 @@ def render(verdict: Verdict) -> str:
 
 def as_document(verdict: Verdict) -> bytes:
     """The ``--json`` document: overall state, readiness, time and every check."""
-    return msgspec.json.format(msgspec.json.encode({
-        "state": verdict.state, "ready": verdict.ready, "at": verdict.at,
-        "checks": verdict.checks,
-    }))
+    return document(verdict)
 
 
 @click.command("status")

@@ -24,6 +24,8 @@ class Observation:
     versions: VersionView = field(default_factory=VersionView)
     outbox: OutboxView = field(default_factory=OutboxView)
     drill: DrillView | None = None
+    #: Whether the alliance ever ran a drill, as the hub last said (``None``: unknown).
+    alliance_drilled: bool | None = None
 
 
 def evaluate(
@@ -43,5 +45,5 @@ def evaluate(
         check_versions(seen.versions),
         check_clock(seen.hub, limits),
         check_outbox(seen.outbox, limits),
-        check_drill(seen.drill, now, limits),
+        check_drill(seen.drill, now, limits, seen.alliance_drilled),
     ))

@@ -94,7 +94,7 @@ def heartbeat_of(member: str, verdict: Verdict, at: float, interval: float,
     """The heartbeat for ``verdict`` (reasons cut to the wire's bound)."""
     checks = tuple(CheckReport(c.code, c.name[:64], c.state, c.reason[:1024])
                    for c in verdict.checks)
-    return Heartbeat(member=member, at=at, interval=interval, checks=checks,
+    return Heartbeat(member=member, at=float(at), interval=float(interval), checks=checks,
                      packs=dict(packs or {}))
 
 

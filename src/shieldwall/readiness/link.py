@@ -32,6 +32,8 @@ class HubView:
     head: int | None = None
     #: The hub's ``Date`` header (whole seconds), and our clock around the request.
     date: float | None = None
+    #: How fine ``date`` is: 1 s for ``Date``, less for the heartbeat answer's clock.
+    date_precision: float = 1.0
     sent_at: float = 0.0
     received_at: float = 0.0
     stream: StreamView | None = None
@@ -94,13 +96,15 @@ def clock_skew(view: HubView) -> tuple[float, float] | None:
     """(our clock minus the hub's, uncertainty) in seconds; ``None`` without a Date.
 
     ``Date`` has whole seconds, so the hub's time was in ``[date, date + 1)`` at some
-    moment of the round trip: the estimate is the middle of both intervals.
+    moment of the round trip: the estimate is the middle of both intervals (with
+    ``date_precision`` instead of 1 s for a finer clock).
     """
     if view.date is None:
         return None
     middle = (view.sent_at + view.received_at) / 2
     half_trip = max(0.0, view.received_at - view.sent_at) / 2
-    return middle - (view.date + 0.5), 0.5 + half_trip
+    half = view.date_precision / 2
+    return middle - (view.date + half), half + half_trip
 
 
 def check_clock(view: HubView, limits: Thresholds) -> Check:

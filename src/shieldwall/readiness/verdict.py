@@ -49,6 +49,14 @@ class Verdict(msgspec.Struct, frozen=True):
         return self.state == "ok"
 
 
+def document(verdict: Verdict) -> bytes:
+    """The JSON document of ``status --json`` and ``/readyz``: state, readiness, checks."""
+    return msgspec.json.format(msgspec.json.encode({
+        "state": verdict.state, "ready": verdict.ready, "at": verdict.at,
+        "checks": verdict.checks,
+    }))
+
+
 _Count = Annotated[int, msgspec.Meta(ge=0)]
 _Positive = Annotated[float, msgspec.Meta(gt=0)]
 
@@ -56,6 +64,12 @@ _Positive = Annotated[float, msgspec.Meta(gt=0)]
 class Thresholds(Section, frozen=True):
     """Where each check turns degraded or failing: ``agent.toml``'s ``[readiness]`` table."""
 
+    #: How often the running agent checks itself and sends the hub its heartbeat
+    #: (1 s to 1 h; the hub marks it failing after three silent intervals).
+    interval: Duration = Duration(30.0)
+    #: ``host:port`` on loopback where the agent answers ``/healthz`` and ``/readyz``
+    #: ("" = off, the default: see the README's readiness section).
+    listen: str = ""
     #: R1/R2/R6: how long one request to the hub may take.
     hub_timeout: Duration = Duration(5.0)
     #: R1: a running agent's stream report older than this means the agent is not running.

@@ -1,7 +1,13 @@
 """R5 (packs and policy current) and R8 (last drill passed): what the alliance last proved.
 
-Neither is known to a member today for certain; "unknown" is degraded with a reason,
-never ok, so an unproven member does not pass for a ready one.
+Both are judged against what the hub said in its last heartbeat answer (the
+alliance's pack versions; its last drill and this member's part in it). Without
+an answer they are "unknown", degraded with a reason, never ok.
+
+R8 on an alliance that never drilled is ok, with a note: a new alliance cannot have
+proven its chain yet, and calling every member of it not ready would teach people
+to ignore readiness. Once the alliance has drilled, a member without a result (not
+chosen, or it did not answer) is degraded, one whose last drill failed is failing.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ def check_versions(view: VersionView) -> Check:
         return _R5("failing", f"pack {name} cannot be loaded: {why}")
     mine = ", ".join(f"{n}@{d[:12]}" for n, d in sorted(view.local.items())) or "none"
     if view.alliance is None:
-        return _R5("degraded", f"the alliance's pack and policy versions are unknown to this"
-                               f" member (the hub does not publish them yet); packs here: {mine}")
+        return _R5("degraded", f"the alliance's pack versions are unknown to this member (no"
+                               f" heartbeat answer from the hub yet: is the agent running?);"
+                               f" packs here: {mine}")
     stale = [n for n, d in sorted(view.local.items()) if view.alliance.get(n, d) != d]
     if stale:
         name = stale[0]
@@ -54,13 +61,25 @@ class DrillView:
     passed: bool
     at: float
     detail: str = ""
+    id: str = ""
 
 
-def check_drill(view: DrillView | None, now: float, limits: Thresholds) -> Check:
-    """R8: the last drill passed, and recently enough to still prove the chain."""
+def check_drill(view: DrillView | None, now: float, limits: Thresholds,
+                alliance_drilled: bool | None = None) -> Check:
+    """R8: the last drill passed, and recently enough to still prove the chain.
+
+    ``alliance_drilled`` is whether the alliance ever ran a drill (``None``: unknown).
+    """
     if view is None:
-        return _R8("degraded", "no drill yet: the chain detect -> block has not been proven on"
-                               " this member; ask the hub operator for `shieldwall drill run`")
+        if alliance_drilled is False:
+            return _R8("ok", "no drill yet: this alliance has never run one (the hub operator"
+                             " proves the chain with `shieldwall drill run`)")
+        if alliance_drilled:
+            return _R8("degraded", "the alliance has drilled, but this member has no drill"
+                                   " result (not chosen, or it did not answer): ask the hub"
+                                   " operator for `shieldwall drill run --members` with it")
+        return _R8("degraded", "no drill known: the chain detect -> block has not been proven"
+                               " on this member (no heartbeat answer from the hub yet)")
     age = now - view.at
     detail = f": {view.detail}" if view.detail else ""
     if not view.passed:
