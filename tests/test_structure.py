@@ -25,6 +25,11 @@ TESTS = ROOT / "tests"
 PURE = (
     "shieldwall.addresses",
     "shieldwall.agent.core",
+    "shieldwall.arsenal.engine",
+    "shieldwall.arsenal.figures",
+    "shieldwall.arsenal.gates",
+    "shieldwall.arsenal.rule",
+    "shieldwall.arsenal.status",
     "shieldwall.config",
     "shieldwall.decisions.codec",
     "shieldwall.decisions.decision",
@@ -50,6 +55,7 @@ PURE = (
     "shieldwall.hub.policy_config",
     "shieldwall.hub.protections",
     "shieldwall.hub.roster",
+    "shieldwall.hub.roster_metrics",
     "shieldwall.readiness.evaluate",
     "shieldwall.readiness.heartbeat",
     "shieldwall.readiness.link",
@@ -60,6 +66,9 @@ PURE = (
     "shieldwall.readiness.versions",
     "shieldwall.signals.hub_addresses",
     "shieldwall.signals.signal",
+    "shieldwall.ui.access",
+    "shieldwall.ui.charts",
+    "shieldwall.ui.views",
 )
 #: What a pure module may not import: I/O, concurrency and the clock.
 FORBIDDEN = frozenset({"socket", "subprocess", "sqlite3", "asyncio", "time", "selectors", "threading"})
@@ -77,11 +86,17 @@ UNTESTED: dict[str, str] = {
     "shieldwall.cli.member": "`shieldwall join`, run by tests/integration/test_hub_cli.py",
     "shieldwall.governance.record": "the act record encoding, used by every governance test "
     "(tests/governance)",
-    "shieldwall.hub.app": "the hub's ASGI app, served by tests/integration/hub_harness.py for the API tests",
     "shieldwall.hub.connections": "the hub's connection limits, exercised by "
     "tests/integration/test_hub_hardening.py",
     "shieldwall.lab.show": "the demo's timeline printer, run by tests/cli/test_demo.py",
     "shieldwall.lab.simulation": "the in-process demo, run by tests/cli/test_demo.py",
+    "shieldwall.cli.ui": "`shieldwall ui login`, run by tests/ui/test_dashboard.py",
+    "shieldwall.ui.actions": "the dashboard's POST handlers, driven over HTTPS by tests/ui/test_dashboard.py"
+    " and in Chromium by tests/ui/test_browser.py",
+    "shieldwall.ui.context": "the dashboard's shared state, exercised by tests/ui/test_dashboard.py",
+    "shieldwall.ui.institutions": "the institutions' pages, rendered by tests/ui/test_dashboard.py",
+    "shieldwall.ui.live": "the live feed, watched in Chromium by tests/ui/test_browser.py",
+    "shieldwall.ui.pages": "the dashboard's pages, read by tests/ui/test_dashboard.py and test_browser.py",
     "shieldwall.signals.bounds": "wire bounds of Signal/Decision fields, exercised by "
     "tests/signals/test_envelope.py",
 }

@@ -69,6 +69,10 @@ async def test_a_heartbeat_enters_the_roster_and_its_transition_the_journal(
         assert (await post(alice, beat("alice", "failing"))).status_code == 200
         entry = roster(server).keeper.roster["alice"]
         assert entry.state == "failing" and "R3 failing: table is failing" in entry.reason
+        async with httpx.AsyncClient(verify=False) as http:
+            scraped = (await http.get(f"https://{hub_config.listen}/metrics")).text
+        assert 'shieldwall_member_ready{member="alice"} 0' in scraped
+        assert 'shieldwall_member_check{member="alice",check="R3"} 2' in scraped
     async with ledger_of(hub_config) as ledger:
         stored = await ledger.journal(JOURNAL_KIND, key="alice")
     moves = [msgspec.json.decode(s.body, type=Transition) for s in stored]

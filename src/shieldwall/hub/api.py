@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from starlette.requests import Request
@@ -29,6 +29,9 @@ from shieldwall.signals.envelope import decode_envelope, verify_envelope
 from shieldwall.signals.keys import MemberKey
 from shieldwall.signals.request_signature import check_body, verify_request
 
+if TYPE_CHECKING:
+    from shieldwall.hub.replication import ReplicaDesk
+
 MAX_PAGE = 1000
 
 
@@ -45,7 +48,8 @@ class HubContext:
 
     config: HubConfig
     ledger: Ledger
-    writer: Writer
+    #: The single writer; on PostgreSQL, the replica's desk (leader or follower).
+    writer: Writer | ReplicaDesk
     feed: Feed
     metrics: HubMetrics
     hub_key: bytes
@@ -228,7 +232,9 @@ async def post_leave(request: Request) -> Response:
 async def get_metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     hub = hub_of(request)
-    text = hub.metrics.render(hub.feed.connected, hub.feed.lag, hub.feed.head)
+    roster = getattr(request.app.state, "roster", None)  # readiness gauges per member
+    text = hub.metrics.render(hub.feed.connected, hub.feed.lag, hub.feed.head,
+                              extra=roster.keeper.metrics_text if roster is not None else None)
     return Response(text, media_type="text/plain; version=0.0.4")
 
 
@@ -244,4 +250,10 @@ async def get_ready(request: Request) -> Response:
     problem = await hub.writer.readiness()
     if problem is not None:
         raise ProblemError("not-ready", problem)
+    if not isinstance(hub.writer, Writer):  # a PostgreSQL replica: say which and how far
+        try:
+            status = await hub.writer.status()
+        except HubError as exc:
+            raise ProblemError("not-ready", str(exc)) from None
+        return json_response(msgspec.json.encode({"status": "ready", **status}))
     return json_response(b'{"status":"ready","head":%d}' % hub.feed.head)

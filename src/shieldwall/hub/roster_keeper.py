@@ -30,6 +30,7 @@ from shieldwall.hub.roster import (
     restore,
     sweep,
 )
+from shieldwall.hub.roster_metrics import render_roster
 from shieldwall.readiness.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,10 @@ class RosterKeeper:
             self.roster = roster
             self._refresh(now)
             return moved
+
+    def metrics_text(self) -> str:
+        """The roster's Prometheus gauges (appended to ``/metrics``)."""
+        return render_roster(self.roster, self.clock(), self.grace, self.accepted, self.refused)
 
     def forget(self, member: str) -> None:
         """A member left or was expelled: it leaves the roster."""
