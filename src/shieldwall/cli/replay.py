@@ -20,6 +20,7 @@ from shieldwall.detection.reorder import DEFAULT_BOUND, Reorder
 from shieldwall.detection.scenario import load_scenarios
 from shieldwall.durations import parse_duration
 from shieldwall.errors import SourceError
+from shieldwall.events import engine
 from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES
 from shieldwall.events.autodetect import SNIFF_BYTES, PackSniffer
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
@@ -71,6 +72,19 @@ class _Replayer:
         self.proxy_warnings: list[str] = []
         self.line_stats = LineStats()
         self._every: list[PackSpec] | None = None
+        self.said_engine = False
+        self.on_re: set[str] = set()
+
+    def _say_engine(self, streams: list[EventStream]) -> None:
+        """Say once which events engine runs, and which packs it leaves to Python's re."""
+        if not self.said_engine and streams:
+            self.said_engine = True
+            click.echo(f"shieldwall replay: events engine: {engine.describe()}", err=True)
+        for s in streams:
+            if s.engine == "python" and engine.wanted() == "compiled" and s.pack.name not in self.on_re:
+                self.on_re.add(s.pack.name)
+                click.echo(f"shieldwall replay: pack {s.pack.name} runs on Python's re "
+                           f"(PCRE2 cannot compile it)", err=True)
 
     def file(self, path: str, size: int, bar: Progress) -> tuple[int, int]:
         """(lines read, lines matched) of one file; advances ``bar`` by its size."""
@@ -84,6 +98,7 @@ class _Replayer:
                                max_auth_tries=self.max_auth_tries)
 
         streams = [stream(p) for p in self.explicit]
+        self._say_engine(streams)
         sniffer = None
         if self.auto:
             if self._every is None:
@@ -100,6 +115,7 @@ class _Replayer:
                     click.echo(f"shieldwall replay: {path}: --pack auto {said} "
                                + ", ".join(c.describe() for c in new), err=True)
                     streams += [stream(c.pack) for c in new]
+                    self._say_engine(streams)
             for s in streams:
                 self.detector.feed(self.reorder.push(self.guard.filter(s.feed(chunk))))
                 if s.pack.format == "access":

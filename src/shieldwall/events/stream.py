@@ -9,18 +9,27 @@ time parsing, blame and accounting into one loop over the scanner's matches, wit
 one ``m.group()`` call per line and plain-dict caches: a minute's start (kept by
 the clock), timestamps, blamed addresses and user names repeat across an attack.
 Every cache is bounded.
+
+When the compiled engine is built (:mod:`shieldwall.events.engine`), the same loop
+runs in C (``_engine.c``, PCRE2's JIT for the pack's regex) over the same caches;
+this file's loop stays the reference and the fallback.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from shieldwall.addresses import DEFAULT_IPV6_PREFIX, blame_key_from_text
+from shieldwall.events import engine as engines
 from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES, ConnectionTable
 from shieldwall.events.event import Event
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.patterns import Scanner
 from shieldwall.events.timestamps import SECONDS, Clockless, TimestampError
+
+#: The roles the compiled engine knows (events/attempts.py's, by name).
+_ROLES = frozenset({"attempt", "pam", "connection", "exhausted", "connect", "mark", "marked", "request"})
 
 MAX_USER_CHARS = 64
 #: Entries per cache before it is emptied (times, addresses, user names).
@@ -56,6 +65,7 @@ class EventStream:
         keep_lines: bool = True,
         latest: float | None = None,
         max_auth_tries: int = DEFAULT_MAX_AUTH_TRIES,
+        engine: str = "auto",
     ) -> None:
         self.pack = pack
         self.scanner = Scanner(pack)
@@ -90,6 +100,54 @@ class EventStream:
         self._times: dict[bytes, float] = {}
         self._keys: dict[bytes, str] = {}
         self._users: dict[bytes, str] = {}
+        #: The compiled loop, or ``None``: this file's loop runs.
+        self._fast: Any = None
+        if engines.wanted(engine) == "compiled":
+            self._fast = self._compiled(max_auth_tries, strict=engine == "compiled")
+        #: Which engine feeds this stream: ``"compiled"`` or ``"python"``.
+        self.engine = "python" if self._fast is None else "compiled"
+
+    def _compiled(self, max_auth_tries: int, *, strict: bool) -> Any:
+        """The compiled loop over this stream's caches, or ``None`` if the pack needs Python's re."""
+        module = engines.compiled
+        assert module is not None  # engines.wanted said so
+        if any(self.pack.patterns[i].role not in _ROLES for i, *_ in self._slots if i >= 0):
+            return None
+        slots = [
+            (group, index, fields, role, name, kind)
+            for group, (index, fields, role, name, kind) in enumerate(self._slots)
+            if index >= 0
+        ]
+        prefix = self.ipv6_prefix
+
+        def key_of(text: bytes) -> str:
+            return blame_key_from_text(text.decode("ascii", "replace"), prefix) or ""
+
+        regex = self.scanner.regex
+        try:
+            return module.Feeder(
+                regex.pattern, regex.groups, slots, len(self.pack.patterns), self.pack.name, Event,
+                key_of, self._parse_time, self._fallback, self.clock, self._times, self._keys,
+                self._users, SECONDS, CACHE_SIZE, self.keep_lines, self.connections.max_tries,
+            )
+        except ValueError:
+            # PCRE2 reads this pack's regex differently (or not at all): Python's re decides.
+            if strict:
+                raise
+            return None
+
+    def _fallback(self, data: bytes, start: int) -> tuple[int, int, int, tuple[tuple[int, int], ...]] | None:
+        """Python's re on the one line at ``start`` (PCRE2 hit a limit there); Scanner.matches' rules."""
+        regex = self.scanner.regex
+        line_end = data.find(b"\n", start + 1)
+        if line_end < 0:
+            line_end = len(data)
+        m = regex.match(data, start)
+        if m is not None and data.find(b"\n", start + 1, m.end()) >= 0:
+            m = regex.match(data, start, line_end)
+        if m is None or m.lastindex is None:
+            return None
+        return m.lastindex, m.start(), m.end(), m.regs
 
     def feed(self, buffer: bytes) -> list[Event]:
         """Events of the complete lines in ``buffer`` (which may lack a final newline)."""
@@ -97,6 +155,8 @@ class EventStream:
             return []
         stats = self.stats
         stats.lines += buffer.count(b"\n") + (0 if buffer.endswith(b"\n") else 1)
+        if self._fast is not None:
+            return self._feed_compiled(buffer)
         out: list[Event] = []
         append = out.append
         pack_name = self.pack.name
@@ -173,6 +233,20 @@ class EventStream:
             if count:
                 per_pattern[p.name] = count
         return out
+
+    def _feed_compiled(self, buffer: bytes) -> list[Event]:
+        events: list[Event]
+        events, matched, unaddressed = self._fast.feed(b"\n" + buffer)
+        stats = self.stats
+        stats.matched += matched
+        stats.unaddressed += unaddressed
+        stats.events += len(events)
+        if matched:
+            per_pattern = stats.per_pattern
+            for p, count in zip(self.pack.patterns, self._fast.hits(), strict=True):
+                if count:
+                    per_pattern[p.name] = count
+        return events
 
     def _parse_time(self, ts: bytes) -> float | None:
         """Unix seconds of a timestamp not yet cached; ``None`` (and counted) if invalid."""

@@ -1,0 +1,725 @@
+/* The compiled engine of the events stage: EventStream.feed's loop in C.
+ *
+ * What it does is exactly what shieldwall/events/stream.py's EventStream.feed and
+ * events/attempts.py's ConnectionTable do in Python (the differential test,
+ * tests/events/test_engine_differential.py, holds both to the same events line by
+ * line): the pack's one regex (the Scanner's source, unchanged) is matched with
+ * PCRE2's JIT, anchored at each line start, with the Scanner's cut-back of a match
+ * that ran over a newline; the timestamp, address, user and repeat groups are read
+ * from the match; the clock's caches and the stream's caches (plain Python dicts,
+ * shared with the Python code) give time and blame key, the Python functions are
+ * called only on a cache miss; connection accounting runs here on its own table
+ * (same rules, same bounds); each counted line becomes the same Event struct.
+ *
+ * A line PCRE2 cannot decide (a match or depth limit, which Python's re does not
+ * have) is handed to Python's re for that line alone (``fallback``), so the result
+ * never depends on the engine.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+enum { R_ATTEMPT, R_PAM, R_CONNECTION, R_EXHAUSTED, R_CONNECT, R_MARK, R_MARKED, R_REQUEST, R_OTHER };
+enum { F_TS, F_IP, F_CONN, F_CONN5, F_REP, F_USER, NFIELDS };
+
+#define CONNECTION_IDLE 600.0
+#define MAX_CONNECTIONS 65536
+
+typedef struct {
+    int index;            /* pattern index, -1: not a marker */
+    int fields[NFIELDS];  /* capture group numbers, 0 = absent */
+    int role;
+    PyObject *name;
+    PyObject *kind;
+} Slot;
+
+/* One connection's accounting state (attempts.py's _Connection). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *key;
+    double last;
+    long counted;
+    long credit;
+    int marked;
+    int exhausted;
+    unsigned long long order; /* insertion order, for the stable sort of a forced sweep */
+} Conn;
+
+static void Conn_dealloc(Conn *self) {
+    Py_XDECREF(self->key);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject ConnType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "shieldwall.events._engine.Conn",
+    .tp_basicsize = sizeof(Conn),
+    .tp_dealloc = (destructor)Conn_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+typedef struct {
+    PyObject_HEAD
+    pcre2_code *code;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+    int jit;
+    int nslots;
+    Slot *slots;
+    int *markers;   /* marker group numbers */
+    int nmarkers;
+    long long *hits;
+    int npatterns;
+    PyObject *pack_name, *event_type, *key_of, *parse_time, *fallback, *clock;
+    PyObject *minutes, *clf_minutes, *times, *keys, *users, *seconds;
+    Py_ssize_t cache_size;
+    int keep;
+    long max_tries;
+    /* connection table */
+    PyObject *conns;
+    double next_sweep;
+    Py_ssize_t since_sweep;
+    unsigned long long order;
+} Feeder;
+
+static PyObject *str_low, *str_high, *empty_bytes;
+
+static void Feeder_dealloc(Feeder *self) {
+    if (self->md) pcre2_match_data_free(self->md);
+    if (self->code) pcre2_code_free(self->code);
+    if (self->mctx) pcre2_match_context_free(self->mctx);
+    if (self->jit_stack) pcre2_jit_stack_free(self->jit_stack);
+    if (self->slots) {
+        for (int i = 0; i < self->nslots; i++) {
+            Py_XDECREF(self->slots[i].name);
+            Py_XDECREF(self->slots[i].kind);
+        }
+        PyMem_Free(self->slots);
+    }
+    PyMem_Free(self->markers);
+    PyMem_Free(self->hits);
+    Py_XDECREF(self->pack_name); Py_XDECREF(self->event_type); Py_XDECREF(self->key_of);
+    Py_XDECREF(self->parse_time); Py_XDECREF(self->fallback); Py_XDECREF(self->clock);
+    Py_XDECREF(self->minutes); Py_XDECREF(self->clf_minutes); Py_XDECREF(self->times); Py_XDECREF(self->keys);
+    Py_XDECREF(self->users); Py_XDECREF(self->seconds); Py_XDECREF(self->conns);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int role_code(const char *role) {
+    static const char *names[] = {"attempt", "pam", "connection", "exhausted", "connect",
+                                  "mark", "marked", "request"};
+    for (int i = 0; i < 8; i++)
+        if (strcmp(role, names[i]) == 0) return i;
+    return R_OTHER;
+}
+
+/* Feeder(source, groups, slots, npatterns, pack_name, event_type, key_of, parse_time,
+ *        fallback, clock, times, keys, users, seconds, cache_size, keep, max_tries)
+ * slots: list of (group, index, (6 field groups), role, name, kind) for marker groups. */
+static int Feeder_init(Feeder *self, PyObject *args, PyObject *kw) {
+    Py_buffer source;
+    Py_ssize_t groups, cache_size;
+    PyObject *slots;
+    int npatterns, keep;
+    long max_tries;
+    PyObject *pack_name, *event_type, *key_of, *parse_time, *fallback, *clock, *times, *keys,
+        *users, *seconds;
+    if (!PyArg_ParseTuple(args, "y*nO!iUOOOOOO!O!O!O!npl", &source, &groups, &PyList_Type, &slots,
+                          &npatterns, &pack_name, &event_type, &key_of, &parse_time, &fallback,
+                          &clock, &PyDict_Type, &times, &PyDict_Type, &keys, &PyDict_Type, &users,
+                          &PyDict_Type, &seconds, &cache_size, &keep, &max_tries))
+        return -1;
+    int err;
+    PCRE2_SIZE erroff;
+    pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
+    pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
+    pcre2_set_bsr(cctx, PCRE2_BSR_ANYCRLF);
+    /* Python's re: MULTILINE; bytes patterns are ASCII-only and never UTF. The whole
+     * pattern anchored: matches start at a line's leading newline only. */
+    self->code = pcre2_compile((PCRE2_SPTR)source.buf, source.len,
+                               PCRE2_MULTILINE | PCRE2_ANCHORED, &err, &erroff, cctx);
+    pcre2_compile_context_free(cctx);
+    PyBuffer_Release(&source);
+    if (self->code == NULL) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        PyErr_Format(PyExc_ValueError, "PCRE2 cannot compile the pack at offset %zu: %s",
+                     (size_t)erroff, msg);
+        return -1;
+    }
+    uint32_t captures = 0;
+    pcre2_pattern_info(self->code, PCRE2_INFO_CAPTURECOUNT, &captures);
+    if ((Py_ssize_t)captures != groups) {
+        PyErr_Format(PyExc_ValueError, "PCRE2 counts %u groups where re counts %zd",
+                     captures, groups);
+        return -1;
+    }
+    self->jit = pcre2_jit_compile(self->code, PCRE2_JIT_COMPLETE) == 0;
+    self->mctx = pcre2_match_context_create(NULL);
+    if (self->jit) {
+        self->jit_stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, NULL);
+        pcre2_jit_stack_assign(self->mctx, NULL, self->jit_stack);
+    }
+    self->md = pcre2_match_data_create_from_pattern(self->code, NULL);
+    self->nslots = (int)groups + 1;
+    self->slots = PyMem_Calloc(self->nslots, sizeof(Slot));
+    self->markers = PyMem_Calloc(PyList_GET_SIZE(slots) + 1, sizeof(int));
+    self->hits = PyMem_Calloc(npatterns + 1, sizeof(long long));
+    self->npatterns = npatterns;
+    if (!self->slots || !self->markers || !self->hits) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int i = 0; i < self->nslots; i++) self->slots[i].index = -1;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(slots); i++) {
+        int group, index;
+        PyObject *fields, *name, *kind;
+        const char *role;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(slots, i), "iiO!sUU", &group, &index, &PyTuple_Type,
+                              &fields, &role, &name, &kind))
+            return -1;
+        if (group <= 0 || group >= self->nslots || PyTuple_GET_SIZE(fields) != NFIELDS) {
+            PyErr_SetString(PyExc_ValueError, "bad slot");
+            return -1;
+        }
+        Slot *s = &self->slots[group];
+        s->index = index;
+        for (int f = 0; f < NFIELDS; f++) {
+            long g = PyLong_AsLong(PyTuple_GET_ITEM(fields, f));
+            if (g < 0 || g >= self->nslots) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad field group");
+                return -1;
+            }
+            s->fields[f] = (int)g;
+        }
+        s->role = role_code(role);
+        Py_INCREF(name); s->name = name;
+        Py_INCREF(kind); s->kind = kind;
+        self->markers[self->nmarkers++] = group;
+    }
+    PyObject *minutes = PyObject_GetAttrString(clock, "minutes");
+    if (minutes == NULL) return -1;
+    if (!PyDict_Check(minutes)) {
+        Py_DECREF(minutes);
+        PyErr_SetString(PyExc_TypeError, "clock.minutes must be a dict");
+        return -1;
+    }
+    self->minutes = minutes;
+    PyObject *clf = PyObject_GetAttrString(clock, "_clf_minutes");
+    if (clf == NULL) return -1;
+    if (!PyDict_Check(clf)) {
+        Py_DECREF(clf);
+        PyErr_SetString(PyExc_TypeError, "clock._clf_minutes must be a dict");
+        return -1;
+    }
+    self->clf_minutes = clf;
+#define KEEP(field, value) Py_INCREF(value); self->field = value;
+    KEEP(pack_name, pack_name) KEEP(event_type, event_type) KEEP(key_of, key_of)
+    KEEP(parse_time, parse_time) KEEP(fallback, fallback) KEEP(clock, clock)
+    KEEP(times, times) KEEP(keys, keys) KEEP(users, users) KEEP(seconds, seconds)
+#undef KEEP
+    self->cache_size = cache_size;
+    self->keep = keep;
+    self->max_tries = max_tries;
+    self->conns = PyDict_New();
+    return self->conns ? 0 : -1;
+}
+
+static int read_bounds(Feeder *self, double *low, double *high) {
+    PyObject *l = PyObject_GetAttr(self->clock, str_low);
+    if (!l) return -1;
+    PyObject *h = PyObject_GetAttr(self->clock, str_high);
+    if (!h) { Py_DECREF(l); return -1; }
+    *low = PyFloat_AsDouble(l);
+    *high = PyFloat_AsDouble(h);
+    Py_DECREF(l); Py_DECREF(h);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* ---- connection accounting (attempts.py's ConnectionTable) ------------------ */
+
+static int cmp_conn(const void *a, const void *b) {
+    const Conn *x = *(Conn *const *)a, *y = *(Conn *const *)b;
+    if (x->last < y->last) return -1;
+    if (x->last > y->last) return 1;
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+static int sweep(Feeder *self, double now, int force) {
+    double limit = now - CONNECTION_IDLE;
+    PyObject *stale = PyList_New(0), *k, *v;
+    Py_ssize_t pos = 0;
+    if (!stale) return -1;
+    while (PyDict_Next(self->conns, &pos, &k, &v))
+        if (((Conn *)v)->last < limit && PyList_Append(stale, k) < 0) { Py_DECREF(stale); return -1; }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(stale); i++)
+        if (PyDict_DelItem(self->conns, PyList_GET_ITEM(stale, i)) < 0) { Py_DECREF(stale); return -1; }
+    Py_DECREF(stale);
+    Py_ssize_t n = PyDict_GET_SIZE(self->conns);
+    if (force && n >= MAX_CONNECTIONS) {
+        /* Still full of live connections: drop the oldest half (sorted by last line,
+         * ties in insertion order, as Python's stable sort of the dict's items). */
+        Conn **all = PyMem_Malloc(n * sizeof(Conn *));
+        PyObject **names = PyMem_Malloc(n * sizeof(PyObject *));
+        if (!all || !names) { PyMem_Free(all); PyMem_Free(names); PyErr_NoMemory(); return -1; }
+        Py_ssize_t i = 0;
+        pos = 0;
+        while (PyDict_Next(self->conns, &pos, &k, &v)) { all[i++] = (Conn *)v; }
+        qsort(all, n, sizeof(Conn *), cmp_conn);
+        /* find each dropped connection's name: walk the dict once more */
+        Py_ssize_t drop = n / 2, m = 0;
+        double edge_last = all[drop - 1]->last;
+        unsigned long long edge_order = all[drop - 1]->order;
+        pos = 0;
+        while (PyDict_Next(self->conns, &pos, &k, &v)) {
+            Conn *c = (Conn *)v;
+            if (c->last < edge_last || (c->last == edge_last && c->order <= edge_order)) names[m++] = k;
+        }
+        for (i = 0; i < m; i++) Py_INCREF(names[i]);
+        int rc = 0;
+        for (i = 0; i < m; i++) {
+            if (rc == 0 && PyDict_DelItem(self->conns, names[i]) < 0) rc = -1;
+            Py_DECREF(names[i]);
+        }
+        PyMem_Free(all); PyMem_Free(names);
+        if (rc < 0) return -1;
+    }
+    self->next_sweep = now + CONNECTION_IDLE;
+    self->since_sweep = 0;
+    return 0;
+}
+
+/* Returns 0 and sets *out_key (borrowed or NULL) and *weight; -1 on error. */
+static int weigh(Feeder *self, int role, const char *conn, Py_ssize_t conn_len, PyObject *key,
+                 long weight, double now, PyObject **out_key, long *out_weight) {
+    *out_key = NULL;
+    *out_weight = 0;
+    if (conn == NULL || role == R_REQUEST) {
+        if (role == R_CONNECT || key == NULL) return 0;
+        if (role == R_EXHAUSTED) { *out_key = key; *out_weight = self->max_tries / 2; return 0; }
+        if (role == R_MARK || role == R_MARKED) return 0;
+        *out_key = key;
+        *out_weight = role == R_CONNECTION ? 1 : weight;
+        return 0;
+    }
+    self->since_sweep++;
+    if (now >= self->next_sweep && self->since_sweep >= PyDict_GET_SIZE(self->conns))
+        if (sweep(self, now, 0) < 0) return -1;
+    PyObject *name = PyBytes_FromStringAndSize(conn, conn_len);
+    if (!name) return -1;
+    Conn *state = (Conn *)PyDict_GetItemWithError(self->conns, name);
+    if (state == NULL && PyErr_Occurred()) { Py_DECREF(name); return -1; }
+    /* A recycled process id, or another client: a new connection, which keeps the
+     * old one's place in the table (as a dict value replaced in place does). */
+    unsigned long long order = self->order;
+    int replaced = 0;
+    if (state != NULL && (now - state->last > CONNECTION_IDLE ||
+                          (key != NULL && PyUnicode_GET_LENGTH(key) > 0 &&
+                           PyUnicode_Compare(key, state->key) != 0))) {
+        order = state->order;
+        replaced = 1;
+        state = NULL;
+    }
+    if (state == NULL) {
+        if (key == NULL) { Py_DECREF(name); return 0; }
+        if (PyDict_GET_SIZE(self->conns) >= MAX_CONNECTIONS && sweep(self, now, 1) < 0) {
+            Py_DECREF(name); return -1;
+        }
+        if (replaced) {
+            int present = PyDict_Contains(self->conns, name);
+            if (present < 0) { Py_DECREF(name); return -1; }
+            replaced = present; /* a forced sweep may have taken it: then it goes last */
+        }
+        if (!replaced) order = self->order;
+        state = PyObject_New(Conn, &ConnType);
+        if (!state) { Py_DECREF(name); return -1; }
+        Py_INCREF(key);
+        state->key = key;
+        state->last = now;
+        state->counted = state->credit = 0;
+        state->marked = state->exhausted = 0;
+        state->order = order;
+        if (!replaced) self->order++;
+        int rc = PyDict_SetItem(self->conns, name, (PyObject *)state);
+        Py_DECREF(state); /* the dict holds it */
+        if (rc < 0) { Py_DECREF(name); return -1; }
+    } else {
+        state->last = now;
+    }
+    Py_DECREF(name);
+    PyObject *skey = state->key;
+    switch (role) {
+    case R_ATTEMPT: {
+        long credit = state->credit;
+        if (credit) {
+            if (credit >= weight) { state->credit = credit - weight; *out_key = skey; return 0; }
+            state->credit = 0;
+            weight -= credit;
+        }
+        state->counted += weight;
+        *out_key = skey; *out_weight = weight;
+        return 0;
+    }
+    case R_PAM: {
+        long credit = state->credit, counted = weight;
+        if (credit) {
+            long absorbed = credit < counted ? credit : counted;
+            counted -= absorbed;
+            credit -= absorbed;
+        }
+        state->counted += counted;
+        state->credit = credit + weight;
+        *out_key = skey; *out_weight = counted;
+        return 0;
+    }
+    case R_CONNECTION:
+        *out_key = skey;
+        if (state->counted) return 0;
+        state->counted = 1; state->credit = 1; *out_weight = 1;
+        return 0;
+    case R_EXHAUSTED: {
+        *out_key = skey;
+        if (state->exhausted) return 0;
+        state->exhausted = 1;
+        long stands_for = state->counted ? self->max_tries : self->max_tries / 2;
+        long added = stands_for - state->counted;
+        if (added < 0) added = 0;
+        state->counted += added;
+        *out_weight = added;
+        return 0;
+    }
+    case R_MARK:
+        state->marked = 1;
+        return 0;
+    case R_MARKED:
+        *out_key = skey;
+        if (!state->marked || state->counted) return 0;
+        state->counted = 1; *out_weight = 1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+/* Cache lookup by bytes value; returns a new reference or NULL (with or without error). */
+static PyObject *lookup(PyObject *dict, const char *p, Py_ssize_t n, PyObject **made) {
+    PyObject *b = PyBytes_FromStringAndSize(p, n);
+    *made = b;
+    if (!b) return NULL;
+    PyObject *v = PyDict_GetItemWithError(dict, b);
+    Py_XINCREF(v);
+    return v;
+}
+
+/* Match at line start ``s`` (data[s] == '\n') as Scanner.matches does; returns the
+ * match count (>0), 0 for no match, <-1 for PCRE2 trouble. ov gets the offsets. */
+static int match_line(Feeder *self, const char *data, Py_ssize_t len, Py_ssize_t s, Py_ssize_t line_end) {
+    int rc;
+    if (self->jit)
+        rc = pcre2_jit_match(self->code, (PCRE2_SPTR)data, len, s, 0, self->md, self->mctx);
+    else
+        rc = pcre2_match(self->code, (PCRE2_SPTR)data, len, s, 0, self->md, self->mctx);
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc < 0) return -2;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(self->md);
+    if ((Py_ssize_t)ov[1] > line_end) {
+        /* ran over a newline: cut back to its own line */
+        if (self->jit)
+            rc = pcre2_jit_match(self->code, (PCRE2_SPTR)data, line_end, s, 0, self->md, self->mctx);
+        else
+            rc = pcre2_match(self->code, (PCRE2_SPTR)data, line_end, s, 0, self->md, self->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH) return 0;
+        if (rc < 0) return -2;
+    }
+    return rc;
+}
+
+static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "feed() takes bytes (a newline, then the lines)");
+        return NULL;
+    }
+    const char *data = PyBytes_AS_STRING(arg);
+    Py_ssize_t len = PyBytes_GET_SIZE(arg);
+    PyObject *fb_match = NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    long long matched = 0, unaddressed = 0;
+    double low, high;
+    if (read_bounds(self, &low, &high) < 0) goto fail;
+    Py_ssize_t s = 0;
+    while (s < len) {
+        /* data[s] is the newline in front of a line */
+        const char *nl = memchr(data + s + 1, '\n', len - s - 1);
+        Py_ssize_t line_end = nl ? nl - data : len;
+        Py_ssize_t starts[NFIELDS], ends[NFIELDS];
+        Py_ssize_t mstart, mend;
+        int group = -1;
+        int rc = s + 1 <= len ? match_line(self, data, len, s, line_end) : 0;
+        if (rc == -2) {
+            /* PCRE2 could not decide: Python's re decides this line */
+            fb_match = PyObject_CallFunction(self->fallback, "On", arg, s);
+            if (!fb_match) goto fail;
+            if (fb_match == Py_None) { Py_CLEAR(fb_match); s = line_end; continue; }
+            /* (group, start, end, ((s, e) per field)) */
+            PyObject *spans;
+            if (!PyArg_ParseTuple(fb_match, "innO!", &group, &mstart, &mend, &PyTuple_Type, &spans))
+                goto fail;
+            Slot *slot = (group > 0 && group < self->nslots) ? &self->slots[group] : NULL;
+            if (!slot || slot->index < 0) { PyErr_SetString(PyExc_ValueError, "fallback group"); goto fail; }
+            for (int f = 0; f < NFIELDS; f++) {
+                int g = slot->fields[f];
+                PyObject *sp = g ? PyTuple_GetItem(spans, g) : NULL;
+                if (g && !sp) goto fail;
+                starts[f] = ends[f] = -1;
+                if (sp && sp != Py_None && !PyArg_ParseTuple(sp, "nn", &starts[f], &ends[f])) goto fail;
+            }
+            Py_CLEAR(fb_match);
+        } else if (rc <= 0) {
+            s = line_end;
+            continue;
+        } else {
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(self->md);
+            for (int i = 0; i < self->nmarkers; i++) {
+                int g = self->markers[i];
+                if (g < rc && ov[2 * g] != PCRE2_UNSET) { group = g; break; }
+            }
+            if (group < 0) { s = line_end; continue; } /* cannot happen: every branch has a marker */
+            mstart = ov[0];
+            mend = ov[1];
+            Slot *slot = &self->slots[group];
+            for (int f = 0; f < NFIELDS; f++) {
+                int g = slot->fields[f];
+                if (g && g < rc && ov[2 * g] != PCRE2_UNSET) {
+                    starts[f] = ov[2 * g];
+                    ends[f] = ov[2 * g + 1];
+                } else {
+                    starts[f] = ends[f] = -1;
+                }
+            }
+        }
+        s = line_end;
+        Slot *slot = &self->slots[group];
+        self->hits[slot->index]++;
+        matched++;
+        /* ---- time */
+        const char *ts = data + starts[F_TS];
+        Py_ssize_t tslen = ends[F_TS] - starts[F_TS];
+        PyObject *when = NULL, *made = NULL;
+        if (starts[F_TS] < 0) { tslen = 0; ts = ""; }
+        if (tslen == 15) {
+            PyObject *base = lookup(self->minutes, ts, 13, &made);
+            Py_XDECREF(made);
+            if (!base && PyErr_Occurred()) goto fail;
+            if (base) {
+                double b = PyFloat_AsDouble(base);
+                Py_DECREF(base);
+                if (b == -1.0 && PyErr_Occurred()) goto fail;
+                if (low <= b && b <= high) {
+                    PyObject *sec = lookup(self->seconds, ts + 13, 2, &made);
+                    Py_XDECREF(made);
+                    if (!sec && PyErr_Occurred()) goto fail;
+                    if (sec) {
+                        long sv = PyLong_AsLong(sec);
+                        Py_DECREF(sec);
+                        when = PyFloat_FromDouble(b + (double)sv);
+                        if (!when) goto fail;
+                    }
+                }
+            }
+        }
+        if (when == NULL) {
+            PyObject *cached = lookup(self->times, ts, tslen, &made);
+            if (!cached && PyErr_Occurred()) { Py_XDECREF(made); goto fail; }
+            if (!cached && tslen == 26) {
+                /* Clockless.parse's first step: a Common Log Format minute (and zone)
+                 * seen before, plus seconds; its value depends on the text alone. */
+                char minute[23];
+                memcpy(minute, ts, 17);
+                memcpy(minute + 17, ts + 20, 6);
+                PyObject *made2;
+                PyObject *base = lookup(self->clf_minutes, minute, 23, &made2);
+                Py_XDECREF(made2);
+                if (!base && PyErr_Occurred()) { Py_XDECREF(made); goto fail; }
+                if (base) {
+                    PyObject *sec = lookup(self->seconds, ts + 18, 2, &made2);
+                    Py_XDECREF(made2);
+                    if (!sec && PyErr_Occurred()) { Py_DECREF(base); Py_XDECREF(made); goto fail; }
+                    if (sec) {
+                        double b = PyFloat_AsDouble(base);
+                        long sv = PyLong_AsLong(sec);
+                        Py_DECREF(sec);
+                        cached = PyFloat_FromDouble(b + (double)sv);
+                        if (!cached) { Py_DECREF(base); Py_XDECREF(made); goto fail; }
+                    }
+                    Py_DECREF(base);
+                }
+            }
+            if (!cached) {
+                if (!made) goto fail;
+                cached = PyObject_CallOneArg(self->parse_time, made);
+                Py_DECREF(made);
+                if (!cached) goto fail;
+                if (read_bounds(self, &low, &high) < 0) { Py_DECREF(cached); goto fail; }
+                if (cached == Py_None) { Py_DECREF(cached); continue; }
+            } else {
+                Py_DECREF(made);
+            }
+            when = cached;
+        }
+        double t = PyFloat_AsDouble(when);
+        /* ---- blame */
+        PyObject *key = NULL; /* borrowed from the keys cache (kept alive by `held`) */
+        PyObject *held = NULL;
+        if (starts[F_IP] >= 0) {
+            held = lookup(self->keys, data + starts[F_IP], ends[F_IP] - starts[F_IP], &made);
+            if (!held && PyErr_Occurred()) { Py_XDECREF(made); Py_DECREF(when); goto fail; }
+            if (!held) {
+                if (PyDict_GET_SIZE(self->keys) >= self->cache_size) PyDict_Clear(self->keys);
+                held = PyObject_CallOneArg(self->key_of, made);
+                if (!held || PyDict_SetItem(self->keys, made, held) < 0) {
+                    Py_XDECREF(held); Py_DECREF(made); Py_DECREF(when); goto fail;
+                }
+            }
+            Py_DECREF(made);
+            if (PyUnicode_GET_LENGTH(held) == 0) {
+                unaddressed++;
+                Py_DECREF(held); Py_DECREF(when);
+                continue;
+            }
+            key = held;
+        }
+        long weight = 1;
+        if (starts[F_REP] >= 0) {
+            weight = 0;
+            for (Py_ssize_t i = starts[F_REP]; i < ends[F_REP]; i++) weight = weight * 10 + (data[i] - '0');
+        }
+        PyObject *blamed = key;
+        if (slot->role != R_REQUEST) {
+            const char *conn = NULL;
+            Py_ssize_t conn_len = 0;
+            if (starts[F_CONN] >= 0) { conn = data + starts[F_CONN]; conn_len = ends[F_CONN] - starts[F_CONN]; }
+            else if (starts[F_CONN5] >= 0) { conn = data + starts[F_CONN5]; conn_len = ends[F_CONN5] - starts[F_CONN5]; }
+            long w;
+            if (weigh(self, slot->role, conn, conn_len, key, weight, t, &blamed, &w) < 0) {
+                Py_XDECREF(held); Py_DECREF(when); goto fail;
+            }
+            if (blamed == NULL || w <= 0) { Py_XDECREF(held); Py_DECREF(when); continue; }
+            weight = w;
+        } else if (blamed == NULL) {
+            Py_XDECREF(held); Py_DECREF(when);
+            continue;
+        }
+        Py_INCREF(blamed);
+        Py_XDECREF(held);
+        /* ---- user */
+        PyObject *user = Py_None;
+        Py_INCREF(user);
+        if (starts[F_USER] >= 0) {
+            Py_DECREF(user);
+            Py_ssize_t ulen = ends[F_USER] - starts[F_USER];
+            user = lookup(self->users, data + starts[F_USER], ulen, &made);
+            if (!user && PyErr_Occurred()) { Py_XDECREF(made); Py_DECREF(blamed); Py_DECREF(when); goto fail; }
+            if (!user) {
+                if (PyDict_GET_SIZE(self->users) >= self->cache_size) PyDict_Clear(self->users);
+                Py_ssize_t cut = ulen < 64 * 4 ? ulen : 64 * 4;
+                PyObject *dec = PyUnicode_DecodeUTF8(data + starts[F_USER], cut, "replace");
+                if (dec && PyUnicode_GET_LENGTH(dec) > 64) {
+                    PyObject *sub = PyUnicode_Substring(dec, 0, 64);
+                    Py_DECREF(dec);
+                    dec = sub;
+                }
+                if (!dec || PyDict_SetItem(self->users, made, dec) < 0) {
+                    Py_XDECREF(dec); Py_DECREF(made); Py_DECREF(blamed); Py_DECREF(when); goto fail;
+                }
+                user = dec;
+            }
+            Py_DECREF(made);
+        }
+        PyObject *line = self->keep ? PyBytes_FromStringAndSize(data + mstart + 1, mend - mstart - 1)
+                                    : (Py_INCREF(empty_bytes), empty_bytes);
+        PyObject *w = PyLong_FromLong(weight);
+        if (!line || !w) {
+            Py_XDECREF(line); Py_XDECREF(w); Py_DECREF(user); Py_DECREF(blamed); Py_DECREF(when); goto fail;
+        }
+        PyObject *argv[8] = {when, blamed, self->pack_name, slot->name, slot->kind, w, user, line};
+        PyObject *event = PyObject_Vectorcall(self->event_type, argv, 8, NULL);
+        Py_DECREF(line); Py_DECREF(w); Py_DECREF(user); Py_DECREF(blamed); Py_DECREF(when);
+        if (!event) goto fail;
+        int rc2 = PyList_Append(out, event);
+        Py_DECREF(event);
+        if (rc2 < 0) goto fail;
+    }
+    return Py_BuildValue("NLL", out, matched, unaddressed);
+fail:
+    Py_XDECREF(fb_match);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *Feeder_hits(Feeder *self, PyObject *Py_UNUSED(ignored)) {
+    PyObject *list = PyList_New(self->npatterns);
+    if (!list) return NULL;
+    for (int i = 0; i < self->npatterns; i++) {
+        PyObject *n = PyLong_FromLongLong(self->hits[i]);
+        if (!n) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, i, n);
+    }
+    return list;
+}
+
+static PyObject *Feeder_connections(Feeder *self, PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromSsize_t(PyDict_GET_SIZE(self->conns));
+}
+
+static PyObject *Feeder_get_jit(Feeder *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(self->jit);
+}
+
+static PyMethodDef Feeder_methods[] = {
+    {"feed", (PyCFunction)Feeder_feed, METH_O,
+     "feed(data) -> (events, matched, unaddressed); data is b'\\n' + complete lines"},
+    {"hits", (PyCFunction)Feeder_hits, METH_NOARGS, "Matched lines per pattern index so far."},
+    {"connections", (PyCFunction)Feeder_connections, METH_NOARGS, "Connections held."},
+    {NULL}};
+
+static PyGetSetDef Feeder_getset[] = {
+    {"jit", (getter)Feeder_get_jit, NULL, "Whether PCRE2's JIT compiled the pack.", NULL},
+    {NULL}};
+
+static PyTypeObject FeederType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "shieldwall.events._engine.Feeder",
+    .tp_basicsize = sizeof(Feeder),
+    .tp_dealloc = (destructor)Feeder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One pack's events loop (see shieldwall.events.engine).",
+    .tp_methods = Feeder_methods,
+    .tp_getset = Feeder_getset,
+    .tp_init = (initproc)Feeder_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_engine", "The compiled events loop (PCRE2 JIT).", -1, NULL};
+
+PyMODINIT_FUNC PyInit__engine(void) {
+    if (PyType_Ready(&FeederType) < 0 || PyType_Ready(&ConnType) < 0) return NULL;
+    str_low = PyUnicode_InternFromString("low");
+    str_high = PyUnicode_InternFromString("high");
+    empty_bytes = PyBytes_FromStringAndSize("", 0);
+    if (!str_low || !str_high || !empty_bytes) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&FeederType);
+    if (PyModule_AddObject(m, "Feeder", (PyObject *)&FeederType) < 0) return NULL;
+    char version[64];
+    pcre2_config(PCRE2_CONFIG_VERSION, version);
+    if (PyModule_AddStringConstant(m, "PCRE2_VERSION", version) < 0) return NULL;
+    return m;
+}

@@ -1,0 +1,204 @@
+"""The compiled events engine and the pure Python loop give the same events, line by line.
+
+Both engines read every log of ``shared/data`` with every pack whose service the
+file names (a pack's ``detect`` markers), and the fuzz corpus of the blame tests
+(hostile user names, client fields, request lines, pathological fillers), and
+must return equal event lists (time, blamed key, pack, pattern, kind, weight,
+user and the line itself), equal stream statistics, and the same detections.
+The shared logs are read once per pack as one buffer and once in small chunks, so
+that chunk edges cannot hide a difference either.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sysconfig
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from shieldwall.detection.detector import Detector
+from shieldwall.detection.scenario import default_scenarios
+from shieldwall.events import engine
+from shieldwall.events.event import Event
+from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
+from shieldwall.events.stream import EventStream
+from tests.conftest import shared_data
+from tests.events import test_blame_security as blame
+from tests.events.test_pathological_lines import ACCESS_HEAD, SYSLOG_HEADS, _fillers
+
+ALL_PACKS = {name: load_pack(name) for name in builtin_pack_names()}
+needs_engine = pytest.mark.skipif(engine.compiled is None, reason="the compiled engine is not built here")
+#: The packs the compiled engine runs (PCRE2 compiles them); the others always run on re.
+PACKS = {
+    name: pack for name, pack in ALL_PACKS.items()
+    if engine.compiled is not None and EventStream(pack, year=2024).engine == "compiled"
+}
+#: nginx-error's bounded repeats of a lookahead group ({0,4096}) make a compiled form larger
+#: than PCRE2's limit: that pack runs on Python's re with either engine.
+ON_RE_ALWAYS = {"nginx-error"}
+
+
+def _both(pack: PackSpec, chunks: list[bytes], year: int = 2024) -> tuple[list[Event], list[Event]]:
+    """(python events, compiled events) of the same chunks; their stream stats must agree too."""
+    out = []
+    stats = []
+    for which in ("python", "compiled"):
+        stream = EventStream(pack, year=year, engine=which, latest=1.7e9)
+        assert stream.engine == which
+        events: list[Event] = []
+        for chunk in chunks:
+            events += stream.feed(chunk)
+        out.append(events)
+        stats.append(stream.stats)
+    assert stats[0] == stats[1], pack.name
+    return out[0], out[1]
+
+
+def _assert_same(pack: PackSpec, chunks: list[bytes], what: str) -> list[Event]:
+    python, compiled = _both(pack, chunks)
+    for index, (a, b) in enumerate(zip(python, compiled, strict=False)):
+        assert a == b, f"{what} ({pack.name}): event {index} differs: {a!r} != {b!r}"
+    assert len(python) == len(compiled), f"{what} ({pack.name}): {len(python)} != {len(compiled)} events"
+    return python
+
+
+def _shared_logs() -> list[Path]:
+    root = shared_data()
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix not in {".md", ".json", ".yaml", ".yml", ".csv", ".conf", ".py"}
+    )
+
+
+def _small_chunks(data: bytes, size: int = 4096) -> list[bytes]:
+    chunks, start = [], 0
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + size) + 1 or min(len(data), start + size)
+        if end <= start:
+            end = data.find(b"\n", start) + 1 or len(data)
+        chunks.append(data[start:end])
+        start = end
+    return chunks
+
+
+@needs_engine
+def test_the_compiled_engine_runs_every_pack_but_those_pcre2_cannot_hold() -> None:
+    assert set(ALL_PACKS) - set(PACKS) == ON_RE_ALWAYS
+    for name in ON_RE_ALWAYS:
+        assert EventStream(ALL_PACKS[name], year=2024).engine == "python"
+        with pytest.raises(ValueError, match="PCRE2"):
+            EventStream(ALL_PACKS[name], year=2024, engine="compiled")
+
+
+@needs_engine
+def test_the_shared_logs_are_there_to_compare() -> None:
+    logs = _shared_logs()
+    assert len(logs) > 100
+    assert any(p.name == "OpenSSH_2k.log" for p in logs)
+
+
+@needs_engine
+def test_every_shared_log_gives_the_same_events_and_detections_with_both_engines() -> None:
+    compared = 0
+    for path in _shared_logs():
+        data = path.read_bytes()
+        for pack in PACKS.values():
+            if not any(marker.encode() in data for marker in pack.detect):
+                continue
+            events = _assert_same(pack, [data], str(path))
+            _assert_same(pack, _small_chunks(data), f"{path} in 4 KiB chunks")
+            compared += 1
+            if events:
+                found = []
+                for which in ("python", "compiled"):
+                    stream = EventStream(pack, year=2024, engine=which, latest=1.7e9)
+                    detector = Detector(default_scenarios(), history=True)
+                    detector.feed(stream.feed(data))
+                    found.append([d.to_json() for d in detector.detections or []])
+                assert found[0] == found[1], path
+    assert compared > 50
+
+
+@needs_engine
+def test_pack_samples_give_the_same_events_with_both_engines() -> None:
+    for pack in PACKS.values():
+        lines = [s.line.encode("utf-8", "surrogateescape") for s in pack.samples]
+        _assert_same(pack, [b"\n".join(lines)], "samples")
+        for line in lines:
+            _assert_same(pack, [line], f"sample {line[:80]!r}")
+
+
+@needs_engine
+def test_pathological_lines_give_the_same_events_with_both_engines() -> None:
+    for pack in PACKS.values():
+        heads = [ACCESS_HEAD] if pack.format == "access" else [
+            f"{h}{pack.detect[0]}" for h in SYSLOG_HEADS
+        ]
+        lines = [(head + filler).encode("utf-8", "surrogateescape")
+                 for head in heads for filler in _fillers()]
+        _assert_same(pack, [b"\n".join(lines)], "pathological lines")
+
+
+def _fuzz_lines(user: str) -> dict[str, list[str]]:
+    lines: dict[str, list[str]] = {name: [] for name in ALL_PACKS}
+    for pid, (template, _) in enumerate(blame.SSHD_TEMPLATES, 1000):
+        lines["sshd"].append(f"Dec 10 06:55:46 LabSZ sshd[{pid}]: " + template.format(u=user, ip=blame.REAL))
+    for pack_name, sample in blame._USER_SAMPLES:
+        lines[pack_name].append(sample.line.replace(sample.user or "", user))
+    for pack_name, sample, field in blame._CLIENT_CASES:
+        lines[pack_name].append(blame._substitute(sample, field, user))
+    for template in blame.HTTP_TEMPLATES:
+        lines["http"].append(template.format(ip=blame.REAL, u=blame._apache_quote(user)))
+    for pack_name, template, _ in blame.ERROR_LOG_TEMPLATES:
+        lines[pack_name].append(template.format(ip=blame.REAL, u=user))
+    return lines
+
+
+@needs_engine
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(user=blame._USER)
+def test_fuzzed_blame_corpus_gives_the_same_events_with_both_engines(user: str) -> None:
+    for pack_name, lines in _fuzz_lines(user).items():
+        if lines and pack_name in PACKS:
+            data = "\n".join(lines).encode("utf-8", "surrogateescape")
+            _assert_same(PACKS[pack_name], [data], f"fuzzed {user!r}")
+
+
+@needs_engine
+def test_hostile_corpus_gives_the_same_events_with_both_engines() -> None:
+    for user in blame.HOSTILE:
+        for pack_name, lines in _fuzz_lines(user.replace("\n", " ")).items():
+            if lines and pack_name in PACKS:
+                _assert_same(PACKS[pack_name], ["\n".join(lines).encode("utf-8", "surrogateescape")],
+                             f"hostile {user!r}")
+
+
+def test_engine_python_is_always_available_and_forced_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert engine.wanted("python") == "python"
+    monkeypatch.setenv(engine.ENV, "python")
+    assert engine.wanted() == "python"
+    assert EventStream(ALL_PACKS["sshd"], year=2024).engine == "python"
+    assert "pure Python" in engine.describe()
+    with pytest.raises(ValueError, match="unknown engine"):
+        engine.wanted("fast")
+
+
+def test_the_compiled_engine_is_built_where_it_can_be() -> None:
+    # Where gcc, the Python headers and PCRE2's headers are all present (CI, Debian with
+    # python3-dev libpcre2-dev), an install without the engine is a broken build.
+    include = Path(sysconfig.get_paths()["include"])
+    can_build = (
+        shutil.which("gcc") is not None
+        and (include / "Python.h").exists()
+        and Path("/usr/include/pcre2.h").exists()
+        and not os.environ.get("SHIELDWALL_NO_ENGINE")
+    )
+    if not can_build:
+        pytest.skip("no compiler, Python headers or PCRE2 headers here: the pure Python loop runs")
+    assert engine.compiled is not None, "the compiled engine should have been built (pip install -e .)"
+    assert engine.wanted("compiled") == "compiled"
