@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 
 from shieldwall.addresses import DEFAULT_IPV6_PREFIX
-from shieldwall.config import Network, Section, load_toml, problem
+from shieldwall.config import Duration, Network, Section, load_toml, problem
 from shieldwall.enforcers.registry import Backend, EnforceSpec
 from shieldwall.errors import ConfigError
 from shieldwall.readiness.verdict import DEFAULT_THRESHOLDS, Thresholds
@@ -38,6 +38,11 @@ class _DetectionSection(Section, frozen=True):
     scenarios: str = ""
     allow: tuple[Network, ...] = ()
     ipv6_prefix: Annotated[int, msgspec.Meta(ge=1, le=128)] = DEFAULT_IPV6_PREFIX
+    #: Reverse proxies in front of this host and the host's own addresses: never blamed.
+    proxies: tuple[Network, ...] = ()
+    own_addresses: tuple[Network, ...] = ()
+    #: Put a source's lines back in log-time order within this much log time (0: off).
+    reorder: Duration = Duration(0.0)
 
 
 class _AgentFile(Section, frozen=True):
@@ -69,6 +74,11 @@ class AgentConfig:
     batch_size: int = 500
     #: ``[readiness]``: where each check R1-R8 turns degraded or failing.
     readiness: Thresholds = DEFAULT_THRESHOLDS
+    #: ``detection.proxies`` / ``detection.own_addresses``: never blamed (detection/proxies.py).
+    proxies: tuple[str, ...] = ()
+    own_addresses: tuple[str, ...] = ()
+    #: ``detection.reorder``: seconds of log time (detection/reorder.py); 0 turns it off.
+    reorder: float = 0.0
 
     @property
     def enforce(self) -> EnforceSpec:
@@ -102,6 +112,9 @@ def parse_agent_config(text: str, origin: str = "<string>") -> AgentConfig:
         exports_dir=file.enforce.exports_dir,
         batch_size=file.agent.batch_size,
         readiness=file.readiness,
+        proxies=tuple(file.detection.proxies),
+        own_addresses=tuple(file.detection.own_addresses),
+        reorder=float(file.detection.reorder),
     )
 
 

@@ -12,16 +12,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shieldwall.addresses import Ranges, canonical_target, is_range, target_network
+from shieldwall.addresses import (
+    Ranges,
+    canonical_target,
+    is_drill_target,
+    is_range,
+    target_network,
+)
 from shieldwall.decisions.decision import Decision
 from shieldwall.detection.detection import Detection
 from shieldwall.detection.detector import Detector
+from shieldwall.detection.proxies import ProxyGuard, UserAgentSpread
 from shieldwall.detection.scenario import Scenario
+from shieldwall.detection.source_filter import SourceFilter
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.plan import Plan, firewall_blocks
 from shieldwall.errors import AddressError
+from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES
+from shieldwall.events.event import Event
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.stream import EventStream
+from shieldwall.governance.standing import decided_under
 from shieldwall.signals.signal import Signal
 
 # ---- commands ---------------------------------------------------------------
@@ -93,8 +104,17 @@ class AgentCore:
         local_first: bool = True,
         blocks: Mapping[str, Block] | None = None,
         cursor: int = 0,
+        guard: ProxyGuard | None = None,
+        reorder: float = 0.0,
     ) -> None:
         self.detector = Detector(scenarios, detect_allow)
+        #: Declared proxies and this host's own addresses: never blamed (detection/proxies.py).
+        self.guard = guard or ProxyGuard()
+        #: Seconds of log time a source's lines are put back in order within (detection/reorder.py);
+        #: 0 by default: live lines come nearly in order, and holding them would delay a local
+        #: block by the bound (``replay`` uses DEFAULT_BOUND).
+        self.reorder = reorder
+        self.filters: dict[str, SourceFilter] = {}
         #: This host's sovereignty: never blocked here, whatever the alliance decides.
         self.enforce_allow = enforce_allow or Ranges()
         self.ipv6_prefix = ipv6_prefix
@@ -107,11 +127,17 @@ class AgentCore:
         self.cursor = cursor
         self.streams: dict[str, list[EventStream]] = {}
 
-    def add_source(self, label: str, packs: Iterable[PackSpec], year: int) -> None:
-        """Register a source; ``year`` dates syslog lines that carry none."""
+    def add_source(self, label: str, packs: Iterable[PackSpec], year: int,
+                   max_auth_tries: int = DEFAULT_MAX_AUTH_TRIES) -> None:
+        """Register a source; ``year`` dates syslog lines that carry none; ``max_auth_tries``
+        is its server's MaxAuthTries (what a connection that ran out of them stands for)."""
         self.streams[label] = [
-            EventStream(pack, year=year, ipv6_prefix=self.ipv6_prefix) for pack in packs
+            EventStream(pack, year=year, ipv6_prefix=self.ipv6_prefix, max_auth_tries=max_auth_tries)
+            for pack in packs
         ]
+        self.filters[label] = SourceFilter(
+            self.guard, self.reorder, access=any(s.pack.format == "access" for s in self.streams[label])
+        )
 
     def startup(self, now: float) -> list[Command]:
         """What to enforce when the agent starts: every block still active."""
@@ -125,11 +151,18 @@ class AgentCore:
 
     def lines(self, label: str, chunk: bytes, now: float) -> list[Command]:
         """Complete log lines from one source: detect, report, maybe block at once."""
-        detections: list[Detection] = []
+        events: list[Event] = []
         for stream in self.streams[label]:
-            events = stream.feed(chunk)
-            if events:
-                detections += self.detector.feed(events)
+            events += stream.feed(chunk)
+        due, suspects = self.filters[label].feed(events, chunk, now)
+        commands: list[Command] = [
+            Note("proxy.suspected", {"source": label, "ip": ip, "why": UserAgentSpread.warning(ip)})
+            for ip in suspects
+        ]
+        return commands + self._detected(label, self.detector.feed(due) if due else [], now)
+
+    def _detected(self, label: str, detections: list[Detection], now: float) -> list[Command]:
+        """Note, report and (local first) block what a source's events crossed."""
         if not detections:
             return []
         commands: list[Command] = []
@@ -171,6 +204,12 @@ class AgentCore:
             commands.append(Note("decision.skipped", {**fields, "reason": "not an address"}))
             commands.append(SaveCursor(decision.cursor))
             return commands
+        if decision.drill and not is_drill_target(target_network(target)):
+            # A drill names documentation addresses only (shieldwall.drills): never a real one.
+            commands.append(Note("decision.skipped", {**fields, "reason": "drill outside the"
+                                                      " documentation ranges"}))
+            commands.append(SaveCursor(decision.cursor))
+            return commands
         if decision.action == "lift":
             if target in self.blocks:
                 del self.blocks[target]
@@ -183,6 +222,8 @@ class AgentCore:
                 until=decision.until,
                 origin=decision.origin or "hub",
                 scenario=decision.scenario,
+                # Under a council: the charter version and the rule that decided.
+                reason=decided_under(decision) if decision.policy else "",
                 created=decision.created or now,
             )
             commands += self._add([block], now)
@@ -190,13 +231,19 @@ class AgentCore:
         return commands
 
     def expire(self, now: float) -> list[Command]:
-        """Forget blocks that ran out (the firewall's own timeouts remove them there)."""
+        """Forget blocks that ran out (the firewall's own timeouts remove them there), and
+        release the events a source quiet for the reorder bound still holds."""
+        released: list[Command] = []
+        for label, source in self.filters.items():
+            held = source.idle(now)
+            if held:
+                released += self._detected(label, self.detector.feed(held), now)
         gone = tuple(t for t, b in self.blocks.items() if not b.active(now))
         for target in gone:
             del self.blocks[target]
         if not gone:
-            return []
-        return [Enforce(self._plan((), gone, now)), self._remember(forget=gone)]
+            return released
+        return [*released, Enforce(self._plan((), gone, now)), self._remember(forget=gone)]
 
     def store_changed(self, stored: Mapping[str, Block], now: float) -> list[Command]:
         """The block store now holds ``stored`` (its active blocks): follow what others changed.

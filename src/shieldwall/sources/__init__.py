@@ -25,7 +25,9 @@ stdin     standard input, to its end                  (nothing: a stream)
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
+
+import msgspec
 
 from shieldwall.config import Section
 from shieldwall.errors import ConfigError
@@ -74,6 +76,8 @@ class SourceSpec(Section, frozen=True):
     namespace: str | None = None
     #: Without a saved position, read what is already there instead of starting at the end.
     from_start: bool = False
+    #: The server's MaxAuthTries (sshd): what a connection that ran out of attempts stands for.
+    max_auth_tries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 6
 
     @property
     def label(self) -> str:
