@@ -74,3 +74,13 @@ class GovernanceError(ShieldwallError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class ArsenalError(ShieldwallError):
+    """An alliance rule, its signed target or its promotion is refused: ``reason`` says which check."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
