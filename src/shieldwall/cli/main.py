@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bouncer": ("shieldwall.cli.bouncer:bouncer", "CrowdSec bouncers enforcing this member's blocks."),
     "crowdsec": ("shieldwall.cli.crowdsec:crowdsec", "CrowdSec log processors as this member's detectors."),
     "council": ("shieldwall.cli.council:council", "The council: charter, proposals, votes, chair, history."),
+    "ui": ("shieldwall.cli.ui:ui", "The hub's dashboard: an operator's login link."),
+    "drill": ("shieldwall.cli.drill:drill", "Drills: prove detect -> block on every member (hub)."),
+    "arsenal": ("shieldwall.cli.arsenal:arsenal", "Alliance rules: propose, measure, promote."),
 }
 
 

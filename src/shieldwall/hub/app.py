@@ -19,7 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shieldwall.decisions.feed import Feed
-from shieldwall.hub import api, join
+from shieldwall.drills.hub_routes import ROUTES as DRILL_ROUTES
+from shieldwall.drills.hub_routes import drills_lifespan
+from shieldwall.hub import api, arsenal_api, join
 from shieldwall.hub.backend import replicated
 from shieldwall.hub.body import BodyBudget
 from shieldwall.hub.config import HubConfig
@@ -32,6 +34,8 @@ from shieldwall.hub.openapi import openapi_document
 from shieldwall.hub.problem import ProblemError, problem_response
 from shieldwall.hub.roster_api import post_heartbeat, roster_lifespan
 from shieldwall.hub.writer import Writer
+from shieldwall.ui.context import ui_context
+from shieldwall.ui.routes import ui_mount
 from shieldwall.signals.keys import public_key_of
 
 log = logging.getLogger(__name__)
@@ -84,7 +88,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def with_roster(app: Starlette) -> AsyncIterator[None]:
         # readiness roster; the council (its gate is closed until it read the act log)
-        async with lifespan(app), roster_lifespan(app, config), council_lifespan(app):
+        async with lifespan(app), roster_lifespan(app, config), council_lifespan(app), \
+                drills_lifespan(app):
             yield
 
     async def get_openapi(request: Request) -> Response:
@@ -120,8 +125,11 @@ def create_app(
         Route("/readyz", api.get_ready, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
         *COUNCIL_ROUTES,
+        *DRILL_ROUTES,
+        *arsenal_api.ROUTES,
+        ui_mount(),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=with_roster,
         exception_handlers={
@@ -130,3 +138,5 @@ def create_app(
             Exception: on_error,
         },
     )
+    app.state.ui = ui_context(config, app.state)
+    return app

@@ -1,0 +1,176 @@
+"""The agent's arsenal: hot-loads the alliance's rules, runs them, reports their sightings.
+
+It hangs off :class:`~shieldwall.agent.runtime.AgentRuntime` (one line there feeds
+it each source's chunks) and is enabled once ``shieldwall arsenal join`` has
+pinned the alliance's root (``<data_dir>/arsenal/trust.json``). Two supervised
+tasks: ``arsenal.update`` fetches and swaps the set without a restart (a refused
+set is noted, the last good one keeps running), ``arsenal.report`` sends the
+sightings and the CPU each rule cost. A live rule's detection also becomes a
+signal for the policy and, with a ``local_block``, a block on this host; a shadow
+rule's never does either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from shieldwall.arsenal import active, updater
+from shieldwall.arsenal.engine import Engine, detections_of
+from shieldwall.arsenal.figures import Sighting, SightingBatch, Usage
+from shieldwall.errors import ArsenalError, HubError, SignalError
+from shieldwall.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from shieldwall.agent.runtime import AgentRuntime
+    from shieldwall.signals.client import HubClient
+
+TRUST = "trust.json"
+ROOT = "bootstrap-root.json"
+MAX_PENDING = 10_000
+REPORT_EVERY = 5.0
+
+
+class Trust(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What ``arsenal join`` pinned: the root's hash and how often to look for a new set."""
+
+    root_sha256: str
+    refresh: float = 300.0
+
+
+def trust_of(folder: Path) -> Trust | None:
+    """The member's arsenal trust, or ``None`` when the arsenal is not joined."""
+    try:
+        return msgspec.json.decode((folder / TRUST).read_bytes(), type=Trust)
+    except FileNotFoundError:
+        return None
+
+
+class ArsenalHook:
+    """See the module docstring."""
+
+    def __init__(self, runtime: AgentRuntime) -> None:
+        self.runtime = runtime
+        self.folder = runtime.data_dir / "arsenal"
+        self.trust = trust_of(self.folder) if runtime.member is not None else None
+        year = dt.datetime.fromtimestamp(runtime.clock(), dt.UTC).year
+        self.engine = Engine(year, exempt=runtime.core.detector.exempt,
+                             ipv6_prefix=runtime.config.ipv6_prefix)
+        self.pending: list[Sighting] = []
+        self.cpu: dict[str, float] = {}
+        if self.trust is not None:
+            try:
+                self._load(active.load(self.folder))
+            except ArsenalError as exc:
+                runtime.notes("arsenal.refused", {"reason": exc.reason, "error": str(exc)[:300]})
+
+    def _load(self, current: active.ActiveSet) -> None:
+        started = self.engine.load(current)
+        self.runtime.notes("arsenal.loaded", {
+            "version": current.version, "started": started,
+            "rules": {a.rule.id: a.status for a in current.rules},
+        })
+
+    def start(self) -> None:
+        """Start the update and report tasks (under the runtime's supervisor)."""
+        if self.trust is None:
+            return
+        self.runtime.supervisor.start("arsenal.update", self._update_loop)
+        self.runtime.supervisor.start("arsenal.report", self._report_loop)
+
+    def lines(self, source: SourceSpec, chunk: bytes) -> None:
+        """A chunk of one source: run the alliance rules that read its pack."""
+        for rule_id in self.engine.reading(source.pack):
+            began = time.thread_time()
+            found = self.engine.feed(rule_id, chunk)
+            self.cpu[rule_id] = self.cpu.get(rule_id, 0.0) + time.thread_time() - began
+            if not found:
+                continue
+            for item in found:
+                self.runtime.notes("arsenal.sighting", {
+                    "rule": rule_id, "ip": item.sighting.target, "mode": item.sighting.mode,
+                    "source": source.label,
+                })
+            if len(self.pending) < MAX_PENDING:
+                self.pending += [msgspec.structs.replace(f.sighting, member="") for f in found]
+            live = detections_of(found)
+            if live:
+                # Enforcing rules act like the member's own scenarios: noted, reported to the
+                # policy, and blocked here at once when the scenario has a local_block.
+                self.runtime.handle(functools.partial(self.runtime.core._detected, source.label, live))
+
+    def source(self) -> updater.Source:
+        """Where the set comes from: the hub, over the member's pinned TLS."""
+        member = self.runtime.member
+        assert member is not None  # only started for members
+        return updater.Source(
+            folder=self.folder, url=f"https://{member.hub}/v1/arsenal",
+            bootstrap=(self.folder / ROOT).read_bytes(),
+            fetcher=updater.PinnedFetcher(member.ssl_context()),
+        )
+
+    def refresh(self) -> bool:
+        """Fetch the hub's set and swap it in (blocking); a refusal is noted, the old set stays."""
+        fetcher = None
+        try:
+            source = self.source()
+            fetcher = source.fetcher
+            current, changed = updater.update(source)
+        except ArsenalError as exc:
+            self.runtime.notes("arsenal.refused", {"reason": exc.reason, "error": str(exc)[:300]})
+            return False
+        finally:
+            if isinstance(fetcher, updater.PinnedFetcher):
+                fetcher.close()
+        if changed:
+            self._load(current)
+        return changed
+
+    async def _update_loop(self) -> None:
+        assert self.trust is not None
+        while True:
+            changed = await asyncio.to_thread(self.refresh)
+            if not changed:
+                await asyncio.sleep(self.trust.refresh)
+
+    async def _report_loop(self) -> None:
+        from shieldwall.signals.client import HubClient
+
+        member = self.runtime.member
+        assert member is not None
+        async with HubClient(member) as hub:
+            while True:
+                await asyncio.sleep(REPORT_EVERY)
+                await self.report(hub)
+
+    async def report(self, hub: HubClient) -> None:
+        """Send what is pending (kept for the next round when the hub does not take it)."""
+        lines = self.engine.lines_read()
+        usage = [Usage(rid, n, round(self.cpu.pop(rid, 0.0), 6)) for rid, n in lines.items() if n]
+        sightings, self.pending = self.pending, []
+        if not sightings and not usage:
+            return
+        body = msgspec.json.encode(SightingBatch(tuple(sightings), tuple(usage)))
+        try:
+            await hub.request("POST", "/v1/arsenal/sightings", body)
+        except (HubError, SignalError) as exc:
+            self.pending = sightings + self.pending
+            self.runtime.notes("arsenal.unsent", {"sightings": len(sightings), "error": str(exc)[:200]})
+
+
+def join_arsenal(data_dir: Path, root: bytes, root_sha256: str, refresh: float = 300.0) -> None:
+    """Pin the alliance's arsenal root on this member (refused unless it hashes to the pin)."""
+    import hashlib
+
+    if hashlib.sha256(root).hexdigest() != root_sha256:
+        raise ArsenalError("forged", "the arsenal root served does not hash to the one you were given")
+    folder = data_dir / "arsenal"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ROOT).write_bytes(root)
+    (folder / TRUST).write_bytes(msgspec.json.encode(Trust(root_sha256, refresh)))

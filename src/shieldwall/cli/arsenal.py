@@ -1,0 +1,258 @@
+"""``shieldwall arsenal``: the alliance's rules as signed TUF targets, measured and promoted.
+
+Hub side (``--hub-dir``): ``init``, ``propose``, ``promote``, ``list``, ``show``,
+``report``. Councillors sign with ``--key`` (their council key files, one option
+each); a change is published only with the council's threshold of signatures.
+Member side: ``join`` pins the arsenal root on this member's agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import time
+from pathlib import Path
+
+import click
+import msgspec
+
+from shieldwall import durations
+from shieldwall.arsenal import changes
+from shieldwall.arsenal.figures import Figures, encode_figures
+from shieldwall.arsenal.measure import measure, rules_sighted
+from shieldwall.arsenal.regression import regression
+from shieldwall.arsenal.repository import Repository, custom_of, sha256_hex, signer_of
+from shieldwall.arsenal.rule import parse_rule
+from shieldwall.errors import ArsenalError, ConfigError
+from shieldwall.governance.store import load_key
+from shieldwall.hub.config import HubConfig, load_hub_config
+from shieldwall.hub.identity import IDENTITY_FILE
+from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.signals.keys import public_key_of
+
+HUB_DIR = click.option("--hub-dir", "hub_dir", required=True,
+                       type=click.Path(file_okay=False, path_type=Path),
+                       help="The hub's data folder (from `hub init`).")
+KEYS = click.option("--key", "keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                    help="A councillor's key file; give one per signing councillor.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+WINDOW = click.option("--window", default="30d", show_default=True, help="How far back the figures look.")
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+
+
+def _repo(config: HubConfig) -> Repository:
+    repo = Repository(config.data_dir / "arsenal")
+    if not (repo.metadata / "1.root.json").exists():
+        raise ConfigError(f"{config.data_dir} has no arsenal yet; run `shieldwall arsenal init` first")
+    return repo
+
+
+def _seeds(keys: tuple[Path, ...]) -> list[bytes]:
+    return [load_key(k) for k in keys]
+
+
+def _hub_seed(config: HubConfig) -> bytes:
+    return (config.data_dir / IDENTITY_FILE).read_bytes()
+
+
+def _sign_publish(repo: Repository, config: HubConfig, draft: object, keys: tuple[Path, ...]) -> int:
+    from tuf.api.metadata import Metadata
+
+    assert isinstance(draft, Metadata)
+    for seed in _seeds(keys):
+        draft.sign(signer_of(seed), append=True)
+    return repo.publish(draft, _hub_seed(config), time.time())
+
+
+async def _figures(config: HubConfig, rule: str, window: str) -> Figures:
+    ledger = SQLiteLedger(config.ledger_path)
+    await ledger.open()
+    try:
+        end = time.time()
+        protections = config.protections()
+        members = await ledger.members()
+        from shieldwall.addresses import Labelled, parse_ranges, target_network
+
+        owned = parse_ranges([], "owned").with_entries(
+            Labelled(target_network(o), f"owned by {m.name}") for m in members for o in m.owns)
+
+        def protected(target: str) -> str | None:
+            net = target_network(target)
+            return protections.protecting(net) or owned.protecting(net)
+
+        return await measure(ledger, rule, start=end - durations.duration_seconds(window), end=end,
+                             protected=protected)
+    finally:
+        await ledger.close()
+
+
+@click.group()
+def arsenal() -> None:
+    """The alliance's detection rules: signed, measured on real traffic, promoted by the council."""
+
+
+@arsenal.command()
+@HUB_DIR
+@KEYS
+@click.option("--councillor", "councillors", multiple=True,
+              help="A councillor's public key (hex); default: the keys given.")
+@click.option("--threshold", type=int, default=2, show_default=True, help="Signatures a change needs.")
+def init(hub_dir: Path, keys: tuple[Path, ...], councillors: tuple[str, ...], threshold: int) -> None:
+    """Found the hub's rule repository (root signed by the councillors present)."""
+    config = load_hub_config(hub_dir)
+    seeds = _seeds(keys)
+    council = [bytes.fromhex(c) for c in councillors] or [public_key_of(s) for s in seeds]
+    repo = Repository.create(config.data_dir / "arsenal", council, threshold, seeds, _hub_seed(config),
+                             time.time())
+    digest = hashlib.sha256(repo.root_bytes(1)).hexdigest()
+    click.echo(f"arsenal founded: {len(council)} councillors, {threshold} signatures per change")
+    click.echo(f"members pin it with: shieldwall arsenal join --root-sha256 {digest}")
+
+
+@arsenal.command()
+@click.argument("rule_file", type=click.Path(dir_okay=False, path_type=Path))
+@HUB_DIR
+@KEYS
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=DATA,
+              show_default=True, help="The labelled fixtures (crowdsec-hub-tests, fail2ban-test-logs).")
+def propose(rule_file: Path, hub_dir: Path, keys: tuple[Path, ...], data_dir: Path) -> None:
+    """Run the rule's regression suite, then publish it as experimental (shadow everywhere)."""
+    config = load_hub_config(hub_dir)
+    repo = _repo(config)
+    try:
+        rule = parse_rule(rule_file.read_bytes(), str(rule_file))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {rule_file}: {exc.strerror}") from None
+    outcomes = regression(rule, data_dir)
+    for outcome in outcomes:
+        click.echo(outcome.explain())
+    draft = changes.propose(repo, rule, outcomes, time.time())
+    version = _sign_publish(repo, config, draft, keys)
+    click.echo(f"{rule.id} published as experimental (targets v{version}): it runs in shadow on every member")
+
+
+@arsenal.command()
+@click.argument("rule")
+@click.option("--to", "status", required=True,
+              type=click.Choice(["experimental", "test", "stable", "deprecated"]))
+@HUB_DIR
+@KEYS
+@WINDOW
+def promote(rule: str, status: str, hub_dir: Path, keys: tuple[Path, ...], window: str) -> None:
+    """Change a rule's status; an enforcing one carries its measured report (checked on the gates)."""
+    config = load_hub_config(hub_dir)
+    repo = _repo(config)
+    report = asyncio.run(_figures(config, rule, window))
+    draft = changes.change_status(repo, rule, status, report, time.time())
+    version = _sign_publish(repo, config, draft, keys)
+    click.echo(f"{rule} is {status} (targets v{version}); report sha256 {sha256_hex(encode_figures(report))}")
+
+
+def _listing(repo: Repository) -> list[dict[str, object]]:
+    targets = repo.targets().signed.targets
+    return [{"rule": p.removeprefix("rules/").removesuffix(".toml"), **custom_of(targets[p])}
+            for p in repo.index()]
+
+
+@arsenal.command("list")
+@HUB_DIR
+@JSON
+def list_(hub_dir: Path, as_json: bool) -> None:
+    """The published rules and their statuses."""
+    config = load_hub_config(hub_dir)
+    rows = _listing(_repo(config))
+    if as_json:
+        click.echo(msgspec.json.encode(rows).decode())
+        return
+    for row in rows or [{"rule": "(no rules yet)", "status": ""}]:
+        click.echo(f"{row['rule']:<32} {row.get('status', '')}")
+
+
+def _print_figures(f: Figures) -> None:
+    when = dt.datetime.fromtimestamp(f.start, dt.UTC).strftime("%Y-%m-%d %H:%M")
+    click.echo(f"{f.rule}  since {when} UTC")
+    click.echo(f"  detections        {f.detections} (live {f.detections_live}, shadow {f.detections_shadow})")
+    click.echo(f"  targets / members {f.targets} / {f.members}")
+    click.echo(f"  corroboration     {f.corroboration:.0%} ({f.corroborated} of {f.targets} within 1h)")
+    earliness = "-" if f.earliness is None else f"{f.earliness:+.0f} s"
+    click.echo(f"  earliness         {earliness} (positive: sooner than other rules)")
+    click.echo(f"  harm              protected hits {f.protected_hits}, lifted {f.lifted},"
+               f" disputes {f.disputes}")
+    cost = "-" if f.cpu_per_million is None else f"{f.cpu_per_million:.2f} CPU s per million lines"
+    click.echo(f"  cost              {cost} ({f.lines} lines)")
+
+
+@arsenal.command()
+@click.argument("rule")
+@HUB_DIR
+@JSON
+@WINDOW
+def show(rule: str, hub_dir: Path, as_json: bool, window: str) -> None:
+    """One rule: its status, its file and its figures."""
+    config = load_hub_config(hub_dir)
+    repo = _repo(config)
+    row = next((r for r in _listing(repo) if r["rule"] == rule), None)
+    if row is None:
+        raise ArsenalError("unknown", f"{rule} is not published; see `shieldwall arsenal list`")
+    figures = asyncio.run(_figures(config, rule, window))
+    if as_json:
+        click.echo(msgspec.json.encode({**row, "figures": figures}).decode())
+        return
+    click.echo(f"status: {row.get('status')}")
+    click.echo(repo.target_bytes(f"rules/{rule}.toml").decode("utf-8").strip())
+    _print_figures(figures)
+
+
+@arsenal.command()
+@click.argument("rules", nargs=-1)
+@HUB_DIR
+@JSON
+@WINDOW
+def report(rules: tuple[str, ...], hub_dir: Path, as_json: bool, window: str) -> None:
+    """Measured effectiveness per rule version (default: every rule members sighted)."""
+    config = load_hub_config(hub_dir)
+
+    async def all_figures() -> list[Figures]:
+        names = list(rules)
+        if not names:
+            ledger = SQLiteLedger(config.ledger_path)
+            await ledger.open()
+            try:
+                names = await rules_sighted(ledger)
+            finally:
+                await ledger.close()
+        return [await _figures(config, name, window) for name in names]
+
+    out = asyncio.run(all_figures())
+    if as_json:
+        click.echo(msgspec.json.encode([{"figures": f, "sha256": sha256_hex(encode_figures(f))}
+                                        for f in out]).decode())
+        return
+    for f in out:
+        _print_figures(f)
+
+
+@arsenal.command()
+@click.option("--data-dir", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("/var/lib/shieldwall/member"), show_default=True, help="The member's data folder.")
+@click.option("--root-sha256", "root_sha256", required=True, help="The pin `arsenal init` printed.")
+@click.option("--refresh", default="5m", show_default=True, help="How often the agent looks for a new set.")
+def join(data_dir: Path, root_sha256: str, refresh: str) -> None:
+    """Pin the alliance's arsenal on this member; the agent then hot-loads its rules."""
+    import httpx
+
+    from shieldwall.arsenal.member import join_arsenal
+    from shieldwall.signals.member_state import load_member_state
+
+    member = load_member_state(data_dir)
+    try:
+        with httpx.Client(verify=member.ssl_context(), timeout=10.0) as client:
+            response = client.get(f"https://{member.hub}/v1/arsenal/metadata/1.root.json")
+    except httpx.HTTPError as exc:
+        raise ArsenalError("unreachable", f"hub at {member.hub}: {exc}") from None
+    if response.status_code != 200:
+        raise ArsenalError("unreachable",
+                           f"hub at {member.hub} serves no arsenal (HTTP {response.status_code})")
+    join_arsenal(data_dir, response.content, root_sha256, durations.duration_seconds(refresh))
+    click.echo(f"arsenal pinned; the agent loads the alliance's rules within {refresh}")

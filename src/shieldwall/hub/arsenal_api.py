@@ -1,0 +1,108 @@
+"""The hub's arsenal endpoints: the TUF repository (read-only files) and members' sightings.
+
+Repository files are public within the hub's TLS: their trust comes from the
+council's signatures, which every member checks, not from who may read them.
+Sightings are authenticated like every member request, and go to the arsenal's
+journal only: a trial never enters the policy, so it can never become a decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shieldwall.arsenal.changes import scenario_rules
+from shieldwall.arsenal.figures import SightingBatch
+from shieldwall.arsenal.measure import sighting_entries
+from shieldwall.arsenal.repository import Repository
+from shieldwall.errors import ArsenalError
+from shieldwall.hub.api import authenticate, hub_of, json_response, signed_body
+from shieldwall.hub.problem import ProblemError
+from shieldwall.hub.writer import Writer
+
+log = logging.getLogger(__name__)
+MAX_SIGHTINGS = 1000
+SIGHTINGS_BODY_LIMIT = 512 * 1024
+_PATH = re.compile(r"^[A-Za-z0-9@._-]+(?:/[A-Za-z0-9@._-]+)*$")
+
+
+class SightingAck(msgspec.Struct, frozen=True):
+    """Journal entries written."""
+
+    stored: int
+
+
+_batch = msgspec.json.Decoder(SightingBatch)
+
+
+def arsenal_folder(request: Request) -> Path:
+    """Where the hub keeps the alliance's TUF repository."""
+    return Path(hub_of(request).config.data_dir) / "arsenal"
+
+
+def sync_rules(request: Request) -> None:
+    """Tell the writer which scenarios are enforcing arsenal rules, when the published set changed.
+
+    Publication is a CLI's file write: the hub notices it at the next member poll or report.
+    """
+    writer = hub_of(request).writer
+    folder = arsenal_folder(request)
+    try:
+        stamp = (folder / "metadata" / "targets.json").stat().st_mtime_ns
+    except OSError:
+        return
+    state = request.app.state
+    if not isinstance(writer, Writer) or getattr(state, "arsenal_stamp", None) == stamp:
+        return
+    try:
+        writer.rules = scenario_rules(Repository(folder))
+    except (ArsenalError, OSError, ValueError) as exc:
+        log.warning("arsenal: cannot read the published set: %s", exc)
+        return
+    state.arsenal_stamp = stamp
+
+
+async def get_file(request: Request) -> Response:
+    """One repository file (``metadata/…`` or ``targets/…``), or 404."""
+    part = request.path_params["part"]
+    path = str(request.path_params["path"])
+    if part not in ("metadata", "targets") or not _PATH.match(path) or ".." in path.split("/"):
+        raise ProblemError("not-found", "no such arsenal file", 404)
+    file = arsenal_folder(request) / part / path
+    if path == "timestamp.json":
+        sync_rules(request)
+    try:
+        data = file.read_bytes()
+    except OSError:
+        raise ProblemError("not-found", f"no arsenal file {part}/{path}", 404) from None
+    return Response(data, media_type="application/octet-stream")
+
+
+async def post_sightings(request: Request) -> Response:
+    """Store a member's sightings and usage in the journal (never in the policy)."""
+    hub = hub_of(request)
+    member = await authenticate(request)
+    raw = await signed_body(request, SIGHTINGS_BODY_LIMIT)
+    try:
+        batch = _batch.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ProblemError("malformed", f"sightings: {exc}") from None
+    if len(batch.sightings) + len(batch.usage) > MAX_SIGHTINGS:
+        raise ProblemError("malformed", f"at most {MAX_SIGHTINGS} sightings and usage records a request")
+    sync_rules(request)
+    entries = sighting_entries(member.name, list(batch.sightings), list(batch.usage), hub.clock())
+    if entries:
+        await hub.ledger.journal_append(entries)
+    return json_response(msgspec.json.encode(SightingAck(len(entries))))
+
+
+ROUTES = [
+    Route("/v1/arsenal/{part}/{path:path}", get_file, methods=["GET"]),
+    Route("/v1/arsenal/sightings", post_sightings, methods=["POST"]),
+]
