@@ -28,7 +28,7 @@ import msgspec
 
 from shieldwall.decisions.feed import Feed
 from shieldwall.errors import HubError, SignalError
-from shieldwall.hub.intake import Intake, Step
+from shieldwall.hub.intake import Intake, Step, member_guards
 from shieldwall.hub.intake import decision_record as decision_record  # admin's import
 from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.hub.metrics import HubMetrics
@@ -110,6 +110,9 @@ class Writer:
         self.discounted: Callable[[], frozenset[str]] = frozenset
         #: The council this hub runs under (gate, policy version, chain), if any.
         self.governed: HubCouncil | None = None
+        #: scenario -> alliance rule version (``name@version``) of the enforcing arsenal rules,
+        #: kept by :mod:`shieldwall.hub.arsenal_api`: every decision names the rule that caused it.
+        self.rules: dict[str, str] = {}
         self.crashes = 0
 
     @property
@@ -204,7 +207,8 @@ class Writer:
         now = self.clock()
         policy = await build_policy(self.ledger, self.config, self.base, now)
         self.intake = Intake(
-            policy, await self.ledger.last_seqs(), self.signals_per_hour, self.operators
+            policy, await self.ledger.last_seqs(), self.signals_per_hour, self.operators,
+            member_guards(await self.ledger.members()),
         )
         self.intake.restore_volume(await self.ledger.recent_volume(now - 3600.0), now)
         self._reload_needed = False
@@ -326,6 +330,9 @@ class Writer:
         if self.governed is not None:  # every decision names the policy version it was made under
             version = self.governed.version
             step.group.decisions = [msgspec.structs.replace(d, policy=version)
+                                    for d in step.group.decisions]
+        if self.rules:
+            step.group.decisions = [msgspec.structs.replace(d, rule=self.rules.get(d.scenario, d.rule))
                                     for d in step.group.decisions]
         return _Prepared(step, items)
 
