@@ -63,3 +63,57 @@ def test_names_the_hub_uses_for_itself_are_reserved(name: str) -> None:
 
 def test_names_that_merely_contain_a_reserved_word_are_fine() -> None:
     assert check_member_name("operator-office-gw") == "operator-office-gw"
+
+
+# -- the hub's address list (replicas) ------------------------------------------------
+def raw_token(body: dict[str, object]) -> str:
+    import base64
+    import json
+
+    text = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    return "swj1." + text
+
+
+OLD = {"hub": "hub.example.org:8443", "fingerprint": "ab" * 32, "secret": "s", "expires": 1e9,
+       "name": ""}
+
+
+def test_a_token_printed_before_replicas_still_decodes() -> None:
+    token = decode_token(raw_token(OLD))
+    assert token.addresses == ("hub.example.org:8443",) and token.fingerprints == ("ab" * 32,)
+
+
+def test_a_one_address_token_says_nothing_about_replicas() -> None:
+    import base64
+    import json
+
+    body = encode_token(TOKEN)[len("swj1."):]
+    fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert "replicas" not in fields and "pins" not in fields
+
+
+def test_replicas_and_pins_round_trip_in_canonical_form() -> None:
+    token = JoinToken(hub="10.0.0.1:8443", fingerprint="ab" * 32, secret="s", expires=1e9,
+                      replicas=("[2001:DB8::2]:8443", "10.0.0.1:8443", "Hub.Example.org:443"),
+                      pins=("cd" * 32, "ab" * 32))
+    decoded = decode_token(encode_token(token))
+    assert decoded.addresses == ("10.0.0.1:8443", "[2001:db8::2]:8443", "hub.example.org:443")
+    assert decoded.fingerprints == ("ab" * 32, "cd" * 32)
+
+
+@pytest.mark.parametrize("change", [
+    {"replicas": ["10.0.0.2"]},
+    {"replicas": ["10.0.0.2:8443/evil"]},
+    {"replicas": ["user@10.0.0.2:8443"]},
+    {"replicas": [7]},
+    {"replicas": "10.0.0.2:8443"},
+    {"replicas": [f"10.0.1.{i}:1" for i in range(16)]},
+    {"pins": ["AB" * 32]},
+    {"pins": ["ab" * 31]},
+    {"hub": "hub.example.org"},
+    {"hub": "-x-:1"},
+    {"mirrors": ["10.0.0.2:8443"]},
+])
+def test_hostile_address_lists_and_unknown_fields_are_refused(change: dict[str, object]) -> None:
+    with pytest.raises(HubError):
+        decode_token(raw_token({**OLD, **change}))

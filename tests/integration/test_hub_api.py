@@ -407,7 +407,7 @@ async def test_follower_falls_back_to_pages_when_the_stream_is_unusable(
 ) -> None:
     # The stream is replaced by one that always fails (as behind a proxy that buffers
     # or cuts event streams); everything else is the real hub.
-    async def broken_stream(self: DecisionFollower):  # type: ignore[no-untyped-def]
+    async def broken_stream(self: DecisionFollower, address: str | None = None):  # type: ignore[no-untyped-def]
         raise HubError("stream unusable")
         yield  # pragma: no cover - makes this an async generator
 

@@ -37,7 +37,11 @@ def join(token: str, data_dir: Path, owns: tuple[str, ...], name: str) -> None:
     for text in owns:
         parse_network(text)
     state = asyncio.run(do_join(token, data_dir, owns, name))
-    click.echo(f"joined the hub at {state.hub} as {state.name} (key {state.key_id})")
+    click.echo(f"joined the hub at {', '.join(state.addresses)} as {state.name}"
+               f" (key {state.key_id})")
+    if state.missing_pins():
+        click.echo(f"{len(state.missing_pins())} replica certificate(s) not pinned yet (replica"
+                   " down): the agent pins them when those replicas first answer")
 
 
 @click.command("leave")

@@ -12,12 +12,18 @@ the stream fails it falls back to fetching pages after its cursor before trying
 the stream again. Cursors only grow, so it yields each decision exactly once
 (per follower) in log order.
 
+A hub run as replicas is followed at any of the member's addresses: when the
+stream and the pages of one replica fail, the follower moves to the next one
+(:class:`~shieldwall.signals.hub_addresses.Rotation`) and resumes from its cursor
+there, so a replica's death costs neither a gap nor a repeat.
+
 The log is complete, so a member starting from cursor 0 also receives blocks that
 have since expired: apply a ``block`` only while ``until`` is in the future, and a
 ``lift`` to whatever block on the same target is in force.
 
-A hub whose head is behind the member's cursor has lost part of its log (a disk
-fault, an old backup): the cursors it hands out next are ones the member already
+A hub whose head (as its pages report it, read from the ledger; a replica's
+heartbeat may lag a moment behind) is behind the member's cursor has lost part
+of its log (a disk fault, an old backup): the cursors it hands out next are ones the member already
 holds, so following on would silently skip decisions. That is an incident: the
 follower logs it, records it in :attr:`DecisionFollower.incident` and stops; the
 member keeps the blocks it has.
@@ -39,7 +45,9 @@ from shieldwall.decisions.codec import DecisionPage, SSEParser, decode_page
 from shieldwall.decisions.decision import Decision, decode_decision
 from shieldwall.errors import HubError, SignalError
 from shieldwall.signals.client import problem_error
+from shieldwall.signals.hub_addresses import Rotation
 from shieldwall.signals.member_state import MemberState
+from shieldwall.signals.pinning import Connections
 from shieldwall.signals.request_signature import sign_request
 
 log = logging.getLogger(__name__)
@@ -88,11 +96,14 @@ class DecisionFollower:
         self.connected = False
         #: Why the follower stopped on its own (a hub that went back), else ``None``.
         self.incident: str | None = None
-        self._http = httpx.AsyncClient(
-            base_url=state.base_url,
-            verify=state.ssl_context(),
-            timeout=httpx.Timeout(10.0, read=heartbeat_timeout),
-        )
+        #: Which of the hub's addresses to follow; :attr:`hub` is the one in use.
+        self.rotation = Rotation.over(state.addresses, backoff)
+        self._connections = Connections(state, httpx.Timeout(10.0, read=heartbeat_timeout))
+
+    @property
+    def hub(self) -> str:
+        """The address followed now (or tried next)."""
+        return self.rotation.addresses[self.rotation.current]
 
     async def __aenter__(self) -> DecisionFollower:
         return self
@@ -105,7 +116,7 @@ class DecisionFollower:
 
     async def aclose(self) -> None:
         """Close connections."""
-        await self._http.aclose()
+        await self._connections.aclose()
 
     def __aiter__(self) -> AsyncIterator[Decision]:
         return self.follow()
@@ -113,13 +124,18 @@ class DecisionFollower:
     def _headers(self, target: str) -> dict[str, str]:
         return sign_request(self.state.seed, self.state.key_id, "GET", target, self.clock())
 
-    async def page(self, after: int, limit: int | None = None) -> DecisionPage:
+    async def page(
+        self, after: int, limit: int | None = None, address: str | None = None
+    ) -> DecisionPage:
         """One page of decisions after ``after`` (no state change)."""
+        address = address or self.hub
         target = f"/v1/decisions?after={after}&limit={limit or self.page_size}"
         try:
-            response = await self._http.get(target, headers=self._headers(target))
+            response = await self._connections.http(address).get(
+                f"https://{address}{target}", headers=self._headers(target)
+            )
         except (httpx.TransportError, ssl.SSLError) as exc:
-            raise HubError(f"hub at {self.state.hub} unreachable: {exc}") from None
+            raise HubError(f"hub at {address} unreachable: {exc}") from None
         if response.status_code != 200:
             raise problem_error(response)
         try:
@@ -127,11 +143,12 @@ class DecisionFollower:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise HubError(f"hub sent an unreadable page: {exc}") from None
 
-    async def catch_up(self) -> AsyncIterator[Decision]:
+    async def catch_up(self, address: str | None = None) -> AsyncIterator[Decision]:
         """Yield every decision after :attr:`cursor` by paging, until the head."""
+        address = address or self.hub
         while True:
-            page = await self.page(self.cursor)
-            check_head(page.head, self.cursor, self.state.hub)
+            page = await self.page(self.cursor, address=address)
+            check_head(page.head, self.cursor, address)
             self.head = max(self.head, page.head)
             for decision in page.decisions:
                 if decision.cursor > self.cursor:
@@ -140,13 +157,19 @@ class DecisionFollower:
             if not page.more:
                 return
 
-    async def stream(self) -> AsyncIterator[Decision]:
-        """One stream connection: yields until it ends or fails (then raises)."""
+    async def stream(self, address: str | None = None) -> AsyncIterator[Decision]:
+        """One stream connection: yields until it ends or fails (then raises).
+
+        The first event from the hub marks ``address`` as working in :attr:`rotation`.
+        """
+        address = address or self.hub
         target = "/v1/decisions/stream"
         headers = self._headers(target)
         headers["last-event-id"] = str(self.cursor)
         headers["accept"] = "text/event-stream"
-        async with self._http.stream("GET", target, headers=headers) as response:
+        async with self._connections.http(address).stream(
+            "GET", f"https://{address}{target}", headers=headers
+        ) as response:
             if response.status_code != 200:
                 await response.aread()
                 raise problem_error(response)
@@ -155,6 +178,8 @@ class DecisionFollower:
             try:
                 async for chunk in response.aiter_raw():
                     for event in parser.feed(chunk):
+                        if event.event in ("decision", "heartbeat"):
+                            self.rotation = self.rotation.succeeded(address)
                         if event.event == "decision":
                             decision = decode_decision(event.data)
                             if decision.cursor > self.cursor:
@@ -163,7 +188,10 @@ class DecisionFollower:
                                 yield decision
                         elif event.event == "heartbeat":
                             head = msgspec.json.decode(event.data, type=dict[str, int])
-                            check_head(head.get("head", 0), self.cursor, self.state.hub)
+                            if head.get("head", 0) < self.cursor:
+                                # A replica may lag the ledger a moment: the pages
+                                # (read from the ledger) tell a lost log from a lag.
+                                raise HubError(f"the hub at {address} is behind this member")
                             self.head = max(self.head, head.get("head", 0))
             finally:
                 self.connected = False
@@ -184,11 +212,12 @@ class DecisionFollower:
             log.error("decision log incident: %s", exc)
 
     async def _follow(self) -> AsyncIterator[Decision]:
-        delay = self.backoff[0]
         while True:
+            address, wait = self.rotation.pick(self.clock())
+            if wait > 0:
+                await asyncio.sleep(wait)
             try:
-                async for decision in self.stream():
-                    delay = self.backoff[0]
+                async for decision in self.stream(address):
                     yield decision
             except SignalError as exc:
                 if exc.reason in FATAL_REASONS:
@@ -199,9 +228,14 @@ class DecisionFollower:
             except (HubError, httpx.HTTPError, ssl.SSLError, msgspec.DecodeError,
                     msgspec.ValidationError) as exc:
                 log.info("decision stream interrupted: %s", exc)
-            # Fallback: catch up by pages (works through proxies that break streaming).
+                if await self._connections.repin(address, exc):
+                    continue
+            # The stream failed here: back this address off (the next pick moves to
+            # another replica, if there is one), then catch up by pages on this one
+            # (works through proxies that break streaming).
+            self.rotation = self.rotation.failed(address, self.clock())
             try:
-                async for decision in self.catch_up():
+                async for decision in self.catch_up(address):
                     yield decision
             except SignalError as exc:
                 if exc.reason in FATAL_REASONS:
@@ -211,5 +245,3 @@ class DecisionFollower:
                 raise
             except HubError as exc:
                 log.info("decision pages unavailable: %s", exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.backoff[1])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from shieldwall.decisions.decision import Decision
+from shieldwall.governance.standing import decided_under
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.identity import CERT_FILE, fingerprint
 from shieldwall.hub.intake import decision_record
@@ -27,26 +28,32 @@ from shieldwall.hub.ledger.storage import (
 from shieldwall.hub.members import JoinToken, encode_token, new_secret, secret_hash
 from shieldwall.hub.policy import Contribution, canonical_target
 from shieldwall.hub.policy_view import build_policy
+from shieldwall.signals.hub_addresses import check_addresses, check_fingerprints
 
 
 async def create_invite(
     ledger: Ledger, config: HubConfig, name: str, lifetime: float, now: float,
-    owns: tuple[str, ...] = (),
+    owns: tuple[str, ...] = (), addresses: tuple[str, ...] = (), pins: tuple[str, ...] = (),
 ) -> str:
     """Store a one-time invite and return the printable join token.
 
     ``owns`` names the ranges the invited member holds: its claims at join must lie
     inside them (and may then be wider than a member could claim unaided).
+    ``addresses`` (default: the configured ``public_addresses``, else
+    ``public_address``) are the replicas the member may reach, in order; ``pins``
+    (default: ``pinned``) are other replicas' certificate fingerprints.
     """
+    hubs = check_addresses(addresses or config.join_addresses)
+    cert = (config.data_dir / CERT_FILE).read_text()
+    fingerprints = check_fingerprints((fingerprint(cert), *(pins or config.pinned)))
     secret = new_secret()
     await ledger.add_invite(InviteRecord(
         secret_hash(secret), name=name, created=now, expires=now + lifetime,
         owns=tuple(canonical_target(text)[0] for text in owns),
     ))
-    cert = (config.data_dir / CERT_FILE).read_text()
     token = JoinToken(
-        hub=config.public_address, fingerprint=fingerprint(cert), secret=secret,
-        expires=now + lifetime, name=name,
+        hub=hubs[0], fingerprint=fingerprints[0], secret=secret, expires=now + lifetime,
+        name=name, replicas=hubs[1:], pins=fingerprints[1:], charter=config.charter,
     )
     return encode_token(token)
 
@@ -62,7 +69,10 @@ async def lift(ledger: Ledger, config: HubConfig, address: str, now: float) -> l
     lifts = policy.operator_lift(address, now)
     if not lifts:
         return []
-    records = [decision_record(item, now) for item in lifts]
+    from shieldwall.hub.governance_council import version_for
+
+    version = version_for(config, now)  # under a council: refused unless its policy runs here
+    records = [msgspec.structs.replace(decision_record(item, now), policy=version) for item in lifts]
     cursors = await ledger.write(WriteGroup(decisions=records))
     return [r.decision(c) for c, r in zip(cursors, records, strict=True)]
 
@@ -96,7 +106,7 @@ class Explanation:
             for d in self.blocked_by:
                 lines.append(
                     f"  decision #{d.cursor} on {d.target}: {d.scenario}, by {d.origin},"
-                    f" {max(0.0, d.until - now):.0f}s left"
+                    f" {max(0.0, d.until - now):.0f}s left; {decided_under(d)}"
                 )
                 for c in self.evidence.get(d.cursor, []):
                     lines.append(

@@ -21,6 +21,7 @@ Example::
     operators = ["ops-laptop"]  # members whose bans are the operator's (default: none)
     database = "postgresql://shieldwall@db.example.org/shieldwall"  # replicas (default: SQLite)
     readiness_grace = "10m"     # a member failing this long does not count toward a quorum
+    ui_allow = ["10.0.0.0/8"]   # who else may open the dashboard /ui/ (loopback always may)
     council = "/etc/shieldwall/council"   # the council's folder: the hub runs under its charter
     charter = "3f2a..."         # hex digest of the founding charter (pins the council)
 
@@ -111,6 +112,8 @@ class HubConfig:
     council_dir: Path | None = None
     #: Hex digest of the council's founding charter, pinned (with ``council_dir``).
     charter: str = ""
+    #: Client ranges the dashboard (``/ui/``) answers besides loopback.
+    ui_allow: tuple[str, ...] = ()
 
     @property
     def join_addresses(self) -> tuple[str, ...]:
@@ -123,10 +126,17 @@ class HubConfig:
         return self.data_dir / LEDGER_FILE
 
     def policy(self) -> PolicyConfig:
-        """The policy table (the shipped default when no file is configured)."""
+        """The policy table (the shipped default when no file is configured), with the
+        hub's secret canaries (``canaries.txt``, see :mod:`shieldwall.hub.canaries`)."""
+        from dataclasses import replace
+
+        from shieldwall.hub.canaries import load_canaries
+
         if self.policy_file is None or not self.policy_file.exists():
-            return load_policy()
-        return load_policy(self.policy_file.read_text(), str(self.policy_file))
+            policy = load_policy()
+        else:
+            policy = load_policy(self.policy_file.read_text(), str(self.policy_file))
+        return replace(policy, canaries=load_canaries(self.data_dir))
 
     def protections(self) -> Protections:
         """Allowlist, never-block lists and the hub's own address (not members': see writer)."""
@@ -166,6 +176,7 @@ class _HubFile(Section, frozen=True):
     readiness_grace: Duration = Duration(600.0)
     council: str = ""
     charter: Annotated[str, msgspec.Meta(pattern="^([0-9a-f]{64})?$")] = ""
+    ui_allow: tuple[str, ...] = ()
 
 
 def load_hub_config(data_dir: Path) -> HubConfig:
@@ -193,6 +204,11 @@ def load_hub_config(data_dir: Path) -> HubConfig:
             parse_ranges([entry], "alliance allowlist")
         except ConfigError as exc:
             raise problem(str(path), f"allowlist[{index}]", str(exc)) from None
+    for index, entry in enumerate(file.ui_allow):
+        try:
+            parse_ranges([entry], "ui_allow", widen=False)
+        except ConfigError as exc:
+            raise problem(str(path), f"ui_allow[{index}]", str(exc)) from None
     for key, check in (("public_addresses", check_addresses), ("pinned", check_fingerprints)):
         try:
             if getattr(file, key):
@@ -228,6 +244,7 @@ def load_hub_config(data_dir: Path) -> HubConfig:
         readiness_grace=float(file.readiness_grace),
         council_dir=(data_dir / file.council) if file.council else None,
         charter=file.charter,
+        ui_allow=file.ui_allow,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from shieldwall.errors import ConfigError, HubError
+from shieldwall.hub.backend import ledger_for
 from shieldwall.hub.config import (
     CONFIG_FILE,
     DEFAULT_LISTEN,
@@ -25,7 +26,7 @@ from shieldwall.hub.config import (
     render_hub_config,
     split_host_port,
 )
-from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.hub.ledger.storage import Ledger
 
 T = TypeVar("T")
 POLICY_FILE = "policy.toml"
@@ -69,6 +70,7 @@ def init_hub(
     allow: Sequence[str] = (),
     allow_reserved: bool = False,
     now: datetime.datetime | None = None,
+    database: str = "",
 ) -> CreatedHub:
     """Create a hub in ``data_dir``: identity, TLS certificate, hub.toml, policy, ledger.
 
@@ -87,14 +89,15 @@ def init_hub(
     fp = create_identity(data_dir, [public_host], now or datetime.datetime.now(datetime.UTC))
     (data_dir / POLICY_FILE).write_text(policy, encoding="utf-8")
     (data_dir / CONFIG_FILE).write_text(
-        render_hub_config(listen, public, [str(p.resolve()) for p in never_block], list(allow)),
+        render_hub_config(listen, public, [str(p.resolve()) for p in never_block], list(allow),
+                          database),
         encoding="utf-8",
     )
     config = load_hub_config(data_dir)
     config.protections()
     config.policy()
 
-    async def create(ledger: SQLiteLedger) -> None:
+    async def create(ledger: Ledger) -> None:
         return None
 
     asyncio.run(with_ledger(config, create, create=True))
@@ -102,10 +105,10 @@ def init_hub(
 
 
 async def with_ledger(
-    config: HubConfig, work: Callable[[SQLiteLedger], Awaitable[T]], create: bool = False
+    config: HubConfig, work: Callable[[Ledger], Awaitable[T]], create: bool = False
 ) -> T:
     """Run ``work`` against the hub's ledger, then close it (``create``: only ``hub init``)."""
-    ledger = SQLiteLedger(config.ledger_path)
+    ledger = ledger_for(config)
     await ledger.open(create=create)
     try:
         return await work(ledger)
@@ -114,11 +117,14 @@ async def with_ledger(
 
 
 async def invite(
-    config: HubConfig, name: str, lifetime: float, now: float, owns: Sequence[str] = ()
+    config: HubConfig, name: str, lifetime: float, now: float, owns: Sequence[str] = (),
+    addresses: Sequence[str] = (), pins: Sequence[str] = (),
 ) -> str:
     """A one-time join token for a new member (``name`` may be empty: it chooses).
 
     ``owns``: the ranges the member holds; its claims at join must lie inside them.
+    ``addresses``/``pins``: the replicas and their other certificates, when the
+    token should name others than hub.toml's ``public_addresses``/``pinned``.
     """
     from shieldwall.hub.admin import create_invite
     from shieldwall.hub.members import check_member_name
@@ -126,5 +132,7 @@ async def invite(
     if name:
         check_member_name(name)
     return await with_ledger(
-        config, lambda ledger: create_invite(ledger, config, name, lifetime, now, tuple(owns))
+        config, lambda ledger: create_invite(
+            ledger, config, name, lifetime, now, tuple(owns), tuple(addresses), tuple(pins)
+        )
     )

@@ -5,7 +5,10 @@ its address, the SHA-256 fingerprint of its TLS certificate (the member pins it,
 so no certificate authority is involved; kubeadm's discovery hash does the
 same), a one-time secret and an expiry. The hub stores only the secret's hash.
 
-Format: ``swj1.`` followed by unpadded base64url of a JSON object.
+Format: ``swj1.`` followed by unpadded base64url of a JSON object. A hub run as
+several replicas lists its other addresses (``replicas``) and, when the replicas
+do not share one certificate, the other certificates' fingerprints (``pins``);
+both are left out when empty, so a one-address token reads as it always did.
 """
 
 from __future__ import annotations
@@ -15,17 +18,22 @@ import binascii
 import hashlib
 import re
 import secrets
+from typing import Annotated
 
 import msgspec
 
 from shieldwall.errors import HubError
+from shieldwall.signals.hub_addresses import MAX_ADDRESSES, check_addresses, check_fingerprints
 
 TOKEN_PREFIX = "swj1."
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
-class JoinToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+_More = Annotated[tuple[str, ...], msgspec.Meta(max_length=MAX_ADDRESSES - 1)]
+
+
+class JoinToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """What a join token says."""
 
     #: ``host:port`` of the hub's API (IPv6 hosts in brackets).
@@ -35,6 +43,22 @@ class JoinToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     secret: str
     expires: float
     name: str = ""
+    #: The hub's other addresses (replicas), tried when one fails.
+    replicas: _More = ()
+    #: Fingerprints of other replicas' certificates (when they do not share one).
+    pins: _More = ()
+    #: Hex digest of the council's founding charter: the member verifies the hub from it.
+    charter: Annotated[str, msgspec.Meta(pattern="^([0-9a-f]{64})?$")] = ""
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address of the hub, the first one first."""
+        return (self.hub, *self.replicas)
+
+    @property
+    def fingerprints(self) -> tuple[str, ...]:
+        """Every certificate fingerprint the member may pin."""
+        return (self.fingerprint, *self.pins)
 
 
 def new_secret() -> str:
@@ -66,7 +90,15 @@ def decode_token(text: str) -> JoinToken:
         raise HubError("join token is damaged; copy it again in full") from None
     if not FINGERPRINT.fullmatch(token.fingerprint):
         raise HubError("join token carries no valid certificate fingerprint")
-    return token
+    try:
+        addresses = check_addresses(token.addresses)
+        fingerprints = check_fingerprints(token.fingerprints)
+    except HubError as exc:
+        raise HubError(f"join token: {exc}") from None
+    return msgspec.structs.replace(
+        token, hub=addresses[0], replicas=addresses[1:], fingerprint=fingerprints[0],
+        pins=fingerprints[1:],
+    )
 
 
 #: Names that label the hub's own actions in decisions and the log (``origin``):

@@ -6,16 +6,18 @@ Usage (what the agent does)::
     async with HubClient(state) as hub:
         ack = await hub.send(signals)        # returns once the hub made it durable
 
-Every connection trusts exactly the hub certificate pinned at join time.
+Every connection trusts exactly the hub certificate(s) pinned at join time.
 :meth:`HubClient.send` seals each batch once and retries the same bytes on
-network errors, so a batch whose acknowledgement was lost is applied once.
+network errors, so a batch whose acknowledgement was lost is applied once. A hub
+run as replicas is reached at any of the member's addresses: a failed attempt
+moves to the next one (:class:`~shieldwall.signals.hub_addresses.Rotation`) with
+the same bytes, and the hub answers ``duplicate`` for a batch already applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +29,7 @@ import msgspec
 
 from shieldwall.errors import HubError, HubUnreachable, SignalError
 from shieldwall.signals.envelope import DEFAULT_LIMITS, Ack, seal_envelope
+from shieldwall.signals.hub_addresses import Rotation
 from shieldwall.signals.keys import key_id_of, new_seed, public_key_of
 from shieldwall.signals.member_state import (
     STATE_FILE,
@@ -35,11 +38,14 @@ from shieldwall.signals.member_state import (
     pinned_context,
     save_member_state,
 )
+from shieldwall.signals.pinning import Connections, pin_certificates
 from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
 
 #: Statuses worth retrying with the same bytes: the hub was busy or restarting.
 RETRY_STATUSES = frozenset({502, 503, 504})
+#: Back-off of one address after a failed send (first wait, cap), in seconds.
+SEND_BACKOFF = (0.2, 5.0)
 
 
 def problem_error(response: httpx.Response) -> SignalError:
@@ -70,9 +76,14 @@ class HubClient:
         self.attempts = attempts
         self._sequence = SequenceCounter(state.data_dir)
         self._lock = asyncio.Lock()
-        self._http = httpx.AsyncClient(
-            base_url=state.base_url, verify=state.ssl_context(), timeout=timeout
-        )
+        #: Which of the hub's addresses the next request goes to.
+        self.rotation = Rotation.over(state.addresses, SEND_BACKOFF)
+        self._connections = Connections(state, timeout)
+
+    @property
+    def hub(self) -> str:
+        """The address the next request goes to (the last one that worked)."""
+        return self.rotation.addresses[self.rotation.current]
 
     async def __aenter__(self) -> HubClient:
         return self
@@ -85,7 +96,7 @@ class HubClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self._connections.aclose()
 
     async def send(self, signals: Sequence[Signal]) -> Ack:
         """Sign and send ``signals``; returns the hub's acknowledgement once durable.
@@ -124,35 +135,49 @@ class HubClient:
             raise HubError("hub keeps refusing the batch as stale; check the clocks")
 
     async def send_sealed(self, raw: bytes) -> Ack:
-        """POST sealed envelope bytes, retrying the same bytes on network errors."""
-        delay = 0.2
-        last_error: Exception | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        """POST sealed envelope bytes, retrying the same bytes on network errors.
+
+        Each failed attempt moves to the hub's next address (after that address's
+        back-off, when every one has failed lately).
+        """
+        #: Each address's last error, for a message that names them all.
+        errors: dict[str, Exception] = {}
+        for _ in range(self.attempts):
+            address, wait = self.rotation.pick(self.clock())
+            if wait > 0:
+                await asyncio.sleep(wait)
             # Signed afresh on every attempt (the time moves); the envelope stays the same.
             headers = self.signed_headers("POST", "/v1/signals", raw)
             headers["content-type"] = "application/json"
             try:
-                response = await self._http.post("/v1/signals", content=raw, headers=headers)
+                response = await self._connections.http(address).post(
+                    f"https://{address}/v1/signals", content=raw, headers=headers
+                )
             except (httpx.TransportError, ssl.SSLError) as exc:
-                last_error = exc
+                errors[address] = exc
+                if not await self._connections.repin(address, exc):
+                    self.rotation = self.rotation.failed(address, self.clock())
                 continue
+            if response.status_code in RETRY_STATUSES:
+                errors[address] = problem_error(response)
+                self.rotation = self.rotation.failed(address, self.clock())
+                continue
+            self.rotation = self.rotation.succeeded(address)
             if response.status_code == 429:
                 # A quota: retrying now cannot help; the caller keeps the batch for later.
                 raise HubError(str(problem_error(response)))
-            if response.status_code in RETRY_STATUSES:
-                last_error = problem_error(response)
-                continue
             if response.status_code != 200:
                 raise problem_error(response)
             try:
                 return msgspec.json.decode(response.content, type=Ack)
             except msgspec.DecodeError as exc:
                 raise HubError(f"hub sent an unreadable acknowledgement: {exc}") from None
-        raise HubUnreachable(f"hub at {self.state.hub} unreachable after {self.attempts} tries: "
-                       f"{last_error}")
+        if len(errors) == 1:
+            ((address, error),) = errors.items()
+            raise HubUnreachable(f"hub at {address} unreachable after {self.attempts} tries:"
+                                 f" {error}")
+        raise HubUnreachable(f"hub unreachable after {self.attempts} tries: "
+                             + "; ".join(f"at {a}: {e}" for a, e in errors.items()))
 
     def signed_headers(self, method: str, target: str, body: bytes = b"") -> dict[str, str]:
         """Headers authenticating one request to ``target`` (path plus query)."""
@@ -161,51 +186,35 @@ class HubClient:
         )
 
     async def request(self, method: str, target: str, body: bytes = b"") -> httpx.Response:
-        """A signed request; raises :class:`SignalError` on a refusal."""
-        headers = self.signed_headers(method, target, body)
-        if body:
-            headers["content-type"] = "application/json"
-        try:
-            response = await self._http.request(method, target, content=body, headers=headers)
-        except (httpx.TransportError, ssl.SSLError) as exc:
-            raise HubError(f"hub at {self.state.hub} unreachable: {exc}") from None
-        if response.status_code >= 400:
-            raise problem_error(response)
-        return response
+        """A signed request, tried once at each address that fails to answer.
+
+        Raises :class:`SignalError` on a refusal, :class:`HubError` when no address answers.
+        """
+        errors: list[str] = []
+        start, addresses = self.rotation.current, self.rotation.addresses
+        for address in addresses[start:] + addresses[:start]:
+            headers = self.signed_headers(method, target, body)
+            if body:
+                headers["content-type"] = "application/json"
+            try:
+                response = await self._connections.http(address).request(
+                    method, f"https://{address}{target}", content=body, headers=headers
+                )
+            except (httpx.TransportError, ssl.SSLError) as exc:
+                await self._connections.repin(address, exc)
+                errors.append(f"hub at {address} unreachable: {exc}")
+                self.rotation = self.rotation.failed(address, self.clock())
+                continue
+            self.rotation = self.rotation.succeeded(address)
+            if response.status_code >= 400:
+                raise problem_error(response)
+            return response
+        raise HubError("; ".join(errors))
 
     async def leave(self) -> None:
         """Revoke this member's key at the hub and forget the membership locally."""
         await self.request("POST", "/v1/leave", b"{}")
         (self.state.data_dir / STATE_FILE).unlink(missing_ok=True)
-
-
-def split_hub_address(text: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` into parts."""
-    raw = text.strip()
-    if raw.startswith("["):
-        host, _, rest = raw[1:].partition("]")
-        port = rest.removeprefix(":")
-    else:
-        host, _, port = raw.rpartition(":")
-    if not host or not port.isdigit():
-        raise HubError(f"hub address {text!r} is not host:port")
-    return host, int(port)
-
-
-def fetch_pinned_certificate(hub: str, fingerprint: str, timeout: float = 10.0) -> str:
-    """The hub's certificate, checked against the token's fingerprint (blocking)."""
-    host, port = split_hub_address(hub)
-    try:
-        pem = ssl.get_server_certificate((host, port), timeout=timeout)
-    except OSError as exc:
-        raise HubUnreachable(f"cannot reach the hub at {hub}: {exc}") from None
-    seen = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
-    if seen != fingerprint:
-        raise HubError(
-            f"the server at {hub} presented a certificate whose fingerprint {seen[:16]}... "
-            "does not match the join token: refusing (wrong address, or interception)"
-        )
-    return pem
 
 
 async def join(
@@ -215,7 +224,11 @@ async def join(
     name: str = "",
     clock: Callable[[], float] = time.time,
 ) -> MemberState:
-    """Join the hub named in a token; writes the member state under ``data_dir``."""
+    """Join the hub named in a token; writes the member state under ``data_dir``.
+
+    Every address in the token is asked for its certificate; the join request goes
+    to the first one that answers with a pinned certificate.
+    """
     from shieldwall.hub.members import decode_token  # pure; shared token format
 
     token = decode_token(token_text)
@@ -223,22 +236,28 @@ async def join(
         raise HubError("this join token has expired; ask the hub operator for a new one")
     if (data_dir / STATE_FILE).exists():
         raise HubError(f"{data_dir} already holds a membership; `shieldwall leave` first")
-    cert_pem = await asyncio.to_thread(fetch_pinned_certificate, token.hub, token.fingerprint)
+    answered, cert_pem = await asyncio.to_thread(
+        pin_certificates, token.addresses, token.fingerprints
+    )
     seed = new_seed()
     public = public_key_of(seed)
     body = msgspec.json.encode(
         {"secret": token.secret, "public_key": base64.b64encode(public).decode(),
          "owns": list(owns), "name": name}
     )
-    async with httpx.AsyncClient(
-        base_url=f"https://{token.hub}", verify=pinned_context(cert_pem), timeout=15.0
-    ) as http:
-        try:
-            response = await http.post(
-                "/v1/join", content=body, headers={"content-type": "application/json"}
-            )
-        except (httpx.TransportError, ssl.SSLError) as exc:
-            raise HubUnreachable(f"cannot reach the hub at {token.hub}: {exc}") from None
+    errors: list[str] = []
+    async with httpx.AsyncClient(verify=pinned_context(cert_pem), timeout=15.0) as http:
+        for address in answered:
+            try:
+                response = await http.post(
+                    f"https://{address}/v1/join", content=body,
+                    headers={"content-type": "application/json"},
+                )
+                break
+            except (httpx.TransportError, ssl.SSLError) as exc:
+                errors.append(f"cannot reach the hub at {address}: {exc}")
+        else:
+            raise HubUnreachable("; ".join(errors))
     if response.status_code != 201:
         raise problem_error(response)
     answer = msgspec.json.decode(response.content, type=dict[str, str])
@@ -250,6 +269,12 @@ async def join(
         cert_pem=cert_pem,
         key_id=key_id_of(public),
         seed=seed,
+        replicas=token.replicas,
+        pins=token.pins,
     )
     save_member_state(state)
+    if token.charter:  # the hub runs under a council: verify it from this founding charter
+        from shieldwall.agent.council_gate import save_pinned
+
+        save_pinned(data_dir, token.charter)
     return state

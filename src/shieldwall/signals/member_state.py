@@ -2,9 +2,9 @@
 
 Stored under the member's data folder (default ``/var/lib/shieldwall/member``)::
 
-    member.json   name, hub address, certificate fingerprint, key id (mode 0600,
-                  with the Ed25519 seed)
-    hub.pem       the hub's pinned certificate
+    member.json   name, hub address(es), certificate fingerprint(s), key id (mode
+                  0600, with the Ed25519 seed)
+    hub.pem       the hub's pinned certificate (one per replica when they differ)
     seq           the last envelope sequence number used
 
 The agent calls :func:`load_member_state` once and hands the result to
@@ -15,14 +15,18 @@ The agent calls :func:`load_member_state` once and hands the result to
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
+import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
 from shieldwall.errors import ConfigError, HubError
+from shieldwall.signals.hub_addresses import MAX_ADDRESSES, check_addresses, check_fingerprints
 
 DEFAULT_MEMBER_DIR = Path("/var/lib/shieldwall/member")
 STATE_FILE = "member.json"
@@ -30,12 +34,19 @@ CERT_FILE = "hub.pem"
 SEQ_FILE = "seq"
 
 
-class _StateFile(msgspec.Struct, forbid_unknown_fields=True):
+_More = Annotated[tuple[str, ...], msgspec.Meta(max_length=MAX_ADDRESSES - 1)]
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.DOTALL)
+
+
+class _StateFile(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     name: str
     hub: str
     fingerprint: str
     key_id: str
     seed: str
+    # Added for a hub run as replicas; absent from older state files.
+    replicas: _More = ()
+    pins: _More = ()
 
 
 @dataclass(frozen=True)
@@ -50,11 +61,30 @@ class MemberState:
     cert_pem: str
     key_id: str
     seed: bytes
+    #: The hub's other addresses (replicas), in the order they are tried.
+    replicas: tuple[str, ...] = ()
+    #: Fingerprints of other replicas' certificates (empty: one shared certificate).
+    pins: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address of the hub, :attr:`hub` first."""
+        return (self.hub, *self.replicas)
+
+    @property
+    def fingerprints(self) -> tuple[str, ...]:
+        """Every certificate fingerprint this member trusts."""
+        return (self.fingerprint, *self.pins)
 
     @property
     def base_url(self) -> str:
-        """``https://host:port``."""
+        """``https://host:port`` of the first address."""
         return f"https://{self.hub}"
+
+    def missing_pins(self) -> tuple[str, ...]:
+        """Fingerprints whose certificate is not in :attr:`cert_pem` yet (replica down at join)."""
+        held = set(certificate_fingerprints(self.cert_pem))
+        return tuple(fp for fp in self.fingerprints if fp not in held)
 
     def ssl_context(self) -> ssl.SSLContext:
         """A TLS context that trusts exactly the pinned hub certificate.
@@ -65,8 +95,21 @@ class MemberState:
         return pinned_context(self.cert_pem)
 
 
+def certificate_blocks(cert_pem: str) -> list[str]:
+    """Each PEM certificate in ``cert_pem``, in order, ending with a newline."""
+    return [block.rstrip("\n") + "\n" for block in _PEM.findall(cert_pem)]
+
+
+def certificate_fingerprints(cert_pem: str) -> list[str]:
+    """The hex SHA-256 of each certificate in ``cert_pem`` (PEM blocks, in order)."""
+    return [
+        hashlib.sha256(ssl.PEM_cert_to_DER_cert(block)).hexdigest()
+        for block in certificate_blocks(cert_pem)
+    ]
+
+
 def pinned_context(cert_pem: str) -> ssl.SSLContext:
-    """A client TLS context whose only trust anchor is ``cert_pem``."""
+    """A client TLS context whose only trust anchors are the certificates in ``cert_pem``."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
@@ -92,6 +135,7 @@ def save_member_state(state: MemberState) -> None:
     record = _StateFile(
         name=state.name, hub=state.hub, fingerprint=state.fingerprint,
         key_id=state.key_id, seed=base64.b64encode(state.seed).decode("ascii"),
+        replicas=state.replicas, pins=state.pins,
     )
     write_private(state.data_dir / CERT_FILE, state.cert_pem.encode("ascii"))
     write_private(state.data_dir / STATE_FILE, msgspec.json.format(msgspec.json.encode(record)))
@@ -112,9 +156,19 @@ def load_member_state(data_dir: Path = DEFAULT_MEMBER_DIR) -> MemberState:
         raise ConfigError(f"{path}: member state is unreadable: {exc}") from None
     if len(seed) != 32:
         raise ConfigError(f"{path}: seed must be 32 bytes")
+    try:
+        addresses = check_addresses((record.hub, *record.replicas))
+        fingerprints = check_fingerprints((record.fingerprint, *record.pins))
+    except HubError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    held = certificate_fingerprints(cert_pem)
+    if not held or any(fp not in fingerprints for fp in held):
+        raise ConfigError(f"{data_dir / CERT_FILE} does not hold exactly the pinned hub"
+                          " certificates; `shieldwall leave` and join again")
     return MemberState(
-        data_dir=data_dir, name=record.name, hub=record.hub, fingerprint=record.fingerprint,
-        cert_pem=cert_pem, key_id=record.key_id, seed=seed,
+        data_dir=data_dir, name=record.name, hub=addresses[0], fingerprint=fingerprints[0],
+        cert_pem=cert_pem, key_id=record.key_id, seed=seed, replicas=addresses[1:],
+        pins=fingerprints[1:],
     )
 
 
