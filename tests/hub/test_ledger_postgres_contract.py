@@ -283,6 +283,42 @@ async def test_the_journal_lists_entries_by_kind_and_key_in_order_and_survives_r
     assert await other.journal("nothing-of-this-kind") == []
 
 
+async def test_a_reader_following_the_journal_by_id_misses_nothing_written_concurrently(
+    opener: tuple[Ledger, Opener],
+) -> None:
+    import asyncio
+
+    ledger, another = opener
+    writers = [ledger, await another()]
+    reader = await another()
+
+    async def write(handle: Ledger, name: str) -> list[int]:
+        ids: list[int] = []
+        for i in range(60):
+            ids += await handle.journal_append([JournalEntry("race", name, NOW + i, b"{}")] * 2)
+        return ids
+
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def follow() -> None:
+        after = 0
+        while True:
+            finished = done.is_set()
+            page = await reader.journal("race", after=after)
+            seen.extend(e.id for e in page)
+            after = page[-1].id if page else after
+            if finished and not page:
+                return
+            await asyncio.sleep(0)
+
+    follower = asyncio.create_task(follow())
+    written = await asyncio.gather(write(writers[0], "a"), write(writers[1], "b"))
+    done.set()
+    await follower
+    assert seen == sorted(written[0] + written[1])
+
+
 async def test_the_head_mark_refuses_a_log_that_went_back(opener: tuple[Ledger, Opener]) -> None:
     ledger, _ = opener
     await ledger.write(WriteGroup(decisions=[block(f"45.13.7.{i}") for i in range(3)]))

@@ -1,8 +1,11 @@
 """The institutions' append-only journal on PostgreSQL (see :class:`~..storage.JournalEntry`).
 
 Entries are written by whichever replica acts (a council act, a heartbeat's
-transition, a drill report), so ids come from a sequence: readers list entries by
-kind and key, never follow the journal by id the way members follow decisions.
+transition, a drill report), so ids come from a sequence. A sequence hands out ids in
+the order transactions ask, not the order they commit: a reader following the journal
+by id (``after``) could step over a row that commits late, for good. So every append
+first takes a transaction-level advisory lock: appends commit one at a time, in id
+order (the journal's rate, a few records per second, makes the wait negligible).
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from shieldwall.hub.ledger.storage import JournalEntry, StoredJournalEntry
 if TYPE_CHECKING:
     import asyncpg
 
+#: The advisory lock that orders journal appends (beside schema.MIGRATION_LOCK).
+JOURNAL_LOCK = 0x5357_0002
+
 
 async def append(conn: asyncpg.Connection, entries: Sequence[JournalEntry]) -> list[int]:
     """Inside the caller's transaction: insert ``entries``; returns their ids in order."""
     if not entries:
         return []
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", JOURNAL_LOCK)
     found = await conn.fetch(
         "INSERT INTO journal (kind, key, at, body) SELECT k, y, a, b FROM unnest($1::text[],"
         " $2::text[], $3::float8[], $4::bytea[]) WITH ORDINALITY AS r(k, y, a, b, n)"
