@@ -49,6 +49,19 @@ class Institutions:
         checks = {name: list(entry.checks) for name, entry in roster.roster.items()}
         return states, checks
 
+    def trust(self, hub: HubContext, names: Sequence[str], now: float) -> dict[str, str]:
+        """member -> its trust weight and, when its word does not decide alone, why
+        (empty on a replica that does not run the policy)."""
+        policy = getattr(hub.writer, "policy", None)
+        trust = getattr(policy, "trust", None)
+        if trust is None:
+            return {}
+        shown = {}
+        for name in names:
+            why = trust.why_not(name, now)
+            shown[name] = f"{trust.weight(name):.2f}" + (f" · {why}" if why else "")
+        return shown
+
     async def propagation(self, hub: HubContext, now: float) -> tuple[list[float], str]:
         """Detection -> block on all, in milliseconds, from the recent drill reports."""
         from shieldwall.drills.journal import recent_reports
@@ -67,15 +80,75 @@ class Institutions:
         if which == "drills":
             return await self._drills(hub)
         if which == "council":
-            return await self._journal(
-                hub, "Council", "council", "Acts of the council: proposals, signatures,"
-                " publications and chair handovers (`shieldwall council history`).",
-                "No council act yet: `shieldwall council init` founds one.",
+            return self._council(hub, now)
+        return await self._arsenal(hub, now)
+
+    def _council(self, hub: HubContext, now: float) -> Table:
+        from shieldwall.governance import store
+        from shieldwall.governance.chair import chair_at, term_end, term_index
+        from shieldwall.governance.history import history
+        from shieldwall.governance.status import proposal_status
+
+        title, intro = "Council", (
+            "Open proposals with the signatures collected so far, the chair and its term,"
+            " and every published act and handover (`shieldwall council status|history`)."
+        )
+        folder = hub.config.council_dir
+        if folder is None:
+            return Table(title, intro, (), empty="This alliance has no council yet:"
+                         " `shieldwall council init` founds one (see the README).")
+        pinned = bytes.fromhex(hub.config.charter) if hub.config.charter else None
+        records, state = store.load_state(folder, pinned)
+        pending = store.open_proposals(folder)
+        t = int(now)
+        rows = []
+        for proposal in pending:
+            status = proposal_status(state, proposal, t)
+            counts = "; ".join(
+                f"{c.council} {len(c.signers)}/{c.needed}: {', '.join(c.signers) or 'none'}"
+                for c in status.counts
             )
-        return await self._journal(
-            hub, "Arsenal", "arsenal", "Shared detection rules, their status and measured"
-            " effectiveness (`shieldwall arsenal list`).",
-            "No rule record yet: `shieldwall arsenal propose PACK.toml` submits one.",
+            rows.append((status.id, status.kind, status.opened_by, clock_text(status.opened_at),
+                         counts, "publishable" if status.publishable else status.problem))
+        lines = []
+        if state.trusted is not None:
+            charter = state.trusted.charter
+            chair = chair_at(charter.rotation, t, state.appointments)
+            index = term_index(charter.rotation, t)
+            ends = "" if index is None else f", term ends {clock_text(term_end(charter.rotation, index))}"
+            lines.append(f"charter v{charter.version} ({state.charter_hex[:16]}), chair now:"
+                         f" {chair or 'none'}{ends}")
+        for entry in reversed(history(records, t, pending, pinned)):
+            signed = f" (signed: {', '.join(entry.signers)})" if entry.signers else ""
+            lines.append(f"{clock_text(entry.at)} {entry.event}: {entry.summary}{signed}")
+        return Table(
+            title, intro, ("proposal", "kind", "opened by", "opened (UTC)", "signatures",
+                           "status"),
+            rows, "No open proposal.", "\n".join(lines),
+        )
+
+    async def _arsenal(self, hub: HubContext, now: float) -> Table:
+        from shieldwall.arsenal.measure import measure, protected_of, rules_sighted
+
+        protected = await protected_of(hub.ledger, hub.config.protections())
+        rows = []
+        for rule in await rules_sighted(hub.ledger):
+            f = await measure(hub.ledger, rule, start=now - 30 * 86400, end=now,
+                              protected=protected)
+            rows.append((
+                rule, str(f.detections_live), str(f.detections_shadow), str(f.targets),
+                str(f.members), f"{f.corroboration:.0%}",
+                "-" if f.earliness is None else f"{f.earliness:+.0f} s",
+                str(f.protected_hits), str(f.lifted), str(f.disputes),
+                "-" if f.cpu_per_million is None else f"{f.cpu_per_million:.2f} s",
+            ))
+        return Table(
+            "Arsenal", "Each alliance rule version's measured effectiveness over the last 30 days,"
+            " from the ledger (`shieldwall arsenal report RULE` gives the same figures).",
+            ("rule", "live", "shadow", "targets", "members", "corroborated", "earliness",
+             "protected hits", "lifted", "disputes", "CPU / M lines"),
+            rows, "No rule has been sighted yet: `shieldwall arsenal propose PACK.toml` submits"
+            " one as experimental (shadow); members report what it sees.",
         )
 
     async def _drills(self, hub: HubContext) -> Table:
@@ -104,15 +177,3 @@ class Institutions:
             rows, "No drill yet: `shieldwall drill run` orders one.", "\n".join(details),
         )
 
-    async def _journal(
-        self, hub: HubContext, title: str, prefix: str, intro: str, empty: str
-    ) -> Table:
-        entries = []
-        for kind in (prefix, f"{prefix}.act", f"{prefix}.rule", f"{prefix}.status"):
-            entries += await hub.ledger.journal(kind, limit=200, newest_first=True)
-        entries.sort(key=lambda e: -e.id)
-        rows = [
-            (clock_text(e.at), e.kind, e.key, e.body[:160].decode("utf-8", "replace"))
-            for e in entries[:200]
-        ]
-        return Table(title, intro, ("when (UTC)", "record", "about", "content"), rows, empty)

@@ -60,9 +60,10 @@ async def members_page(request: Request) -> Response:
     head = await hub.ledger.head()
     states, checks = await ui.institutions.readiness(hub, now)
     rows = views.member_rows(await hub.ledger.members(), head, now, states)
+    trust = ui.institutions.trust(hub, [r.name for r in rows], now)
     return page(
         "members.html", **common(request, "/ui/", "Members"), rows=rows, checks=checks,
-        head=head, streams=hub.feed.connected,
+        head=head, streams=hub.feed.connected, trust=trust,
     )
 
 
