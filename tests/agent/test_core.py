@@ -299,3 +299,14 @@ def test_startup_forgets_blocks_that_expired_while_the_agent_was_down() -> None:
     commands = agent.startup(NOW)
     assert of(Remember, commands) == [Remember(forget=("45.33.99.1",))]
     assert set(agent.blocks) == set(agent.stored) == {"45.33.99.2"}
+
+
+def test_a_drill_decision_is_applied_only_on_a_documentation_address() -> None:
+    c = core()
+    drill = Decision(cursor=1, action="block", target="192.0.2.7", until=2e9, drill="drill-0a0b0c0d")
+    assert of(Enforce, c.decision(drill, 1e9)) and "192.0.2.7" in c.blocks
+    hostile = Decision(cursor=2, action="block", target="8.8.8.8", until=2e9, drill="drill-0a0b0c0e")
+    commands = c.decision(hostile, 1e9)
+    assert not of(Enforce, commands) and "8.8.8.8" not in c.blocks
+    assert any(isinstance(n, Note) and n.event == "decision.skipped" for n in commands)
+    assert of(SaveCursor, commands)

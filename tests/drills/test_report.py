@@ -74,11 +74,12 @@ def test_a_failed_stage_fails_the_member_and_the_drill_and_names_why() -> None:
 
 def test_a_member_that_never_answered_has_stages_that_did_not_run() -> None:
     silent = Track()
-    silent.failed["accept"] = "no accept report within 10 s: the order never reached it"
+    silent.failed["push"] = "the order never reached this member within 10 s"
     report = build_report(record({"a": full_track("a", T0 + 0.2, T0 + 1.05), "c": silent},
                                  aborted="c: accept stage over its limit"), T0 + 12)
     row = report.member("c")
-    assert row is not None and [s.ok for s in row.stages] == [False] + [None] * 6
+    assert row is not None and [s.ok for s in row.stages] == [None] * 4 + [False, None, None]
+    assert row.why == "push: the order never reached this member within 10 s"
     assert "aborted: c: accept" in render_report(report)
 
 

@@ -130,6 +130,7 @@ class AgentRuntime:
         self._outbox = asyncio.Event()
         self._exports_dirty = True
         self.applied = 0
+        self.repairs = 0
         self.follower: Following | None = None
         self.arsenal = ArsenalHook(self)  # the alliance's rules, hot-loaded (shieldwall.arsenal)
         self.drills = drill_member(self)  # this member's part in drills (shieldwall.drills)
@@ -175,6 +176,7 @@ class AgentRuntime:
             # behind our back?): make it match the whole desired state instead.
             self.notes("enforce.repair", {"error": str(exc)[:300]})
             self.enforcer.reconcile(self.core.blocks, now)
+            self.repairs += 1  # a drill counts this against the firewall (shieldwall.drills)
         self.applied += 1
         self._exports_dirty = True
 
@@ -274,10 +276,10 @@ class AgentRuntime:
                 follower if gate is None else gate.verified(follower)) as decisions:
             self.follower = follower  # its stream state, reported each tick (readiness R1)
             async for decision in decisions:
-                received = self.clock()
+                received, repairs = self.clock(), self.repairs
                 self.handle(functools.partial(self.core.decision, decision))
-                if decision.drill and self.drills is not None:
-                    self.drills.decision(decision, received)  # timed and read back there
+                if decision.drill and self.drills is not None:  # timed and read back there
+                    self.drills.decision(decision, received, self.repairs > repairs)
         if follower.incident is not None:
             # The hub's log went behind this member's cursor: blocks stay, following stops
             # (the supervisor does not restart a task that ended), and the operator is told.

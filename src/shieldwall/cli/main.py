@@ -22,6 +22,7 @@ from shieldwall.errors import ShieldwallError
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("shieldwall.cli.up:up", "Start a hub and an agent on this host (embedded default)."),
     "demo": ("shieldwall.cli.demo:demo", "Watch an alliance answer an attack (netns lab)."),
+    "lab": ("shieldwall.cli.lab:lab", "Simulations through the real policy (lab trust)."),
     "agent": ("shieldwall.cli.agent:agent", "Run the member's agent (detect, signal, enforce)."),
     "replay": ("shieldwall.cli.replay:replay", "Detect attacks in whole log files."),
     "patterns": ("shieldwall.cli.patterns:patterns", "Inspect and try pattern packs."),

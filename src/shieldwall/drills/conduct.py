@@ -117,12 +117,15 @@ class Conductor:
         for name, track in self.record.tracks.items():
             due = self._deadline(track)
             if due is not None and now > due[1]:
-                stage = due[0]
-                track.failed[stage] = (f"no {stage} report within {self.order.limit(stage):.0f} s"
-                                       + (": the order never reached it" if stage == "accept"
-                                          else ""))
-                self._abort(f"{name}: {stage} stage over its limit of"
-                            f" {self.order.limit(stage):.0f} s")
+                stage, limit = due[0], self.order.limit(due[0])
+                if stage == "accept":
+                    # Silent from the start: nothing the hub pushed (the order) reached it.
+                    track.failed["push"] = (f"the order never reached this member within"
+                                            f" {limit:.0f} s (link down, agent stopped?)")
+                else:
+                    track.failed[stage] = f"no {stage} report within {limit:.0f} s"
+                self._abort(f"{name}: {'push' if stage == 'accept' else stage} stage over its"
+                            f" limit of {limit:.0f} s")
         if now >= self.order.expires:
             self._abort("the order's time to live ran out")
         actions: list[Action] = []
@@ -136,7 +139,11 @@ class Conductor:
                      and now > self.record.lift_at + self.order.limit("lift"))
         if self._deciding and not written:
             return actions  # a decision is being written: it must be lifted, not forgotten
-        if (not written and (self.record.aborted or settled)) or (
+        # Stopped before any decision: still wait for every member's word on the order
+        # (a refusal belongs in the report), at most until its accept limit.
+        accepting = any("accept" not in t.reports and not t.failed
+                        for t in self.record.tracks.values())
+        if (not written and ((self.record.aborted and not accepting) or settled)) or (
             self.record.lift_at is not None
             and (lift_over or all(self._deadline(t) is None for t in self.record.tracks.values()))
         ):

@@ -20,6 +20,7 @@ from shieldwall.detection.detection import Detection
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.scenario import Scenario
 from shieldwall.drills.order import covers
+from shieldwall.drills.stage import Failure
 from shieldwall.events.packs import PackSpec
 from shieldwall.events.stream import EventStream
 
@@ -51,7 +52,7 @@ class Rehearsal:
     detection: Detection | None
     lines: int
     pack: str = ""
-    failure: str = ""
+    failure: Failure = ""
     detail: str = ""
 
 

@@ -142,7 +142,8 @@ def build_report(record: Record, now: float) -> DrillReport:
         if enforce is not None and enforce.ok and first is not None:
             to_block = max(0.0, enforce.at - first)
             blocked.append(to_block)
-        why = "" if not bad else f"{bad[0].stage}: {bad[0].detail or 'did not run'}"
+        culprit = next((r for r in results if r.ok is False), bad[0] if bad else None)
+        why = "" if culprit is None else f"{culprit.stage}: {culprit.detail or 'did not run'}"
         rows.append(MemberResult(name, not bad, results, to_block, why))
     passed = not record.aborted and all(r.passed for r in rows)
     return DrillReport(

@@ -1,0 +1,118 @@
+"""The hub's drill endpoints and the lifespan that runs its drill desk.
+
+``GET /v1/drills/orders?after=N``: the signed orders journaled after ``N`` (recent
+ones only), with the hub's identity key a member pins on first use.
+``POST /v1/drills/stages``: one member-signed stage report; the signer must be the
+member the report names, its signature must verify, and it is journaled before the
+conductor sees it. Both are authenticated like every member request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shieldwall.addresses import Ranges
+from shieldwall.agent.supervise import Supervisor
+from shieldwall.drills.hub_desk import DrillDesk
+from shieldwall.drills.journal import ORDER, STAGE, drill_news
+from shieldwall.drills.order import MAX_TTL
+from shieldwall.drills.stage import Posted, decode_stage, stage_verifies
+from shieldwall.hub import api
+from shieldwall.hub.ledger.storage import JournalEntry
+from shieldwall.hub.problem import ProblemError
+from shieldwall.hub.writer import Writer
+from shieldwall.readiness.heartbeat import DrillNews
+
+MAX_STAGE_BODY = 16_384
+#: Orders older than this are not served (a member joining later need not refuse them all).
+SERVE_WINDOW = 2 * MAX_TTL
+
+
+class OrdersPage(msgspec.Struct, frozen=True):
+    """Recent orders after a journal id; ``orders`` are raw so one bad entry spoils nothing."""
+
+    hub_key: str
+    last: int
+    orders: tuple[msgspec.Raw, ...] = ()
+
+
+def desk_of(request: Request) -> DrillDesk:
+    """The drill desk stored on the app."""
+    desk: DrillDesk = request.app.state.drills
+    return desk
+
+
+async def get_orders(request: Request) -> Response:
+    """Recent drill orders for members to check (each member decides whether it is named)."""
+    hub = api.hub_of(request)
+    await api.authenticate(request)
+    await api.signed_body(request, 0)
+    raw = request.query_params.get("after", "0")
+    if not raw.isdigit() or len(raw) > 18:
+        raise ProblemError("bad-request", "after must be a journal id (a non-negative integer)")
+    entries = await hub.ledger.journal(ORDER, after=int(raw), limit=100)
+    now = hub.clock()
+    fresh = tuple(msgspec.Raw(e.body) for e in entries if e.at >= now - SERVE_WINDOW)
+    page = OrdersPage(hub.hub_key.hex(), entries[-1].id if entries else int(raw), fresh)
+    return api.json_response(msgspec.json.encode(page))
+
+
+async def post_stage(request: Request) -> Response:
+    """Journal one member's signed stage report and hand it to the drill's conductor."""
+    hub = api.hub_of(request)
+    record = await api.authenticate(request)
+    raw = await api.signed_body(request, MAX_STAGE_BODY)
+    try:
+        signed = decode_stage(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ProblemError("malformed", f"not a drill stage report: {exc}") from None
+    if signed.report.member != record.name or signed.signature.key_id != record.key_id:
+        raise ProblemError("forged", "a member reports its own drill stages only", 403)
+    if not stage_verifies(signed, {record.key_id: record.public_key}):
+        raise ProblemError("forged", "the stage report's signature does not verify", 403)
+    now = hub.clock()
+    ids = await hub.ledger.journal_append([JournalEntry(STAGE, signed.report.drill, now, raw)])
+    await desk_of(request).stage(signed.report)
+    return api.json_response(msgspec.json.encode(Posted(ids[0], now)))
+
+
+ROUTES = [
+    Route("/v1/drills/orders", get_orders, methods=["GET"]),
+    Route("/v1/drills/stages", post_stage, methods=["POST"]),
+]
+
+
+@contextlib.asynccontextmanager
+async def drills_lifespan(app: Starlette) -> AsyncIterator[DrillDesk]:
+    """Inside the hub's lifespan: the drill desk under supervision (``app.state.drills``)."""
+    hub: api.HubContext = app.state.hub
+
+    def protections() -> Ranges:
+        # The writer's protections include what members own; a follower has the config's.
+        if isinstance(hub.writer, Writer):
+            return hub.writer.policy.protections
+        return hub.config.protections()
+
+    desk = DrillDesk(hub.ledger, hub.feed, hub.hub_key, hub.clock, protections)
+    await desk.start()
+    app.state.drills = desk
+    roster = getattr(app.state, "roster", None)
+    if roster is not None:  # readiness R8: each member's part in the last drill
+
+        async def news(member: str) -> DrillNews:
+            return await drill_news(hub.ledger, member)
+
+        roster.drills = news
+    supervisor = Supervisor()
+    supervisor.start("drills.desk", desk.run)
+    try:
+        yield desk
+    finally:
+        await supervisor.stop()

@@ -1,0 +1,338 @@
+"""The member's drill task: fetch orders, refuse or run them, report each stage signed.
+
+Runs under the agent's supervisor (``drills`` task). Orders are fetched with signed
+requests (``GET /v1/drills/orders``); the hub's identity key is pinned on first use
+in ``drills.json`` beside the seen order ids (replays are refused even after a
+restart). An accepted order runs the chain on this member: synthetic lines through
+the real pack and scenarios (:func:`~.inject.rehearse`), the drill signal to the
+hub, then the drill decision as it arrives over the agent's real decision stream
+(the agent applies it in its real enforcer; :meth:`DrillMember.decision` is the
+hook), read back from the firewall, and the lift, read back too. Each stage is
+reported with this member's signature; the hub conductor judges the whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from shieldwall.addresses import Ranges, target_network
+from shieldwall.agent.core import signal_of
+from shieldwall.decisions.decision import Decision
+from shieldwall.detection.scenario import Scenario
+from shieldwall.drills.inject import rehearse
+from shieldwall.drills.order import DrillOrder, OrderBody, decode_order, refusal
+from shieldwall.drills.stage import Failure, StageReport, Step, sign_stage
+from shieldwall.enforcers.enforcer import Enforcer
+from shieldwall.errors import HubError, SignalError
+from shieldwall.events.packs import PackSpec
+from shieldwall.signals.keys import key_id_of
+from shieldwall.signals.member_state import MemberState
+
+log = logging.getLogger("shieldwall.drills")
+POLL = 1.0
+STATE = "drills.json"
+MAX_SEEN = 1000
+Notes = Callable[[str, dict[str, Any]], None]
+
+
+class _State(msgspec.Struct):
+    after: int = 0
+    hub_key: str = ""
+    seen: list[str] = msgspec.field(default_factory=list)
+
+
+class _Page(msgspec.Struct):
+    hub_key: str
+    last: int
+    orders: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+@dataclass
+class _Arrival:
+    """A drill decision as the agent received it, and what the firewall showed right after."""
+
+    decision: Decision
+    received: float
+    repaired: bool
+    #: Whether the element is in the firewall (block) or gone (lift); ``None``: not read yet.
+    confirmed: bool | None = None
+    read_at: float = 0.0
+
+
+@dataclass
+class _Mailbox:
+    items: list[_Arrival] = field(default_factory=list)
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class DrillMember:
+    """This member's part in drills; see the module docstring."""
+
+    member: MemberState
+    packs: Sequence[PackSpec]
+    scenarios: Sequence[Scenario]
+    detect_allow: Ranges
+    enforce_allow: Ranges
+    enforcer: Enforcer
+    clock: Callable[[], float]
+    notes: Notes
+    ipv6_prefix: int = 64
+    mail: dict[str, _Mailbox] = field(default_factory=dict)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def decision(self, decision: Decision, received: float, repaired: bool = False) -> None:
+        """The agent's hook: a drill decision arrived (and was applied) at ``received``.
+
+        ``repaired``: applying it failed and the agent rebuilt the table, so the firewall
+        did not hold this member's blocks when the drill block came (the enforce stage fails).
+        """
+        box = self.mail.setdefault(decision.drill, _Mailbox())
+        box.items.append(_Arrival(decision, received, repaired))
+        self._arrived.set()
+        if len(self.mail) > 64:  # drills nobody here waits for (not chosen, or over)
+            self.mail.pop(next(iter(self.mail)))
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def _path(self) -> Path:
+        return self.member.data_dir / STATE
+
+    def _load(self) -> _State:
+        try:
+            return msgspec.json.decode(self._path.read_bytes(), type=_State)
+        except FileNotFoundError:
+            return _State()
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+            # Losing the seen list only weakens replay refusal to the TTL check.
+            log.warning("%s unreadable (%s); starting afresh", self._path, exc)
+            return _State()
+
+    def _save(self, state: _State) -> None:
+        state.seen = state.seen[-MAX_SEEN:]
+        tmp = self._path.with_name(STATE + ".tmp")
+        tmp.write_bytes(msgspec.json.encode(state))
+        os.replace(tmp, self._path)
+
+    # -- the task -----------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll for orders and read drill decisions back, until cancelled."""
+        from shieldwall.signals.client import HubClient
+
+        state = self._load()
+        async with HubClient(self.member) as hub:
+            await asyncio.gather(self._orders(hub, state), self._read_back())
+
+    async def _orders(self, hub: Any, state: _State) -> None:
+        while True:
+            try:
+                await self._round(hub, state)
+            except (HubError, SignalError) as exc:
+                self.notes("drill.unreachable", {"error": str(exc)[:200]})
+            await asyncio.sleep(POLL)
+
+    async def _read_back(self) -> None:
+        """Read each drill decision back from the firewall as soon as the agent applied it.
+
+        Apart from the order loop, so a block is timed by when the firewall held it,
+        whether or not this member has fetched the order yet.
+        """
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            for box in list(self.mail.values()):
+                for item in box.items:
+                    if item.confirmed is None:
+                        held = await asyncio.to_thread(self._holds, item.decision.target)
+                        item.read_at = self.clock()
+                        item.confirmed = held if item.decision.action == "block" else not held
+                        box.event.set()
+
+    async def _round(self, hub: Any, state: _State) -> None:
+        response = await hub.request("GET", f"/v1/drills/orders?after={state.after}")
+        if response.status_code != 200:
+            raise HubError(f"drill orders: hub answered {response.status_code}")
+        page = msgspec.json.decode(response.content, type=_Page)
+        if not state.hub_key:
+            state.hub_key = page.hub_key  # pinned on first use, over the pinned TLS channel
+        trusted = {key_id_of(bytes.fromhex(state.hub_key)): state.hub_key}
+        for raw in page.orders:
+            try:
+                order = decode_order(bytes(raw))
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                self.notes("drill.unreadable", {"error": str(exc)[:200]})
+                continue
+            if self.member.name not in order.body.members:
+                continue
+            why = refusal(order, trusted, self.clock(), set(state.seen))
+            if order.body.id in state.seen:
+                # Answered once already (run or refused): a second answer only adds noise.
+                self.notes("drill.refused", {"drill": order.body.id, "reason": "replay",
+                                             "detail": f"order {order.body.id} was already"
+                                                       " received here: a replay"})
+                continue
+            state.seen.append(order.body.id)
+            if why is not None:
+                self.notes("drill.refused", {"drill": order.body.id, "reason": why.reason,
+                                             "detail": why.detail})
+                now = self.clock()
+                await self._post(hub, order.body, "accept", False, now, now, "refused",
+                                 f"{why.reason}: {why.detail}")
+                continue
+            await self._drill(hub, order)
+        state.after = page.last
+        self._save(state)
+
+    async def _post(self, hub: Any, order: OrderBody, stage: Step, ok: bool, started: float,
+                    at: float, failure: Failure = "", detail: str = "", **extra: Any) -> bool:
+        report = StageReport(drill=order.id, member=self.member.name, stage=stage, ok=ok,
+                             started=started, at=at, failure=failure, detail=detail[:1000],
+                             **extra)
+        body = msgspec.json.encode(sign_stage(self.member.seed, report))
+        for _ in range(10):
+            try:
+                response = await hub.request("POST", "/v1/drills/stages", body)
+            except SignalError as exc:  # refused: sending it again cannot help
+                self.notes("drill.report-refused", {"drill": order.id, "stage": stage,
+                                                    "error": str(exc)[:200]})
+                return False
+            except HubError:
+                await asyncio.sleep(0.5)
+                continue
+            return bool(response.status_code == 200)
+        return False
+
+    async def _wait(self, order: OrderBody, action: str) -> _Arrival | None:
+        """The drill's decision of ``action`` once read back (``None``: the order expired)."""
+        box = self.mail.setdefault(order.id, _Mailbox())
+        while True:
+            for item in box.items:
+                if item.decision.action == action and item.confirmed is not None:
+                    return item
+            remaining = order.expires - self.clock()
+            if remaining <= 0:
+                return None
+            box.event.clear()
+            try:
+                await asyncio.wait_for(box.event.wait(), remaining)
+            except TimeoutError:
+                return None
+
+    async def _drill(self, hub: Any, order: DrillOrder) -> None:
+        body = order.body
+        self.notes("drill.accepted", {"drill": body.id, "target": body.target})
+        now = self.clock()
+        await self._post(hub, body, "accept", True, now, now)
+        table = await asyncio.to_thread(self._table_problem, now)
+        if not body.runs("push"):
+            await self._chain(hub, body)
+            return
+        # The drill block is awaited from the start: another member's signal may decide
+        # it before this one's, and the block is timed from its arrival either way.
+        await asyncio.gather(self._chain(hub, body), self._enforce(hub, body, table))
+
+    async def _chain(self, hub: Any, body: OrderBody) -> None:
+        """Detect and signal: this member's half of the chain before the hub decides."""
+        started = self.clock()
+        found = rehearse(body.target, self.packs, self.scenarios, self.detect_allow, started,
+                         self.ipv6_prefix)
+        detected = self.clock()
+        if found.detection is None:
+            await self._post(hub, body, "detect", False, started, detected, found.failure,
+                             found.detail)
+            return
+        await self._post(hub, body, "detect", True, started, detected,
+                         detail=f"{found.detection.scenario} after {found.lines} {found.pack} lines")
+        if not body.runs("signal"):
+            return
+        await self._post(hub, body, "signal", True, detected, self.clock(),
+                         signal=signal_of(found.detection))
+
+    async def _enforce(self, hub: Any, body: OrderBody, table: str | None) -> None:
+        pushed = await self._wait(body, "block")
+        if pushed is None:
+            return  # the conductor fails this member's push stage by its deadline
+        decision, received = pushed.decision, pushed.received
+        if pushed.repaired and table is None:
+            table = ("applying the drill block failed and the agent rebuilt table inet shieldwall:"
+                     " the firewall did not hold this member's blocks (table missing or changed)")
+        await self._post(hub, body, "push", True, decision.created, received,
+                         cursor=decision.cursor)
+        protected = self.enforce_allow.protecting(target_network(body.target))
+        at = pushed.read_at
+        if protected is not None:
+            await self._post(hub, body, "enforce", False, received, at, "protected",
+                             f"enforce.allow here covers {body.target} ({protected})")
+        elif table is not None:
+            await self._post(hub, body, "enforce", False, received, at, "table", table)
+        else:
+            held = bool(pushed.confirmed)
+            await self._post(hub, body, "enforce", held, received, at,
+                             "" if held else "missing",
+                             "" if held else f"{body.target} is not in the firewall after"
+                                             " the drill block was applied", cursor=decision.cursor)
+        lifted = await self._wait(body, "lift")
+        if lifted is None:
+            return
+        gone = bool(lifted.confirmed)
+        await self._post(hub, body, "lift", gone, lifted.received, lifted.read_at,
+                         "" if gone else "missing",
+                         "" if gone else f"{body.target} is still in the firewall after the lift",
+                         cursor=lifted.decision.cursor)
+
+    def _table_problem(self, now: float) -> str | None:
+        """Why the firewall could not have held this member's blocks right now, if so."""
+        state = getattr(self.enforcer, "state", None)
+        if state is None:
+            return None  # not nftables: nothing to check beyond the read-back
+        try:
+            table = state(now)
+        except Exception as exc:
+            return f"the firewall could not be read: {exc}"[:300]
+        if table is None:
+            return "table inet shieldwall was missing when the drill began (blocks were not enforced)"
+        if not table.intact:
+            return f"table inet shieldwall is damaged: {'; '.join(table.problems)[:250]}"
+        return None
+
+    def _holds(self, target: str) -> bool:
+        try:
+            return target in self.enforcer.current(self.clock())
+        except Exception:
+            return False
+
+
+def for_runtime(runtime: Any) -> DrillMember | None:
+    """The drill task of an :class:`~shieldwall.agent.runtime.AgentRuntime` (``None``: not joined).
+
+    Built from the runtime's own configuration, so a drill runs this member's packs,
+    scenarios, allowlists and enforcer, nothing else.
+    """
+    from shieldwall.addresses import parse_ranges
+    from shieldwall.detection.scenario import load_scenarios
+    from shieldwall.events.packs import load_pack
+
+    if runtime.member is None:
+        return None
+    config = runtime.config
+    return DrillMember(
+        member=runtime.member,
+        packs=[load_pack(source.pack) for source in config.sources],
+        scenarios=load_scenarios(config.scenarios),
+        detect_allow=parse_ranges(config.detect_allow, "detection.allow", widen=False),
+        enforce_allow=runtime.core.enforce_allow,
+        enforcer=runtime.enforcer,
+        clock=runtime.clock,
+        notes=runtime.notes,
+        ipv6_prefix=config.ipv6_prefix,
+    )

@@ -1,0 +1,121 @@
+"""The hub's drill endpoints and desk, against a real hub over HTTPS on loopback.
+
+Hostile members: a stage report naming another member, signed by another key or
+malformed is refused before it reaches the journal or the conductor; an order in
+the journal not signed by the hub's key is never conducted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from shieldwall.drills.hub_desk import DrillDesk
+from shieldwall.drills.hub_routes import OrdersPage
+from shieldwall.drills.journal import REPORT, STAGE, put_order
+from shieldwall.drills.order import OrderBody, sign_order
+from shieldwall.drills.stage import StageReport, sign_stage
+from shieldwall.errors import SignalError
+from shieldwall.hub.config import HubConfig
+from shieldwall.hub.identity import IDENTITY_FILE
+from shieldwall.signals.client import HubClient
+from shieldwall.signals.keys import new_seed, public_key_of
+from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def hub_config(tmp_path: Path) -> HubConfig:
+    return init_hub(tmp_path / "hub")
+
+
+def order_body(members: tuple[str, ...], **changes: object) -> OrderBody:
+    fields: dict[str, object] = {"id": "drill-00aa11bb", "target": "192.0.2.7",
+                                 "issued": int(time.time()), "ttl": 60, "members": members,
+                                 "stages": ("detect",)}
+    fields.update(changes)
+    return OrderBody(**fields)  # type: ignore[arg-type]
+
+
+def stage(member: str) -> StageReport:
+    now = time.time()
+    return StageReport(drill="drill-00aa11bb", member=member, stage="accept", ok=True,
+                       started=now, at=now)
+
+
+async def test_stage_reports_are_refused_unless_the_member_signed_its_own(
+    hub_config: HubConfig, tmp_path: Path,
+) -> None:
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        await new_member(hub_config, tmp_path / "b", "bob")
+        async with HubClient(alice) as hub:
+            cases = {
+                "for bob": sign_stage(alice.seed, stage("bob")),
+                "another key": sign_stage(new_seed(), stage("alice")),
+            }
+            for signed in cases.values():
+                with pytest.raises(SignalError, match="403 forged"):
+                    await hub.request("POST", "/v1/drills/stages", msgspec.json.encode(signed))
+            for raw in (b"{}", b"[1,2]", b'{"report": 1}', b"\xff" * 100):
+                with pytest.raises(SignalError, match="400 malformed"):
+                    await hub.request("POST", "/v1/drills/stages", raw)
+            good = await hub.request("POST", "/v1/drills/stages",
+                                     msgspec.json.encode(sign_stage(alice.seed, stage("alice"))))
+            assert good.status_code == 200
+    async with ledger_of(hub_config) as ledger:
+        stored = await ledger.journal(STAGE)
+        assert len(stored) == 1 and b'"member":"alice"' in stored[0].body
+
+
+async def test_orders_are_served_with_the_hub_key_and_only_the_hubs_are_conducted(
+    hub_config: HubConfig, tmp_path: Path,
+) -> None:
+    seed = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        async with ledger_of(hub_config) as ledger:
+            await put_order(ledger, sign_order(new_seed(), order_body(("alice",))), time.time())
+            await put_order(ledger, sign_order(seed, order_body(("alice",), id="drill-00aa11cc")),
+                            time.time())
+        async with HubClient(alice) as hub:
+            response = await hub.request("GET", "/v1/drills/orders?after=0")
+            assert response.status_code == 200
+            page = msgspec.json.decode(response.content, type=OrdersPage)
+            assert page.hub_key == public_key_of(seed).hex() and len(page.orders) == 2
+            for bad in ("-1", "x", "9" * 30):
+                with pytest.raises(SignalError, match="400 bad-request"):
+                    await hub.request("GET", f"/v1/drills/orders?after={bad}")
+            # Only the hub-signed order runs: alice's word on it finishes it.
+            now = time.time()
+            for name in ("accept", "detect"):
+                report = StageReport(drill="drill-00aa11cc", member="alice", stage=name,
+                                     ok=True, started=now, at=now)
+                await hub.request("POST", "/v1/drills/stages",
+                                  msgspec.json.encode(sign_stage(alice.seed, report)))
+        async with ledger_of(hub_config) as ledger:
+            for _ in range(100):
+                reports = await ledger.journal(REPORT)
+                if reports:
+                    break
+                await asyncio.sleep(0.05)
+            assert [r.key for r in reports] == ["drill-00aa11cc"]
+
+
+async def test_the_desk_skips_orders_older_than_itself(hub_config: HubConfig) -> None:
+    seed = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
+    async with ledger_of(hub_config) as ledger:
+        await put_order(ledger, sign_order(seed, order_body(("alice",))), time.time())
+        desk = DrillDesk(ledger, None, public_key_of(seed), time.time)  # type: ignore[arg-type]
+        await desk.start()
+        await desk.poll()
+        assert desk.running == {}
+        await put_order(ledger, sign_order(seed, order_body(("alice",), id="drill-00aa11dd")),
+                        time.time())
+        await desk.poll()
+        assert list(desk.running) == ["drill-00aa11dd"]
