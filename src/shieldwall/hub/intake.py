@@ -22,9 +22,20 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from shieldwall.errors import SignalError
-from shieldwall.hub.ledger.storage import BatchRecord, DecisionRecord, SignalRecord, WriteGroup
+from shieldwall.addresses import Labelled, Ranges, canonical_target, target_network
+from shieldwall.detection.proxies import ProxyGuard
+from shieldwall.errors import AddressError, SignalError
+from shieldwall.hub.ledger.storage import (
+    BatchRecord,
+    DecisionRecord,
+    JournalEntry,
+    MemberRecord,
+    SignalRecord,
+    WriteGroup,
+)
 from shieldwall.hub.policy import Block, Lift, Policy
+from shieldwall.hub.trust import JOURNAL_KIND as TRUST_JOURNAL
+from shieldwall.hub.trust import encode_event
 from shieldwall.signals.bounds import INT64_MAX
 from shieldwall.signals.envelope import Ack, OpenedEnvelope, check_freshness, check_sequence
 
@@ -76,14 +87,44 @@ def storable(opened: OpenedEnvelope) -> str | None:
     return None
 
 
+def member_guards(members: Sequence[MemberRecord], proxies: Mapping[str, Ranges] | None = None,
+                  ) -> dict[str, ProxyGuard]:
+    """Per active member: what its own detections may not blame (its owned ranges, its proxies)."""
+    guards: dict[str, ProxyGuard] = {}
+    for member in members:
+        if not member.active:
+            continue
+        owned = []
+        for text in member.owns:
+            try:
+                owned.append(Labelled(target_network(canonical_target(text)), f"owned by {member.name!r}"))
+            except AddressError:
+                continue  # checked at join; the policy's protections say the rest
+        guards[member.name] = ProxyGuard((proxies or {}).get(member.name, Ranges()),
+                                         Ranges().with_entries(owned))
+    return guards
+
+
+def _refusal(guard: ProxyGuard, target: str) -> str | None:
+    """Why ``guard`` refuses ``target`` in any spelling (``::ffff:a.b.c.d`` is ``a.b.c.d``)."""
+    try:
+        return guard.refusal(canonical_target(target))
+    except AddressError:
+        return None  # not an address: the policy says "invalid"
+
+
 class Intake:
     """Sequence, freshness, quota and policy for groups of envelopes."""
 
     def __init__(
         self, policy: Policy, last_seq: Mapping[str, int],
         signals_per_hour: int = 200_000, operators: frozenset[str] = frozenset(),
+        declared: Mapping[str, ProxyGuard] | None = None,
     ) -> None:
         self.policy = policy
+        #: Per member: its declared proxies and own addresses, which its detections may not
+        #: blame (the agent refuses them first; a member that did not is refused here).
+        self.declared = dict(declared or {})
         self.last_seq = dict(last_seq)
         self.signals_per_hour = signals_per_hour
         self.operators = operators
@@ -170,6 +211,12 @@ class Intake:
                 group.rejected[opened.member] = group.rejected.get(opened.member, 0) + 1
             step.answers.append(answer)
         group.decisions = [decision_record(v, now) for v in verdicts]
+        # Quarantines (a member reported a canary) are committed with the signal: the
+        # council reads them from the journal, and the policy is rebuilt from them.
+        group.journal += [
+            JournalEntry(TRUST_JOURNAL, e.member, e.at, encode_event(e))
+            for e in self.policy.take_events()
+        ]
         return step
 
     def _one(
@@ -206,7 +253,15 @@ class Intake:
         first = len(verdicts)
         operator = member in self.operators
         spans = opened.targets or (None,) * len(opened.signals)
+        guard = self.declared.get(member)
         for signal, span in zip(opened.signals, spans, strict=True):
+            why = _refusal(guard, signal.target) if guard is not None and signal.kind == "detection" else None
+            if why is not None:
+                step.group.signals.append(SignalRecord(
+                    member, opened.seq, signal, now, "protected",
+                    f"blames {why} (declared by member {member!r}): never blamed", None,
+                ))
+                continue
             outcome = self.policy.decide(member, signal, now, span, operator=operator)
             index = None
             if outcome.decision is not None:
