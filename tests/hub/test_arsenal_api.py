@@ -3,6 +3,7 @@ that reach the journal only, with every hostile request refused."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -12,11 +13,17 @@ import pytest
 
 from shieldwall.arsenal.figures import Sighting, SightingBatch, Usage
 from shieldwall.arsenal.measure import SIGHTING, USAGE
+from shieldwall.arsenal import changes
+from shieldwall.arsenal.repository import Repository, signer_of
+from shieldwall.arsenal.rule import parse_rule
+from shieldwall.arsenal.updater import PinnedFetcher, Source, update
 from shieldwall.hub.config import HubConfig
+from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.signals.keys import new_seed
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
-from tests.arsenal.alliance import Council
+from tests.arsenal.alliance import Council, rule_text
+from tests.arsenal.test_updater import PASSED, _figures
 from tests.integration.hub_harness import hub_context, init_hub, new_member, running_hub
 
 PATH = "/v1/arsenal/sightings"
@@ -25,7 +32,9 @@ PATH = "/v1/arsenal/sightings"
 @pytest.fixture
 def hub_config(tmp_path: Path) -> HubConfig:
     config = init_hub(tmp_path / "hub")
-    Council.new().found(config.data_dir / "arsenal")
+    council = Council.new()
+    council.hub = (config.data_dir / IDENTITY_FILE).read_bytes()  # the hub's key signs online roles
+    council.found(config.data_dir / "arsenal")
     return config
 
 
@@ -88,3 +97,59 @@ async def test_repository_files_are_served_and_nothing_outside_them(hub_config: 
             for path in ("/v1/arsenal/metadata/..%2F..%2Fidentity.key", "/v1/arsenal/keys/x",
                          "/v1/arsenal/targets/../../identity.key", "/v1/arsenal/metadata/nope.json"):
                 assert (await http.get(path)).status_code == 404, path
+
+
+async def test_the_hub_re_signs_a_timestamp_close_to_expiry_before_serving_it(hub_config: HubConfig) -> None:
+    repo = Repository(hub_config.data_dir / "arsenal")
+    identity = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
+    repo.refresh_timestamp(identity, time.time() - 20 * 3600)  # 4 hours left
+    old = repo.timestamp_expires()
+    base = f"https://{hub_config.listen}"
+    async with running_hub(hub_config), httpx.AsyncClient(base_url=base, verify=False) as http:
+        served = await http.get("/v1/arsenal/metadata/timestamp.json")
+    assert served.status_code == 200
+    assert repo.timestamp_expires() > time.time() + 23 * 3600 > old
+    assert served.content == (repo.metadata / "timestamp.json").read_bytes()  # the fresh one
+
+
+@pytest.fixture
+def armed(tmp_path: Path) -> tuple[HubConfig, Council, Repository]:
+    """A hub whose arsenal holds fast-guess@1 as test (enforcing)."""
+    config = init_hub(tmp_path / "armed")
+    council = Council.new()
+    council.hub = (config.data_dir / IDENTITY_FILE).read_bytes()
+    repo = council.found(config.data_dir / "arsenal")
+    for draft in (lambda: changes.propose(repo, parse_rule(rule_text("fast-guess")), PASSED, time.time()),
+                  lambda: changes.change_status(repo, "fast-guess@1", "test", _figures("fast-guess@1"),
+                                                time.time())):
+        signed = draft()
+        for seed in council.seeds[:2]:
+            signed.sign(signer_of(seed), append=True)
+        repo.publish(signed, council.hub, time.time())
+    return config, council, repo
+
+
+async def test_an_enforcing_rule_that_hits_a_protected_address_is_put_back_in_shadow(
+    armed: tuple[HubConfig, Council, Repository], tmp_path: Path,
+) -> None:
+    config, _council, repo = armed
+    async with running_hub(config):
+        await new_member(config, tmp_path / "a", "alice", owns=("45.33.77.0/24",))
+        bob = await new_member(config, tmp_path / "b", "bob")
+        fetcher = PinnedFetcher(bob.ssl_context())
+        try:
+            await _demotion(repo, bob, Source(bob.data_dir / "arsenal", f"https://{bob.hub}/v1/arsenal",
+                                              repo.root_bytes(1), fetcher))
+        finally:
+            fetcher.close()
+
+
+async def _demotion(repo: Repository, bob: MemberState, source: Source) -> None:
+    before, _ = await asyncio.to_thread(update, source)
+    assert [(a.status, a.effective) for a in before.rules] == [("test", "test")]
+    hit = Sighting("fast-guess@1", "fast-guess", "45.33.77.7", time.time(), "live")
+    assert (await post(bob, msgspec.json.encode(SightingBatch((hit,))))).status_code == 200
+    after, changed = await asyncio.to_thread(update, source)  # its poll runs the charter rule
+    assert changed and repo.demoted() == ["fast-guess@1"]
+    # Still "test" as the council signed it, run in shadow: no signal, no block.
+    assert [(a.status, a.effective) for a in after.rules] == [("test", "experimental")]

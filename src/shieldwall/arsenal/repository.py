@@ -26,7 +26,17 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from securesystemslib.signer import CryptoSigner, Signature, SSlibKey
 from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp
+from tuf.api.metadata import (
+    DelegatedRole,
+    Delegations,
+    Metadata,
+    MetaFile,
+    Root,
+    Snapshot,
+    TargetFile,
+    Targets,
+    Timestamp,
+)
 from tuf.api.serialization.json import JSONSerializer
 
 from shieldwall.arsenal.gates import Gates
@@ -34,6 +44,9 @@ from shieldwall.errors import ArsenalError
 from shieldwall.signals.keys import public_key_of
 
 INDEX = "index.json"
+#: The delegated role the hub's key signs, and its one target: rules demoted to shadow.
+DEMOTIONS = "demotions"
+DEMOTED = "demoted.json"
 GATES = "gates.json"
 ROOT_LIFETIME = timedelta(days=365)
 TARGETS_LIFETIME = timedelta(days=90)
@@ -54,7 +67,7 @@ def key_of(public_key: bytes) -> SSlibKey:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -106,6 +119,11 @@ class Repository:
         _write(repo.metadata / "1.root.json", raw)
         _write(repo.metadata / "root.json", raw)
         targets = Targets(expires=_expiry(now, TARGETS_LIFETIME))
+        # The hub's own key may only ever name rules to run in shadow (demoted.json): the
+        # charter's automatic demotion when harm rises, without waiting for a vote.
+        targets.delegations = Delegations(keys={online.keyid: online}, roles={
+            DEMOTIONS: DelegatedRole(DEMOTIONS, [online.keyid], 1, True, paths=[DEMOTED])})
+        repo._sign_demotions([], hub_seed, now)
         draft = Metadata(targets)
         draft.signed.targets = {
             GATES: _staged(repo, GATES, msgspec.json.encode(gates or Gates())),
@@ -149,7 +167,7 @@ class Repository:
         ``draft.json`` for councillors to sign."""
         current = self.targets().signed
         signed = Targets(version=current.version + 1, expires=_expiry(now, TARGETS_LIFETIME),
-                         targets=dict(current.targets))
+                         targets=dict(current.targets), delegations=current.delegations)
         for path in remove:
             signed.targets.pop(path, None)
         rules = [p for p in self.index() if p not in set(remove)]
@@ -194,14 +212,38 @@ class Repository:
         # sees the old set or the new one whole, never new metadata over old files.
         _write(self.metadata / f"{draft.signed.version}.targets.json", raw)
         _write(self.metadata / "targets.json", raw)
-        previous = self._version("snapshot")
-        snapshot = Snapshot(version=previous + 1, expires=_expiry(now, SNAPSHOT_LIFETIME),
-                            meta={"targets.json": MetaFile(version=draft.signed.version)})
+        self._snapshot(hub_seed, now)
+        (self.folder / "draft.json").unlink(missing_ok=True)
+        return draft.signed.version
+
+    def demoted(self) -> list[str]:
+        """Rule ids the hub's charter rule put back in shadow."""
+        raw = (self.metadata / f"{DEMOTIONS}.json").read_bytes()
+        info = Metadata[Targets].from_bytes(raw).signed.targets[DEMOTED]
+        ids: list[str] = json.loads((self.targets_dir / info.get_prefixed_paths()[0]).read_bytes())["rules"]
+        return ids
+
+    def demote(self, rules: Iterable[str], hub_seed: bytes, now: float) -> None:
+        """Publish ``rules`` as the set run in shadow whatever their signed status (hub key)."""
+        self._sign_demotions(sorted(set(rules)), hub_seed, now)
+        self._snapshot(hub_seed, now)
+
+    def _sign_demotions(self, rules: list[str], hub_seed: bytes, now: float) -> None:
+        signed = Targets(version=self._version(DEMOTIONS) + 1, expires=_expiry(now, TARGETS_LIFETIME),
+                         targets={DEMOTED: _staged(self, DEMOTED, _index(rules))})
+        md = Metadata(signed)
+        self._sign_online(md, hub_seed, f"{signed.version}.{DEMOTIONS}.json")
+        self._sign_online(md, hub_seed, f"{DEMOTIONS}.json")
+
+    def _snapshot(self, hub_seed: bytes, now: float) -> None:
+        meta = {"targets.json": MetaFile(version=self._version("targets"))}
+        if self._version(DEMOTIONS):
+            meta[f"{DEMOTIONS}.json"] = MetaFile(version=self._version(DEMOTIONS))
+        snapshot = Snapshot(version=self._version("snapshot") + 1, expires=_expiry(now, SNAPSHOT_LIFETIME),
+                            meta=meta)
         self._sign_online(Metadata(snapshot), hub_seed, f"{snapshot.version}.snapshot.json")
         self._sign_online(Metadata(snapshot), hub_seed, "snapshot.json")
         self.refresh_timestamp(hub_seed, now)
-        (self.folder / "draft.json").unlink(missing_ok=True)
-        return draft.signed.version
 
     def refresh_timestamp(self, hub_seed: bytes, now: float,
                           lifetime: timedelta = TIMESTAMP_LIFETIME) -> None:
@@ -211,6 +253,19 @@ class Repository:
         timestamp = Timestamp(version=self._version("timestamp") + 1, expires=_expiry(now, lifetime),
                               snapshot_meta=MetaFile(version=snapshot_version))
         self._sign_online(Metadata(timestamp), hub_seed, "timestamp.json")
+
+    def timestamp_expires(self) -> float:
+        """When the published timestamp expires (Unix seconds)."""
+        raw = (self.metadata / "timestamp.json").read_bytes()
+        return Metadata[Timestamp].from_bytes(raw).signed.expires.timestamp()
+
+    def keep_fresh(self, hub_seed: bytes, now: float, margin: float = 12 * 3600.0) -> bool:
+        """Re-sign the timestamp when less than ``margin`` seconds of it are left (True if so):
+        members then never see it expire while the hub runs (it never serves a frozen set)."""
+        if self.timestamp_expires() - now >= margin:
+            return False
+        self.refresh_timestamp(hub_seed, now)
+        return True
 
     # -- internals --------------------------------------------------------------
     def _version(self, role: str) -> int:

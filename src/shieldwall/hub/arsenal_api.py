@@ -19,15 +19,17 @@ from starlette.routing import Route
 
 from shieldwall.arsenal.changes import scenario_rules
 from shieldwall.arsenal.figures import SightingBatch
-from shieldwall.arsenal.measure import sighting_entries
+from shieldwall.arsenal.measure import demote_harmful, sighting_entries
 from shieldwall.arsenal.repository import Repository
 from shieldwall.errors import ArsenalError
 from shieldwall.hub.api import authenticate, hub_of, json_response, signed_body
+from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.writer import Writer
 
 log = logging.getLogger(__name__)
 MAX_SIGHTINGS = 1000
+HARM_CHECK_EVERY = 60.0
 SIGHTINGS_BODY_LIMIT = 512 * 1024
 _PATH = re.compile(r"^[A-Za-z0-9@._-]+(?:/[A-Za-z0-9@._-]+)*$")
 
@@ -68,6 +70,40 @@ def sync_rules(request: Request) -> None:
     state.arsenal_stamp = stamp
 
 
+def keep_fresh(request: Request) -> None:
+    """Re-sign the timestamp with the hub's key before it gets close to expiry."""
+    hub = hub_of(request)
+    repo = Repository(arsenal_folder(request))
+    try:
+        if repo.keep_fresh((Path(hub.config.data_dir) / IDENTITY_FILE).read_bytes(), hub.clock()):
+            log.info("arsenal: timestamp re-signed (valid for another day)")
+    except (OSError, ValueError) as exc:
+        log.warning("arsenal: cannot re-sign the timestamp: %s", exc)
+
+
+async def check_harm(request: Request) -> None:
+    """At a member's poll, after new sightings or once a minute: the charter rule demoting
+    harmful rules (lifts and disputes arrive without sightings, hence the minute)."""
+    hub = hub_of(request)
+    state = request.app.state
+    now = hub.clock()
+    fresh = getattr(state, "arsenal_sighted", False)
+    if not fresh and now - getattr(state, "arsenal_checked", 0.0) < HARM_CHECK_EVERY:
+        return
+    state.arsenal_checked, state.arsenal_sighted = now, False
+    if not (arsenal_folder(request) / "metadata" / "timestamp.json").exists():
+        return
+    try:
+        seed = (Path(hub.config.data_dir) / IDENTITY_FILE).read_bytes()
+        demoted = await demote_harmful(Repository(arsenal_folder(request)), hub.ledger,
+                                       hub.config.protections(), seed, now)
+    except (ArsenalError, OSError, ValueError) as exc:
+        log.warning("arsenal: harm check failed: %s", exc)
+        return
+    for rule in demoted:
+        log.warning("arsenal: %s put back in shadow: its harm passed the charter's bounds", rule)
+
+
 async def get_file(request: Request) -> Response:
     """One repository file (``metadata/…`` or ``targets/…``), or 404."""
     part = request.path_params["part"]
@@ -75,8 +111,10 @@ async def get_file(request: Request) -> Response:
     if part not in ("metadata", "targets") or not _PATH.match(path) or ".." in path.split("/"):
         raise ProblemError("not-found", "no such arsenal file", 404)
     file = arsenal_folder(request) / part / path
-    if path == "timestamp.json":
+    if part == "metadata" and path == "timestamp.json":
         sync_rules(request)
+        await check_harm(request)
+        keep_fresh(request)
     try:
         data = file.read_bytes()
     except OSError:
@@ -99,6 +137,7 @@ async def post_sightings(request: Request) -> Response:
     entries = sighting_entries(member.name, list(batch.sightings), list(batch.usage), hub.clock())
     if entries:
         await hub.ledger.journal_append(entries)
+        request.app.state.arsenal_sighted = True
     return json_response(msgspec.json.encode(SightingAck(len(entries))))
 
 
