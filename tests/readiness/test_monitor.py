@@ -78,7 +78,7 @@ async def test_each_round_sends_a_heartbeat_and_judges_r5_r6_r8_by_the_answer(
         checks = {c.code: c for c in verdict.checks}
         assert checks["R1"].state == "ok", checks["R1"]
         assert checks["R5"].state == "ok" and "sshd@" in checks["R5"].reason
-        assert checks["R6"].state == "ok" and "±0.0s" in checks["R6"].reason
+        assert checks["R6"].state == "ok" and "the hub (±" in checks["R6"].reason
         assert checks["R8"].state == "ok" and "never run one" in checks["R8"].reason
         answer = load_answer(cfg.data_dir)
         assert answer is not None and answer.member == "alpha" and "sshd" in answer.packs

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from shieldwall.errors import ConfigError, HubError, SignalError
+from shieldwall.enforcers.nftables import NftablesEnforcer, open_runner
+from shieldwall.errors import ConfigError, HubError, ShieldwallError, SignalError
 from shieldwall.readiness.alliance_cache import drill_of, save_answer, with_alliance
 from shieldwall.readiness.evaluate import Observation, evaluate
 from shieldwall.readiness.heartbeat import (
@@ -71,6 +72,7 @@ class Monitor:
         self.rounds = 0
         self._hub: HubView | None = None if member is not None else HubView(joined=False)
         self._client: HubClient | None = None
+        self._nft: NftablesEnforcer | None = None
 
     async def run(self) -> None:
         """Judge and report every interval until cancelled."""
@@ -87,9 +89,11 @@ class Monitor:
             client, self._client = self._client, None
             await client.aclose()
 
+
     async def round(self) -> Verdict:
         """One round (see the module docstring); returns the verdict published."""
-        local = await asyncio.to_thread(observe_local, self.config, self.clock())
+        local = await asyncio.to_thread(observe_local, self.config, self.clock(),
+                                        enforcer=self._table_reader())
         if self._hub is None and self.member is not None:
             self._hub = await ask_hub(self.member, local.outbox.cursor or 0,
                                       timeout=self.limits.hub_timeout, clock=self.clock)
@@ -105,6 +109,17 @@ class Monitor:
             verdict = self._judge(local)
         self._publish(verdict)
         return verdict
+
+    def _table_reader(self) -> NftablesEnforcer | None:
+        """One reader of the kernel table for the monitor's life (a libnftables context
+        is not freed by the garbage collector: one per round would leak). Never closed
+        here: a round cancelled mid-read may still be using it in its thread."""
+        if self._nft is None and self.config.backend == "nftables" and not self.config.dry_run:
+            try:
+                self._nft = NftablesEnforcer(open_runner("auto"))
+            except ShieldwallError:
+                return None  # the round's own probe says why (R3)
+        return self._nft
 
     def _judge(self, local: Observation) -> Verdict:
         now = self.clock()
