@@ -61,3 +61,17 @@ def test_a_misspelt_readiness_key_is_a_usage_error(tmp_path: Path) -> None:
     toml = agent_toml(tmp_path, "[readiness]\nlag_degrade = 5\n")
     result = CliRunner().invoke(cli, ["status", "--config", str(toml)])
     assert result.exit_code == 2 and "lag_degraded" in result.output
+
+
+def test_status_says_how_the_hub_last_saw_this_member_and_whether_it_counts(
+    tmp_path: Path,
+) -> None:
+    from shieldwall.readiness.alliance_cache import save_answer
+    from shieldwall.readiness.heartbeat import HeartbeatAnswer
+
+    config = agent_toml(tmp_path)
+    save_answer(tmp_path / "member", HeartbeatAnswer(member="alpha", at=1.0, head=0,
+                                                     state="failing", counts=False))
+    result = CliRunner().invoke(cli, ["status", "--config", str(config)])
+    assert result.output.splitlines()[-1].startswith("hub: saw this member failing")
+    assert "do not count toward quorums" in result.output

@@ -15,18 +15,26 @@ from pathlib import Path
 import click
 
 from shieldwall.errors import EXIT_CHECK_FAILED, EXIT_OK
+from shieldwall.readiness.heartbeat import HeartbeatAnswer
 from shieldwall.readiness.verdict import Verdict, document
 
 _MARK = {"ok": "ok", "degraded": "DEGRADED", "failing": "FAILING"}
 
 
-def render(verdict: Verdict) -> str:
-    """The human report: one line per check, then the member's overall state."""
+def render(verdict: Verdict, answer: HeartbeatAnswer | None = None) -> str:
+    """The human report: one line per check, the member's overall state, and how the
+    hub last saw it (``answer``: the agent's last heartbeat answer)."""
     lines = [f"{c.code} {_MARK[c.state]:<8} {c.name:<25} {c.reason}" for c in verdict.checks]
     bad = sum(1 for c in verdict.checks if c.state != "ok")
     summary = "ready" if verdict.ready else f"{verdict.state} ({bad} of {len(verdict.checks)}" \
                                             " checks not ok)"
-    return "\n".join([*lines, f"member: {summary}"])
+    lines.append(f"member: {summary}")
+    if answer is not None:
+        counted = "" if answer.counts else (": its reports do not count toward quorums now"
+                                            " (failing for longer than the hub's"
+                                            " readiness_grace)")
+        lines.append(f"hub: saw this member {answer.state} at its last heartbeat{counted}")
+    return "\n".join(lines)
 
 
 def as_document(verdict: Verdict) -> bytes:
@@ -71,5 +79,7 @@ def status(config_path: Path, as_json: bool, full: bool) -> None:
         sys.stdout.buffer.write(as_document(verdict) + b"\n")
         sys.stdout.flush()
     else:
-        click.echo(render(verdict))
+        from shieldwall.readiness.alliance_cache import load_answer
+
+        click.echo(render(verdict, load_answer(config.data_dir)))
     sys.exit(EXIT_OK if verdict.ready else EXIT_CHECK_FAILED)
