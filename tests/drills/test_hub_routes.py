@@ -88,9 +88,10 @@ async def test_orders_are_served_with_the_hub_key_and_only_the_hubs_are_conducte
             assert response.status_code == 200
             page = msgspec.json.decode(response.content, type=OrdersPage)
             assert page.hub_key == public_key_of(seed).hex() and len(page.orders) == 2
-            for bad in ("-1", "x", "9" * 30):
+            for bad in ("after=-1", "after=x", "after=" + "9" * 30, "wait=9", "wait=-1",
+                        "wait=0.5"):
                 with pytest.raises(SignalError, match="400 bad-request"):
-                    await hub.request("GET", f"/v1/drills/orders?after={bad}")
+                    await hub.request("GET", f"/v1/drills/orders?{bad}")
             # Only the hub-signed order runs: alice's word on it finishes it.
             now = time.time()
             for name in ("accept", "detect"):

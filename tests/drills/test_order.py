@@ -105,7 +105,7 @@ def test_an_order_round_trips_and_still_verifies() -> None:
     order = sign_order(SEED, body(limits=(StageLimit("push", 2.0),), stages=("detect",)))
     again = decode_order(msgspec.json.encode(order))
     assert again == order and refusal(again, TRUSTED, NOW) is None
-    assert again.body.limit("push") == 2.0 and again.body.limit("detect") == 3.0
+    assert again.body.limit("push") == 2.0 and again.body.limit("detect") == 5.0
 
 
 def test_stages_are_a_prefix_of_the_chain_and_push_comes_with_enforce() -> None:

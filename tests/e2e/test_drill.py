@@ -27,6 +27,7 @@ from shieldwall.hub.create import with_ledger
 from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.lab.alliance import SHIELDWALL, Alliance
+from shieldwall.lab.drill import drill_step
 from shieldwall.lab.runner import Lab
 from shieldwall.lab.topology import plan_lab
 from tests.conftest import require_root
@@ -82,6 +83,17 @@ def test_a_drill_passes_on_every_member_with_stage_timings_and_is_lifted(
     shown = subprocess.run([*SHIELDWALL, "drill", "report", "--data", str(alliance.hub_dir),
                             report.id], capture_output=True, text=True, timeout=60, check=True)
     assert f"drill {report.id} on 192.0.2.44: PASSED" in shown.stdout
+
+
+def test_the_demo_drill_step_shows_a_passing_report_across_the_lab(alliance: Alliance) -> None:
+    shown: list[str] = []
+    report = drill_step(alliance, shown.append)
+    assert report.passed and report.target == "203.0.113.77"
+    text = "\n".join(shown)
+    assert f"drill {report.id} on 203.0.113.77: PASSED" in text
+    for name in MEMBERS:
+        assert any(line.strip().startswith(name) and line.rstrip().endswith("pass")
+                   for line in shown), text
 
 
 def test_a_drill_naming_a_real_address_is_refused_by_every_member(alliance: Alliance) -> None:

@@ -16,7 +16,7 @@ from shieldwall.cli.hub import data_option
 from shieldwall.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
-    from shieldwall.drills.order import OrderBody
+    from shieldwall.drills.order import OrderBody, StageLimit
     from shieldwall.drills.report import DrillReport
 
 
@@ -53,6 +53,24 @@ def new_order_body(members: tuple[str, ...], stages: tuple[str, ...], target: st
                      members=members, stages=stages)  # type: ignore[arg-type]
 
 
+def parse_limits(items: tuple[str, ...]) -> tuple[StageLimit, ...]:
+    """``STAGE=SECONDS`` options as stage limits; raises :class:`ConfigError`."""
+    from shieldwall.drills.order import DEFAULT_LIMITS, StageLimit
+
+    found = []
+    for item in items:
+        stage, _, value = item.partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if stage not in DEFAULT_LIMITS or not 0 < seconds <= 3600:
+            raise ConfigError(f"--limit {item!r}: want STAGE=SECONDS with STAGE one of"
+                              f" {', '.join(DEFAULT_LIMITS)} and 0 < SECONDS <= 3600")
+        found.append(StageLimit(stage, seconds))
+    return tuple(found)
+
+
 @drill.command("run")
 @data_option
 @click.option("--members", "chosen", default="all", show_default=True,
@@ -62,9 +80,11 @@ def new_order_body(members: tuple[str, ...], stages: tuple[str, ...], target: st
 @click.option("--target", default=None,
               help="The drill address (default: one in 198.51.100.0/24).")
 @click.option("--ttl", default=120, show_default=True, help="Seconds the drill may live (<= 300).")
+@click.option("--limit", "limits", multiple=True, metavar="STAGE=SECONDS",
+              help="A stage's time limit (e.g. push=2); repeatable. Slower stops the drill.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def run(data_dir: Path, chosen: str, stages: str, target: str | None, ttl: int,
-        as_json: bool) -> None:
+        limits: tuple[str, ...], as_json: bool) -> None:
     """Order a drill, signed with the hub's key, and wait for its report.
 
     The serving hub conducts it; this command only orders and waits. Exit 1 when
@@ -94,6 +114,7 @@ def run(data_dir: Path, chosen: str, stages: str, target: str | None, ttl: int,
         address = target or f"198.51.100.{secrets.randbelow(254) + 1}"
         body = new_order_body(names, tuple(s.strip() for s in stages.split(",")), address,
                               ttl, time.time())
+        body = msgspec.structs.replace(body, limits=parse_limits(limits))
         order = sign_order(seed, body)
         await put_order(ledger, order, time.time())
         if not as_json:

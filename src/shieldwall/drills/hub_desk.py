@@ -14,6 +14,7 @@ were not kept in memory): their drill blocks end with their TTL on every member.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -47,7 +48,12 @@ class DrillDesk:
         self.running: dict[str, Conductor] = {}
         self.after = 0
         self.finished = 0
+        #: Members' signed stage reports not yet journaled: written with the next decision,
+        #: report or tick in one transaction (one fsync per stage would queue a drill's
+        #: decision behind hundreds of them on the ledger's one writer).
+        self.pending: list[JournalEntry] = []
         self._lock = asyncio.Lock()
+        self._orders = asyncio.Event()
 
     async def start(self) -> None:
         """Skip orders journaled before this process (see the module docstring)."""
@@ -61,9 +67,23 @@ class DrillDesk:
 
     async def run(self) -> None:
         """Pick up new orders and tick every drill, until cancelled."""
-        while True:
-            await self.poll()
-            await asyncio.sleep(TICK)
+        try:
+            while True:
+                await self.poll()
+                await asyncio.sleep(TICK)
+        finally:
+            await self.flush()
+
+    async def wait_orders(self, timeout: float) -> None:
+        """Return when a new order was picked up, or after ``timeout`` (members' long poll)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._orders.wait(), timeout)
+
+    async def flush(self) -> None:
+        """Journal the stage reports received so far."""
+        if self.pending:
+            entries, self.pending = self.pending, []
+            await self.ledger.journal_append(entries)
 
     async def poll(self) -> None:
         """One round: new orders from the journal, then every drill's deadlines."""
@@ -78,12 +98,16 @@ class DrillDesk:
                 continue
             self.running[order.body.id] = Conductor(order.body, self.clock(),
                                                     self._protected(order.body.target))
+            self._orders.set()  # wake the members' long polls
+            self._orders = asyncio.Event()
+        await self.flush()
         for drill, conductor in list(self.running.items()):
             async with self._lock:
                 await self.execute(drill, conductor.tick(self.clock()))
 
-    async def stage(self, report: StageReport) -> None:
-        """A verified stage report from a member."""
+    async def stage(self, report: StageReport, entry: JournalEntry) -> None:
+        """A verified stage report from a member, and its journal entry (kept, then written)."""
+        self.pending.append(entry)
         conductor = self.running.get(report.drill)
         if conductor is not None:
             async with self._lock:
@@ -96,7 +120,9 @@ class DrillDesk:
             action = actions.pop(0)
             if isinstance(action, Finish):
                 body = msgspec.json.encode(action.report)
-                await self.ledger.journal_append([JournalEntry(REPORT, drill, self.clock(), body)])
+                entries, self.pending = self.pending, []
+                await self.ledger.journal_append(
+                    [*entries, JournalEntry(REPORT, drill, self.clock(), body)])
                 self.running.pop(drill, None)
                 self.finished += 1
                 continue
@@ -106,8 +132,10 @@ class DrillDesk:
                 until=action.until if isinstance(action, Decide) else now, scenario="drill",
                 origin="drill", created=now, drill=drill,
             )
+            entries, self.pending = self.pending, []
             try:
-                cursor = (await self.ledger.write(WriteGroup(decisions=[record])))[0]
+                group = WriteGroup(decisions=[record], journal=entries)
+                cursor = (await self.ledger.write(group))[0]
             except HubError as exc:
                 log.error("drill %s: could not write its %s: %s", drill, record.action, exc)
                 actions += conductor.write_failed(f"the hub could not write the drill"

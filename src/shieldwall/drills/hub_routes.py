@@ -3,8 +3,9 @@
 ``GET /v1/drills/orders?after=N``: the signed orders journaled after ``N`` (recent
 ones only), with the hub's identity key a member pins on first use.
 ``POST /v1/drills/stages``: one member-signed stage report; the signer must be the
-member the report names, its signature must verify, and it is journaled before the
-conductor sees it. Both are authenticated like every member request.
+member the report names, its signature must verify; it is journaled with what the
+conductor does next (in the same transaction as the next decision, report or tick).
+Both are authenticated like every member request.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from shieldwall.hub.writer import Writer
 from shieldwall.readiness.heartbeat import DrillNews
 
 MAX_STAGE_BODY = 16_384
+#: Longest long poll for orders, below a member's 10 s read timeout.
+MAX_WAIT = 8
 #: Orders older than this are not served (a member joining later need not refuse them all).
 SERVE_WINDOW = 2 * MAX_TTL
 
@@ -57,7 +60,14 @@ async def get_orders(request: Request) -> Response:
     raw = request.query_params.get("after", "0")
     if not raw.isdigit() or len(raw) > 18:
         raise ProblemError("bad-request", "after must be a journal id (a non-negative integer)")
+    wait = request.query_params.get("wait", "0")
+    if not wait.isdigit() or int(wait) > MAX_WAIT:
+        raise ProblemError("bad-request", f"wait must be whole seconds, at most {MAX_WAIT}")
     entries = await hub.ledger.journal(ORDER, after=int(raw), limit=100)
+    if not entries and int(wait):
+        # A long poll: answer as soon as the desk picks up a new order.
+        await desk_of(request).wait_orders(int(wait))
+        entries = await hub.ledger.journal(ORDER, after=int(raw), limit=100)
     now = hub.clock()
     fresh = tuple(msgspec.Raw(e.body) for e in entries if e.at >= now - SERVE_WINDOW)
     page = OrdersPage(hub.hub_key.hex(), entries[-1].id if entries else int(raw), fresh)
@@ -78,9 +88,8 @@ async def post_stage(request: Request) -> Response:
     if not stage_verifies(signed, {record.key_id: record.public_key}):
         raise ProblemError("forged", "the stage report's signature does not verify", 403)
     now = hub.clock()
-    ids = await hub.ledger.journal_append([JournalEntry(STAGE, signed.report.drill, now, raw)])
-    await desk_of(request).stage(signed.report)
-    return api.json_response(msgspec.json.encode(Posted(ids[0], now)))
+    await desk_of(request).stage(signed.report, JournalEntry(STAGE, signed.report.drill, now, raw))
+    return api.json_response(msgspec.json.encode(Posted(now)))
 
 
 ROUTES = [

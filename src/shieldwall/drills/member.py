@@ -38,6 +38,8 @@ from shieldwall.signals.member_state import MemberState
 
 log = logging.getLogger("shieldwall.drills")
 POLL = 1.0
+#: Seconds the hub may hold an order request open (its maximum is 8).
+WAIT = 5
 STATE = "drills.json"
 MAX_SEEN = 1000
 Notes = Callable[[str, dict[str, Any]], None]
@@ -135,11 +137,14 @@ class DrillMember:
 
     async def _orders(self, hub: Any, state: _State) -> None:
         while True:
+            started = self.clock()
             try:
                 await self._round(hub, state)
             except (HubError, SignalError) as exc:
                 self.notes("drill.unreachable", {"error": str(exc)[:200]})
-            await asyncio.sleep(POLL)
+            # The hub holds the request until an order comes (long poll); a hub that
+            # answers at once is asked again after POLL.
+            await asyncio.sleep(max(0.0, POLL - (self.clock() - started)))
 
     async def _read_back(self) -> None:
         """Read each drill decision back from the firewall as soon as the agent applied it.
@@ -159,7 +164,7 @@ class DrillMember:
                         box.event.set()
 
     async def _round(self, hub: Any, state: _State) -> None:
-        response = await hub.request("GET", f"/v1/drills/orders?after={state.after}")
+        response = await hub.request("GET", f"/v1/drills/orders?after={state.after}&wait={WAIT}")
         if response.status_code != 200:
             raise HubError(f"drill orders: hub answered {response.status_code}")
         page = msgspec.json.decode(response.content, type=_Page)

@@ -54,9 +54,8 @@ class SignedStage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Posted(msgspec.Struct, frozen=True):
-    """The hub's answer to a posted stage: stored under ``id`` at hub time ``at``."""
+    """The hub's answer to a posted stage: received at hub time ``at``."""
 
-    id: int
     at: float
 
 

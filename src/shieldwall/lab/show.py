@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shieldwall.drills.report import DrillReport
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.lab.alliance import Alliance
+from shieldwall.lab.drill import drill_step
 from shieldwall.lab.runner import Lab, LabError
 from shieldwall.lab.timeline import (
     Entry,
@@ -44,6 +46,8 @@ class DemoResult:
     timeline: list[Entry] = field(default_factory=list)
     delays_ms: dict[str, float] = field(default_factory=dict)
     leftovers: list[str] = field(default_factory=list)
+    #: The drill step's report (``demo --drill``), else ``None``.
+    drill: DrillReport | None = None
 
     @property
     def proven(self) -> bool:
@@ -135,7 +139,7 @@ class LiveNotes(threading.Thread):
         self.join(5)
 
 
-def run_lab_demo(say: Say, attempts: int = 10) -> DemoResult:
+def run_lab_demo(say: Say, attempts: int = 10, drill: bool = False) -> DemoResult:
     """Build, attack, prove, time and remove; returns what was shown."""
     suffix = secrets.token_hex(3)
     topology = plan_lab(["hub", *MEMBERS, "attacker"], suffix)
@@ -193,6 +197,9 @@ def run_lab_demo(say: Say, attempts: int = 10) -> DemoResult:
         say("timeline (from a's detection):")
         for line in render_timeline(result.timeline):
             say("  " + line)
+        if drill:
+            say("")
+            result.drill = drill_step(alliance, say)
         result.leftovers = lab.close()
     leftover_ns = _namespaces_with(suffix)
     result.leftovers += [f"namespace {ns} still exists" for ns in leftover_ns]
