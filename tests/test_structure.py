@@ -50,12 +50,16 @@ PURE = (
     "shieldwall.governance.checkpoint",
     "shieldwall.governance.standing",
     "shieldwall.governance.verify",
+    "shieldwall.hub.disputes",
     "shieldwall.hub.ledger.postgres.lease",
     "shieldwall.hub.policy",
     "shieldwall.hub.policy_config",
     "shieldwall.hub.protections",
     "shieldwall.hub.roster",
     "shieldwall.hub.roster_metrics",
+    "shieldwall.hub.trust",
+    "shieldwall.lab.trust_model",
+    "shieldwall.lab.trust_run",
     "shieldwall.readiness.evaluate",
     "shieldwall.readiness.heartbeat",
     "shieldwall.readiness.link",
@@ -86,6 +90,10 @@ UNTESTED: dict[str, str] = {
     "shieldwall.cli.member": "`shieldwall join`, run by tests/integration/test_hub_cli.py",
     "shieldwall.governance.record": "the act record encoding, used by every governance test "
     "(tests/governance)",
+    "shieldwall.agent.council_gate": "the member's council gate, run by real agents on a real hub in "
+    "tests/e2e/test_council.py (its logic is governance.verify, tested on its own)",
+    "shieldwall.hub.governance_api": "the council's routes, served to real members by "
+    "tests/e2e/test_council.py",
     "shieldwall.hub.connections": "the hub's connection limits, exercised by "
     "tests/integration/test_hub_hardening.py",
     "shieldwall.lab.show": "the demo's timeline printer, run by tests/cli/test_demo.py",
@@ -94,7 +102,6 @@ UNTESTED: dict[str, str] = {
     "shieldwall.ui.actions": "the dashboard's POST handlers, driven over HTTPS by tests/ui/test_dashboard.py"
     " and in Chromium by tests/ui/test_browser.py",
     "shieldwall.ui.context": "the dashboard's shared state, exercised by tests/ui/test_dashboard.py",
-    "shieldwall.ui.institutions": "the institutions' pages, rendered by tests/ui/test_dashboard.py",
     "shieldwall.ui.live": "the live feed, watched in Chromium by tests/ui/test_browser.py",
     "shieldwall.ui.pages": "the dashboard's pages, read by tests/ui/test_dashboard.py and test_browser.py",
     "shieldwall.signals.bounds": "wire bounds of Signal/Decision fields, exercised by "
@@ -104,6 +111,8 @@ UNTESTED: dict[str, str] = {
 #: Modules that start a task themselves, and why it is not a supervised background task.
 OWN_TASKS: dict[str, str] = {
     "shieldwall.agent.supervise": "the supervisor itself",
+    "shieldwall.agent.council_gate": "the follower's next decision, read while a checkpoint may be "
+    "fetched: awaited or cancelled in the same generator (a stream read, not a background task)",
     "shieldwall.cli.agent": "the process's main task, cancelled by SIGINT/SIGTERM (not a background task)",
     "shieldwall.cli.up": "the hub's and the agent's main tasks in one foreground process",
     "shieldwall.sources.journald": "drains journalctl's stderr for the life of that child: "

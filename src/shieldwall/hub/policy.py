@@ -152,6 +152,7 @@ class ActiveBlock:
     supporters: set[str] = field(default_factory=set)
     #: The members in the decision's evidence (who answers for it in trust).
     deciders: frozenset[str] = frozenset()
+    created: float = 0.0
 
 
 class Policy:
@@ -165,7 +166,7 @@ class Policy:
         self.protections = protections
         self.trust = trust if trust is not None else Trust(config.trust)
         #: Secret benign addresses: reporting one quarantines the member.
-        self.canaries = canaries if canaries is not None else Ranges()
+        self.canaries = canaries if canaries is not None else config.canaries
         #: Trust records made since the driver last took them (journal kind "trust").
         self.events: list[TrustEvent] = []
         self.lift_cooldown = config.lift_cooldown
@@ -238,7 +239,7 @@ class Policy:
             needed = 1 if d.origin == "operator" else self.config.rule(d.scenario).needed()
             deciders = frozenset(c.member for c in evidence)
             self.active[d.target] = ActiveBlock(
-                d.target, d.until, d.scenario, needed, set(deciders), deciders
+                d.target, d.until, d.scenario, needed, set(deciders), deciders, d.created
             )
             if d.origin != "operator":
                 self.trust.corroborated(deciders)
@@ -304,13 +305,15 @@ class Policy:
         if signal.kind == "retract":
             return self._retract(member, target, now)
         trust = self.trust if self.trust.config.enabled and not operator else None
-        if trust is not None and self.canaries.touches(span.version, span.low, span.high):
+        if not operator and self.canaries.touches(span.version, span.low, span.high):
+            if trust is None:  # trust off: still never blocked, but nobody is quarantined
+                return Outcome(None, "protected", "canary")
             return self._canary(member, target, now)
         guard = self._guard(span)
         if guard is not None:
             return guard
         if trust is not None and trust.standing(member).quarantined:
-            return Outcome(None, "quarantined", trust.why_not(member) or "")
+            return Outcome(None, "quarantined", trust.why_not(member, now) or "")
 
         explicit = 0.0
         if signal.kind == "ban" and operator:
@@ -337,7 +340,7 @@ class Policy:
             return Outcome(None, "already-blocked", f"blocked until {active.until:.0f}")
 
         evidence: tuple[Contribution, ...] = ()
-        alone = needed == 1 and (trust is None or trust.trusted(member))
+        alone = needed == 1 and (trust is None or trust.trusted(member, now))
         if not alone:
             seen = self._sight(member, target, signal, now, rule.window)
             if seen is None:
@@ -346,10 +349,17 @@ class Policy:
                     f"member holds {self.max_sightings} open sightings; wait for them to age out",
                 )
             counted = [c for m, c in seen.items() if m not in self.discounted]
-            waiting = self._waiting(member, rule, needed, counted, len(seen) - len(counted))
+            waiting = self._waiting(
+                member, rule, needed, counted, len(seen) - len(counted), now)
             if waiting is not None:
                 return waiting
             evidence = tuple(counted)
+        elif trust is not None and (target, rule.name) in self.sightings:
+            # A trusted member's word decides; the newcomers who saw it first are its
+            # corroboration (and earn trust by it).
+            earlier = self.sightings[(target, rule.name)]
+            evidence = (*(c for m, c in earlier.items() if m != member and trust.counts(m)),
+                        _contribution(member, signal, now))
 
         supporters = {c.member for c in evidence} or {member}
         charged = member
@@ -380,7 +390,7 @@ class Policy:
         self.offenses[target] = (count + 1, now)
         deciders = frozenset(supporters)
         self.active[target] = ActiveBlock(
-            target, now + duration, rule.name, needed, set(supporters), deciders
+            target, now + duration, rule.name, needed, set(supporters), deciders, now
         )
         if (target, rule.name) in self.sightings:
             self._drop((target, rule.name))
@@ -446,7 +456,7 @@ class Policy:
 
     def _waiting(
         self, member: str, rule: ScenarioRule, needed: int, counted: list[Contribution],
-        stale: int,
+        stale: int, now: float,
     ) -> Outcome | None:
         """Why the sightings ``counted`` do not decide yet, or ``None`` when they do."""
         note = f" ({stale} not ready, not counted)" if stale else ""
@@ -465,8 +475,8 @@ class Policy:
         elif len(counted) < needed:
             return Outcome(None, "quorum",
                            f"{len(counted)}/{needed} members{note}, waiting for more")
-        if not any(trust.trusted(m) for m in members):
-            why = trust.why_not(member) or f"no trusted member among {len(members)}"
+        if not any(trust.trusted(m, now) for m in members):
+            why = trust.why_not(member, now) or f"no trusted member among {len(members)}"
             return Outcome(None, "probation", why + note)
         return None
 

@@ -10,13 +10,15 @@ host, is the scenarios file's business (``local_block``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Annotated
 
 import msgspec
 
+from shieldwall.addresses import Ranges
 from shieldwall.config import Duration, Section, load_toml
+from shieldwall.hub.trust import TrustConfig
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -34,6 +36,9 @@ class ScenarioRule:
     #: Distinct members needed within ``window`` when not confirmed.
     quorum: int = 2
     window: float = HOUR
+    #: When above 0, a weighted quorum: the reporters' summed trust weight must reach it
+    #: (instead of ``quorum`` heads).
+    weight: float = 0.0
 
     def needed(self) -> int:
         """How many distinct members must report the target."""
@@ -61,6 +66,11 @@ class PolicyConfig:
     lift_cooldown: float = DAY
     #: Live quorum sightings one member may hold (bounds the hub's memory per member).
     max_sightings_per_member: int = 20_000
+    #: Trust earned by track record (weights, probation, quarantine; see hub.trust).
+    trust: TrustConfig = field(default_factory=TrustConfig)
+    #: The hub's secret canaries (``<hub data>/canaries.txt``, see hub.canaries): never
+    #: read from the policy file, which the alliance shares.
+    canaries: Ranges = field(default_factory=Ranges, compare=False, repr=False)
 
     def rule(self, scenario: str) -> ScenarioRule:
         """The rule for ``scenario``, or the rule for unknown scenarios."""
@@ -76,9 +86,13 @@ class _Rule(Section, frozen=True):
     confirmed: bool = False
     quorum: Annotated[int, msgspec.Meta(ge=1)] = 2
     window: Duration = Duration(HOUR)
+    weight: Annotated[float, msgspec.Meta(ge=0)] = 0.0
 
     def rule(self, name: str) -> ScenarioRule:
-        return ScenarioRule(name, float(self.duration), self.confirmed, self.quorum, float(self.window))
+        return ScenarioRule(
+            name, float(self.duration), self.confirmed, self.quorum, float(self.window),
+            self.weight,
+        )
 
 
 class _Escalation(Section, frozen=True):
@@ -98,11 +112,29 @@ class _Limits(Section, frozen=True):
     max_sightings_per_member: Annotated[int, msgspec.Meta(ge=1)] = 20_000
 
 
+class _Trust(Section, frozen=True):
+    enabled: bool = True
+    earn: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    trusted: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
+    lift_penalty: Annotated[float, msgspec.Meta(ge=0)] = 3.0
+    dispute_penalty: Annotated[float, msgspec.Meta(ge=0)] = 3.0
+    vouched: tuple[str, ...] = ()
+    founders: Duration = Duration(DAY)
+    probation: Duration = Duration(DAY)
+
+    def config(self) -> TrustConfig:
+        return TrustConfig(
+            self.enabled, self.earn, self.trusted, self.lift_penalty, self.dispute_penalty,
+            self.vouched, float(self.founders), float(self.probation),
+        )
+
+
 class _PolicyFile(Section, frozen=True):
     scenarios: dict[str, _Rule] = msgspec.field(default_factory=dict)
     unknown: _Rule = msgspec.field(default_factory=lambda: _Rule(quorum=3))
     escalation: _Escalation = msgspec.field(default_factory=_Escalation)
     limits: _Limits = msgspec.field(default_factory=_Limits)
+    trust: _Trust = msgspec.field(default_factory=_Trust)
 
 
 def default_policy_text() -> str:
@@ -131,4 +163,5 @@ def load_policy(text: str | None = None, source: str = "policy") -> PolicyConfig
         allow_reserved=file.limits.allow_reserved,
         lift_cooldown=float(file.limits.lift_cooldown),
         max_sightings_per_member=file.limits.max_sightings_per_member,
+        trust=file.trust.config(),
     )

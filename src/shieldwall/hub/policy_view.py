@@ -14,6 +14,7 @@ from shieldwall.hub.ledger.storage import Ledger, MemberRecord, StoredDecision, 
 from shieldwall.hub.policy import Policy, canonical_target
 from shieldwall.hub.policy_config import HOUR, PolicyConfig
 from shieldwall.hub.protections import Protected, Protections
+from shieldwall.hub.trust import JOURNAL_KIND, Trust, TrustEvent, decode_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ def view_query(config: PolicyConfig, now: float) -> ViewQuery:
         now=now,
         horizon=max(config.offense_memory, config.max_duration),
         signal_horizon=config.max_window(),
-        confirmed=tuple(name for name, rule in config.scenarios.items() if rule.confirmed),
+        # With trust, a member on probation leaves sightings even on confirmed scenarios.
+        confirmed=() if config.trust.enabled else tuple(
+            name for name, rule in config.scenarios.items() if rule.confirmed),
     )
 
 
@@ -65,20 +68,35 @@ def member_protections(members: list[MemberRecord]) -> list[Protected]:
     return entries
 
 
+async def trust_events(ledger: Ledger) -> list[TrustEvent]:
+    """Every quarantine and release in the journal, oldest first."""
+    events: list[TrustEvent] = []
+    after = 0
+    while True:
+        page = await ledger.journal(JOURNAL_KIND, after=after, limit=1000)
+        events += [e for e in (decode_event(entry.body) for entry in page) if e is not None]
+        if len(page) < 1000:
+            return events
+        after = page[-1].id
+
+
 async def build_policy(
     ledger: Ledger, config: PolicyConfig, base: Protections, now: float
 ) -> Policy:
     """A policy whose memory is rebuilt from the ledger as of ``now``."""
     members = await ledger.members()
-    policy = Policy(config, base.with_entries(member_protections(members)))
+    trust = Trust(config.trust, joined={m.name: m.joined for m in members})
+    policy = Policy(config, base.with_entries(member_protections(members)), trust=trust)
     query = view_query(config, now)
-    policy.restore(await ledger.policy_rows(query), now)
+    events = await trust_events(ledger) if config.trust.enabled else []
+    policy.restore(await ledger.policy_rows(query), now, events)
     if policy.lifted:
         # Within a lift's cool-down even confirmed scenarios wait for a second member:
         # their sightings on lifted targets (which the query skipped) are replayed too.
         recent = await ledger.signals_for(list(policy.lifted), 10_000)
         for stored in reversed(recent):
             if stored.received > now - query.signal_horizon and stored.signal.kind != "retract":
-                policy.restore_signal(stored.member, stored.signal, stored.received)
+                policy.restore_signal(
+                    stored.member, stored.signal, stored.received, stored.outcome)
         policy.sweep(now)
     return policy

@@ -1,0 +1,221 @@
+"""Trust earned by track record: each member's weight, from what the ledger holds. Pure.
+
+A member's weight is a number from 0 to 1: its net credit divided by ``earn``.
+
+* Founders start at full weight: the members that joined within ``founders`` of
+  the alliance's first member, and those the council vouches for (``vouched``).
+  Everyone else starts at 0.
+* Credit grows when a decision the member supported was corroborated: every
+  supporter of a block gains the *other* supporters' weights (at most 1 per
+  decision). A member nobody trusts yet corroborates nothing, so members on
+  probation cannot raise each other: trust flows only from members who have it.
+* Credit falls with each decision it supported that the operator lifted
+  (``lift_penalty``) or that a dispute lifted (``dispute_penalty``).
+* A member that reports a canary is quarantined: weight 0, its signals do not
+  count, until the council or operator releases it.
+
+Below ``trusted``, and for its first ``probation`` seconds whatever its weight,
+a member is on probation: its word blocks on its own host (that is its
+sovereignty) but alliance-wide only with a trusted member's corroboration.
+Members the readiness roster says are not ready count for nothing while they
+are not (:attr:`Trust.not_ready`, a pure input).
+
+Everything here is rebuilt from the ledger: credit and penalties from the
+decisions (their evidence names the supporters), quarantine and release from the
+journal (:data:`JOURNAL_KIND`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+#: Journal kind of quarantine and release records (key: the member).
+JOURNAL_KIND = "trust"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustConfig:
+    """The policy's ``[trust]`` table (see ``default_policy.toml``)."""
+
+    enabled: bool = True
+    #: Net credit at which a member reaches full weight.
+    earn: float = 10.0
+    #: Weight from which a member's word alone decides (below it: probation).
+    trusted: float = 0.2
+    lift_penalty: float = 3.0
+    dispute_penalty: float = 3.0
+    #: Members the council vouches for: they start at full weight.
+    vouched: tuple[str, ...] = ()
+    #: Members that joined within this many seconds of the first one are founders.
+    founders: float = 86400.0
+    #: A newcomer's word needs corroboration for at least this long after it joined.
+    probation: float = 86400.0
+
+
+class TrustEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A journal record: a member quarantined (and why) or released."""
+
+    act: Literal["quarantine", "release"]
+    member: str
+    at: float
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Standing:
+    """What the hub knows about one member's record."""
+
+    credit: float = 0.0
+    #: Decisions it supported that other members corroborated.
+    corroborated: int = 0
+    lifted: int = 0
+    upheld: int = 0
+    #: Why it is quarantined ("" = it is not), and since when.
+    quarantined: str = ""
+    since: float = 0.0
+
+
+@dataclass(slots=True)
+class Trust:
+    """Every member's standing, and the weights that follow from it."""
+
+    config: TrustConfig = field(default_factory=TrustConfig)
+    #: Members whose reports do not count now (the readiness roster's "not ready").
+    not_ready: frozenset[str] = frozenset()
+    #: member -> when it joined. ``None``: membership unknown (a policy used on its
+    #: own, as in the lab and unit tests), so every member counts as a founder.
+    joined: Mapping[str, float] | None = None
+    standings: dict[str, Standing] = field(default_factory=dict)
+    _founders: frozenset[str] | None = None
+
+    def founder(self, member: str) -> bool:
+        """Whether the member starts at full weight (vouched for, or a founder)."""
+        if member in self.config.vouched or self.joined is None:
+            return True
+        if self._founders is None:
+            first = min(self.joined.values(), default=0.0)
+            self._founders = frozenset(
+                m for m, at in self.joined.items() if at <= first + self.config.founders
+            )
+        return member in self._founders
+
+    def standing(self, member: str) -> Standing:
+        """The member's standing (a blank one for a member never seen)."""
+        found = self.standings.get(member)
+        return found if found is not None else Standing()
+
+    def weight(self, member: str) -> float:
+        """The member's weight now, 0 to 1 (1 for everyone when trust is off)."""
+        if not self.config.enabled:
+            return 1.0
+        s = self.standings.get(member)
+        if s is None:
+            return 1.0 if self.founder(member) else 0.0
+        if s.quarantined:
+            return 0.0
+        net = s.credit - self.config.lift_penalty * s.lifted
+        net -= self.config.dispute_penalty * s.upheld
+        if self.founder(member):
+            net += self.config.earn
+        return min(1.0, max(0.0, net / self.config.earn))
+
+    def counts(self, member: str) -> bool:
+        """Whether the member's reports count at all now."""
+        if not self.config.enabled:
+            return True
+        return member not in self.not_ready and not self.standing(member).quarantined
+
+    def trusted(self, member: str, now: float) -> bool:
+        """Whether the member's word alone may decide (it counts and is off probation)."""
+        if not self.config.enabled:
+            return True
+        if not self.counts(member) or self.weight(member) < self.config.trusted:
+            return False
+        return self.founder(member) or self._tenure(member, now) >= self.config.probation
+
+    def _tenure(self, member: str, now: float) -> float:
+        if self.joined is None:
+            return float("inf")
+        joined = self.joined.get(member)
+        return 0.0 if joined is None else now - joined
+
+    def why_not(self, member: str, now: float) -> str | None:
+        """Why the member's report does not decide on its own, or ``None`` when it does."""
+        if not self.config.enabled:
+            return None
+        s = self.standing(member)
+        if s.quarantined:
+            return f"member {member!r} is quarantined ({s.quarantined}): its signals do not count"
+        if member in self.not_ready:
+            return f"member {member!r} is not ready: its signals do not count until it is"
+        w = self.weight(member)
+        if w < self.config.trusted:
+            return (f"member {member!r} is on probation (weight {w:.2f} < {self.config.trusted:g}):"
+                    " alliance-wide only with a trusted member's corroboration")
+        tenure = self._tenure(member, now)
+        if not self.founder(member) and tenure < self.config.probation:
+            return (f"member {member!r} is on probation (a member for {tenure / 3600:.1f}h of"
+                    f" {self.config.probation / 3600:g}h): alliance-wide only with a trusted"
+                    " member's corroboration")
+        return None
+
+    def support(self, members: Iterable[str]) -> float:
+        """The summed weight of the members that count."""
+        return sum(self.weight(m) for m in members if self.counts(m))
+
+    # -- what changes a standing ----------------------------------------------------
+    def corroborated(self, supporters: Iterable[str]) -> None:
+        """A block was decided with ``supporters``: each gains the others' weights."""
+        members = sorted({m for m in supporters if self.counts(m)})
+        if len(members) < 2 or not self.config.enabled:
+            return
+        weights = {m: self.weight(m) for m in members}
+        total = sum(weights.values())
+        for member in members:
+            gain = min(1.0, total - weights[member])
+            if gain > 0:
+                s = self.standings.setdefault(member, Standing())
+                s.credit += gain
+                s.corroborated += 1
+
+    def penalise(self, supporters: Iterable[str], why: Literal["lift", "dispute"]) -> None:
+        """A block ``supporters`` made was lifted by the operator or by a dispute."""
+        for member in set(supporters):
+            s = self.standings.setdefault(member, Standing())
+            if why == "lift":
+                s.lifted += 1
+            else:
+                s.upheld += 1
+
+    def apply(self, event: TrustEvent) -> bool:
+        """Apply a quarantine or release; False when it changes nothing."""
+        s = self.standings.setdefault(event.member, Standing())
+        if event.act == "quarantine":
+            if s.quarantined:
+                return False
+            s.quarantined, s.since = event.reason or "quarantined", event.at
+            return True
+        if not s.quarantined:
+            return False
+        s.quarantined, s.since = "", event.at
+        return True
+
+
+def encode_event(event: TrustEvent) -> bytes:
+    """The journal body of a trust event."""
+    return msgspec.json.encode(event)
+
+
+_events = msgspec.json.Decoder(TrustEvent)
+
+
+def decode_event(body: bytes) -> TrustEvent | None:
+    """A journal body as a trust event (``None`` for a body this version cannot read)."""
+    try:
+        return _events.decode(body)
+    except msgspec.DecodeError:
+        return None
