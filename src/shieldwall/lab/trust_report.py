@@ -1,0 +1,101 @@
+"""The trust simulation's full report: the table, the limits, the trade-off curves.
+
+``shieldwall lab trust`` and ``bench/trust_sim.py`` print it; ``--plot`` also
+draws the curves with matplotlib (the ``lab`` extra), which nothing else needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shieldwall.lab.trust_table import HEADER, Job, Row, measure, render, table_jobs
+
+Say = Callable[[str], None]
+SIZES = (20, 50, 200)
+SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+PROBATIONS = (0.0, 3 * 3600.0, 6 * 3600.0, 12 * 3600.0, 24 * 3600.0)
+CANARIES = (0, 400, 2000, 6000)
+CURVE_N = 50
+
+
+def report(
+    say: Say, sizes: Sequence[int] = SIZES, shares: Sequence[float] = SHARES, seeds: int = 10,
+    ipsum: str = "", workers: int = 2, curves: bool = True, plot: Path | None = None,
+    curve_seeds: int = 5,
+) -> list[Row]:
+    """Run the table (and curves, over ``curve_seeds``), print them; returns the table's rows."""
+    say(f"trust simulation: N = {', '.join(map(str, sizes))}; colluders"
+        f" {', '.join(f'{s:.0%}' for s in shares)}; {seeds} seeds; real Policy code")
+    say("")
+    rows = measure(table_jobs(sizes, shares, seeds, ipsum), workers)
+    for line in render(rows):
+        say(line)
+    say("")
+    say("limits: the same runs with trust off (today), and with turncoat colluders"
+        " (members from the start, truthful during the warm-up)")
+    limits = measure(
+        table_jobs(sizes, (0.3,), seeds, ipsum, trusted=False)
+        + table_jobs(sizes, (0.3,), seeds, ipsum, turncoats=True), workers)
+    say(HEADER.replace("| N |", "| limit | N |"))
+    say("|" + "---|" * 10)
+    for kind, row in zip(["trust off"] * len(sizes) + ["turncoats"] * len(sizes), limits,
+                         strict=True):
+        say(f"| {kind} " + render([row])[2])
+    if not curves:
+        return rows
+    say("")
+    say(f"trade-off 1: probation length (N = {CURVE_N}, 30 % newcomer colluders,"
+        f" {curve_seeds} seeds)")
+    probation = measure([
+        Job(CURVE_N, 0.3, seed, trust=(("probation", p),), ipsum=ipsum)
+        for p in PROBATIONS for seed in range(curve_seeds)], workers)
+    say("| probation h | P2 clean seeds (mean benign bans) | P5 cost p50/p95 s | P4 banned |")
+    say("|---|---|---|---|")
+    for row in probation:
+        p = dict(row.job.trust)["probation"]
+        say(f"| {p / 3600:g} | {row.clean_seeds}/{len(row.runs)} ({row.benign:.1f}) |"
+            f" {row.cost(0.5):.0f}/{row.cost(0.95):.0f} | {row.banned_share:.1%} |")
+    say("")
+    say(f"trade-off 2: canaries held by the hub against turncoats (N = {CURVE_N}, 30 %,"
+        f" {curve_seeds} seeds)")
+    canaries = measure([
+        Job(CURVE_N, 0.3, seed, turncoats=True, canaries=c, ipsum=ipsum)
+        for c in CANARIES for seed in range(curve_seeds)], workers)
+    say("| canaries (of 20,000 benign) | mean benign bans | colluders quarantined |")
+    say("|---|---|---|")
+    for row in canaries:
+        say(f"| {row.job.canaries} | {row.benign:.1f} | {row.quarantined} |")
+    if plot is not None:
+        draw(plot, probation, canaries)
+        say("")
+        say(f"plot: {plot}")
+    return rows
+
+
+def draw(path: Path, probation: Sequence[Row], canaries: Sequence[Row]) -> None:
+    """Both curves side by side, as a PNG (needs matplotlib: ``pip install shieldwall[lab]``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    hours = [dict(r.job.trust)["probation"] / 3600 for r in probation]
+    left.plot(hours, [r.benign for r in probation], "o-", color="tab:red",
+              label="benign bans per run (P2)")
+    left.set_xlabel("probation (hours)")
+    left.set_ylabel("benign addresses banned", color="tab:red")
+    twin = left.twinx()
+    twin.plot(hours, [r.cost(0.95) for r in probation], "s--", color="tab:blue",
+              label="P5 p95 delay (s)")
+    twin.set_ylabel("p95 extra delay for honest detections (s)", color="tab:blue")
+    left.set_title(f"probation vs. newcomer liars (N={CURVE_N}, 30 %)")
+    count = [r.job.canaries for r in canaries]
+    right.plot(count, [r.benign for r in canaries], "o-", color="tab:red")
+    right.set_xlabel("canaries among 20,000 benign addresses")
+    right.set_ylabel("benign addresses banned per run")
+    right.set_title(f"canaries vs. turncoats (N={CURVE_N}, 30 %)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
