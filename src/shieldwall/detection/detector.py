@@ -17,6 +17,7 @@ from typing import TypeVar
 from shieldwall.addresses import Ranges
 from shieldwall.detection.detection import MAX_EVIDENCE, Detection
 from shieldwall.detection.scenario import Scenario
+from shieldwall.events import engine as engines
 from shieldwall.events.event import Event
 
 _V = TypeVar("_V")
@@ -60,8 +61,12 @@ class Detector:
         max_keys: int = MAX_KEYS_PER_SCENARIO,
         keep_evidence: bool = True,
         history: bool = False,
+        engine: str = "auto",
     ) -> None:
         self.states = [_State(s) for s in scenarios]
+        #: Which loop feeds it (:mod:`shieldwall.events.engine`): ``"compiled"`` or ``"python"``.
+        self.engine = engines.wanted(engine)
+        self._fast_states: tuple[tuple[object, ...], ...] | None = None
         #: Addresses and ranges never detected here (``detection.allow``).
         self.exempt = exempt or Ranges()
         self.max_keys = max_keys
@@ -86,6 +91,8 @@ class Detector:
 
     def feed(self, events: Iterable[Event]) -> list[Detection]:
         """Observe events in log order; return the detections they trigger."""
+        if self.engine == "compiled":
+            return self._feed_compiled(events if isinstance(events, list) else list(events))
         found: list[Detection] = []
         route = self._route
         allows = self.exempt.covers if len(self.exempt) else None
@@ -126,6 +133,29 @@ class Detector:
                 if detection is not None:
                     state.active[key] = detection
                     found.append(detection)
+        if self.detections is not None:
+            self.detections.extend(found)
+        return found
+
+    def _feed_compiled(self, events: list[Event]) -> list[Detection]:
+        """The same loop in C (events/_engine.c), over these same tables."""
+        module = engines.compiled
+        assert module is not None
+        if self._fast_states is None:
+            self._fast_states = tuple(
+                (s, s.windows, s.users, s.active, s.threshold, s.distinct, s.quiet,
+                 float(s.scenario.window))
+                for s in self.states
+            )
+        covers = self.exempt.covers if len(self.exempt) else None
+        found: list[Detection]
+        found, allowed = module.detect(
+            self, events, self._route, self._fast_states, self.keep_evidence, MAX_EVIDENCE, covers,
+            self._count, self._distinct, self._fire_distinct, self.sweep, SWEEP_EVERY, self.max_keys,
+            # A subclass's own sweep runs as Python; Detector.sweep runs in C.
+            type(self).sweep is Detector.sweep,
+        )
+        self.allowed_events += allowed
         if self.detections is not None:
             self.detections.extend(found)
         return found
@@ -205,6 +235,11 @@ class Detector:
             del seen[oldest]  # never the user just added: its time is not before the horizon
         if len(seen) < scenario.threshold:
             return None
+        return self._fire_distinct(state, key, event, seen)
+
+    def _fire_distinct(self, state: _State, key: str, event: Event, seen: dict[str, float]) -> Detection:
+        """The detection of ``threshold`` distinct users now in ``seen`` (the compiled loop's too)."""
+        scenario = state.scenario
         del state.users[key]
         return Detection(
             key=key,

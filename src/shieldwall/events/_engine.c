@@ -20,6 +20,7 @@
 #include <string.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <structmember.h>
 
 enum { R_ATTEMPT, R_PAM, R_CONNECTION, R_EXHAUSTED, R_CONNECT, R_MARK, R_MARKED, R_REQUEST, R_OTHER };
 enum { F_TS, F_IP, F_CONN, F_CONN5, F_REP, F_USER, NFIELDS };
@@ -74,7 +75,7 @@ typedef struct {
     long long *hits;
     int npatterns;
     PyObject *pack_name, *event_type, *key_of, *parse_time, *fallback, *clock;
-    PyObject *minutes, *clf_minutes, *times, *keys, *users, *seconds;
+    PyObject *minutes, *clf_minutes, *bsd_days, *times, *keys, *users, *seconds;
     Py_ssize_t cache_size;
     int keep;
     long max_tries;
@@ -103,7 +104,7 @@ static void Feeder_dealloc(Feeder *self) {
     PyMem_Free(self->hits);
     Py_XDECREF(self->pack_name); Py_XDECREF(self->event_type); Py_XDECREF(self->key_of);
     Py_XDECREF(self->parse_time); Py_XDECREF(self->fallback); Py_XDECREF(self->clock);
-    Py_XDECREF(self->minutes); Py_XDECREF(self->clf_minutes); Py_XDECREF(self->times); Py_XDECREF(self->keys);
+    Py_XDECREF(self->minutes); Py_XDECREF(self->clf_minutes); Py_XDECREF(self->bsd_days); Py_XDECREF(self->times); Py_XDECREF(self->keys);
     Py_XDECREF(self->users); Py_XDECREF(self->seconds); Py_XDECREF(self->conns);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -216,6 +217,14 @@ static int Feeder_init(Feeder *self, PyObject *args, PyObject *kw) {
         return -1;
     }
     self->clf_minutes = clf;
+    PyObject *days = PyObject_GetAttrString(clock, "_bsd_days");
+    if (days == NULL) return -1;
+    if (!PyDict_Check(days)) {
+        Py_DECREF(days);
+        PyErr_SetString(PyExc_TypeError, "clock._bsd_days must be a dict");
+        return -1;
+    }
+    self->bsd_days = days;
 #define KEEP(field, value) Py_INCREF(value); self->field = value;
     KEEP(pack_name, pack_name) KEEP(event_type, event_type) KEEP(key_of, key_of)
     KEEP(parse_time, parse_time) KEEP(fallback, fallback) KEEP(clock, clock)
@@ -404,7 +413,134 @@ static int weigh(Feeder *self, int role, const char *conn, Py_ssize_t conn_len, 
     }
 }
 
+/* ---- time: two of Clockless.parse's paths, taken in C ------------------------ */
+
+static PyObject *lookup(PyObject *dict, const char *p, Py_ssize_t n, PyObject **made);
+
+#define HALF_YEAR (183 * 86400.0)
+#define CLOCK_CACHE 4096
+
+static int two_digits(const char *p, int *out) {
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return 0;
+    *out = (p[0] - '0') * 10 + (p[1] - '0');
+    return 1;
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (as calendar.timegm). */
+static long long days_from_civil(long long y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+static int month_of(const char *p) {
+    static const char *names = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int i = 0; i < 12; i++)
+        if (memcmp(p, names + 3 * i, 3) == 0) return i + 1;
+    return 0;
+}
+
+static int set_clock_double(PyObject *clock, const char *name, double v) {
+    PyObject *f = PyFloat_FromDouble(v);
+    if (!f) return -1;
+    int rc = PyObject_SetAttrString(clock, name, f);
+    Py_DECREF(f);
+    return rc;
+}
+
+static int put_bounded(PyObject *dict, const char *key, Py_ssize_t n, double value, Py_ssize_t bound) {
+    if (PyDict_GET_SIZE(dict) >= bound) PyDict_Clear(dict);
+    PyObject *k = PyBytes_FromStringAndSize(key, n);
+    PyObject *v = PyFloat_FromDouble(value);
+    int rc = (k && v) ? PyDict_SetItem(dict, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
+/* The value of ``ts`` when one of these paths decides it exactly as Clockless.parse
+ * and EventStream._parse_time would (and with the same effect on their caches):
+ * 1 done (*out set), 0 ask Python, -1 error.
+ *  - BSD syslog, a day seen before (Clockless._bsd's second path, then _remember);
+ *  - the Common Log Format in full (Clockless._clf: no state but its caches). */
+static int fast_time(Feeder *self, const char *ts, Py_ssize_t n, double low, double high, double *out) {
+    double value;
+    if (n == 15) {
+        PyObject *made;
+        PyObject *day = lookup(self->bsd_days, ts, 6, &made);
+        Py_XDECREF(made);
+        if (!day) return PyErr_Occurred() ? -1 : 0;
+        double start = PyFloat_AsDouble(day);
+        Py_DECREF(day);
+        int hh, mm, ss;
+        if (ts[6] != ' ' || ts[9] != ':' || ts[12] != ':' || !two_digits(ts + 7, &hh) || hh > 23 ||
+            !two_digits(ts + 10, &mm) || mm > 59 || !two_digits(ts + 13, &ss) || ss > 60)
+            return 0;
+        value = start + hh * 3600 + mm * 60 + ss;
+        if (!(low <= value && value <= high)) return 0;
+        /* Clockless._remember */
+        if (put_bounded(self->minutes, ts, 13, value - ss, CLOCK_CACHE) < 0 ||
+            set_clock_double(self->clock, "_last_bsd", value) < 0 ||
+            set_clock_double(self->clock, "low", value - HALF_YEAR) < 0 ||
+            set_clock_double(self->clock, "high", value + HALF_YEAR) < 0)
+            return -1;
+    } else if (n == 26 && ts[2] == '/') {
+        int day, hh, mm, ss, c1, c2, oh, om;
+        int month = (ts[3] >= 'A' && ts[3] <= 'Z' && ts[4] >= 'a' && ts[4] <= 'z' && ts[5] >= 'a' && ts[5] <= 'z')
+                        ? month_of(ts + 3) : 0;
+        if (!two_digits(ts, &day) || ts[2] != '/' || !month || ts[6] != '/' || !two_digits(ts + 7, &c1) ||
+            !two_digits(ts + 9, &c2) || ts[11] != ':' || !two_digits(ts + 12, &hh) || ts[14] != ':' ||
+            !two_digits(ts + 15, &mm) || ts[17] != ':' || !two_digits(ts + 18, &ss) || ts[20] != ' ' ||
+            (ts[21] != '+' && ts[21] != '-') || !two_digits(ts + 22, &oh) || !two_digits(ts + 24, &om))
+            return 0;
+        int year = c1 * 100 + c2;
+        static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        int last = mdays[month - 1] + (month == 2 && leap);
+        if (year < 1 || day < 1 || day > last || hh > 23 || mm > 59 || ss > 60) return 0; /* Python says why */
+        value = (double)(days_from_civil(year, month, day) * 86400) + hh * 3600 + mm * 60 + ss;
+        double offset = oh * 3600 + om * 60;
+        value = ts[21] == '+' ? value - offset : value + offset;
+        char minute[23];
+        memcpy(minute, ts, 17);
+        memcpy(minute + 17, ts + 20, 6);
+        if (put_bounded(self->clf_minutes, minute, 23, value - ss, CLOCK_CACHE) < 0) return -1;
+    } else {
+        return 0;
+    }
+    /* EventStream._parse_time: the year did not change on these paths */
+    if (put_bounded(self->times, ts, n, value, self->cache_size) < 0) return -1;
+    *out = value;
+    return 1;
+}
+
 /* ---- the loop ---------------------------------------------------------------- */
+
+/* The blame key of a plain dotted quad, as blame_key_from_text gives it (the text
+ * itself: Python's ipaddress writes an IPv4 address the same way, and refuses
+ * leading zeros); NULL (no error) for anything else, which Python decides. */
+static PyObject *dotted_quad(const char *p, Py_ssize_t n) {
+    int dots = 0, digits = 0, value = 0;
+    if (n < 7 || n > 15) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= '0' && c <= '9') {
+            if (digits == 1 && value == 0) return NULL; /* leading zero */
+            value = value * 10 + (c - '0');
+            if (++digits > 3 || value > 255) return NULL;
+        } else if (c == '.') {
+            if (digits == 0 || ++dots > 3) return NULL;
+            digits = value = 0;
+        } else {
+            return NULL;
+        }
+    }
+    if (dots != 3 || digits == 0) return NULL;
+    return PyUnicode_DecodeASCII(p, n, NULL);
+}
 
 /* Cache lookup by bytes value; returns a new reference or NULL (with or without error). */
 static PyObject *lookup(PyObject *dict, const char *p, Py_ssize_t n, PyObject **made) {
@@ -561,6 +697,16 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
                 }
             }
             if (!cached) {
+                double fast;
+                int done = fast_time(self, ts, tslen, low, high, &fast);
+                if (done < 0) { Py_XDECREF(made); goto fail; }
+                if (done) {
+                    cached = PyFloat_FromDouble(fast);
+                    if (!cached) { Py_XDECREF(made); goto fail; }
+                    if (read_bounds(self, &low, &high) < 0) { Py_DECREF(cached); Py_XDECREF(made); goto fail; }
+                }
+            }
+            if (!cached) {
                 if (!made) goto fail;
                 cached = PyObject_CallOneArg(self->parse_time, made);
                 Py_DECREF(made);
@@ -581,7 +727,8 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             if (!held && PyErr_Occurred()) { Py_XDECREF(made); Py_DECREF(when); goto fail; }
             if (!held) {
                 if (PyDict_GET_SIZE(self->keys) >= self->cache_size) PyDict_Clear(self->keys);
-                held = PyObject_CallOneArg(self->key_of, made);
+                held = dotted_quad(data + starts[F_IP], ends[F_IP] - starts[F_IP]);
+                if (!held && !PyErr_Occurred()) held = PyObject_CallOneArg(self->key_of, made);
                 if (!held || PyDict_SetItem(self->keys, made, held) < 0) {
                     Py_XDECREF(held); Py_DECREF(made); Py_DECREF(when); goto fail;
                 }
@@ -705,8 +852,414 @@ static PyTypeObject FeederType = {
     .tp_new = PyType_GenericNew,
 };
 
+
+/* ---- detection (detection/detector.py's Detector.feed) ------------------------
+ *
+ * The loop of Detector.feed over the detector's own tables (the same dicts and
+ * lists, so either loop can run at any time). Done here: routing, the quiet period
+ * of an active detection, a counting window that does not fire, a distinct-user
+ * window (its firing tail is the detector's _fire_distinct). Left to the detector's
+ * Python methods, called before anything is changed: a new window, a window that
+ * would fire or a time going back (_count), a new user table or a time going back
+ * (_distinct), sweeps and the allowlist. */
+
+typedef struct {
+    PyObject *state, *windows, *users, *active;
+    Py_ssize_t threshold;
+    int distinct;
+    double quiet, window;
+} StateInfo;
+
+static PyObject *s_pack, *s_kind, *s_time, *s_key, *s_weight, *s_user, *s_line, *s_count,
+    *s_first_seen, *s_last_seen, *s_evidence, *s_since, *s_next, *s_budget;
+
+/* Event's fields read straight from its slots (msgspec stores a Struct's fields as
+ * members): the offsets come from the type's own member descriptors, and any other
+ * type is read by attribute. */
+enum { EV_PACK, EV_KIND, EV_TIME, EV_KEY, EV_WEIGHT, EV_USER, EV_LINE, EV_N };
+static PyTypeObject *event_type_seen;
+static Py_ssize_t event_offsets[EV_N];
+
+static int learn_event_type(PyTypeObject *type, PyObject *const *names) {
+    for (int i = 0; i < EV_N; i++) {
+        PyObject *d = PyObject_GetAttr((PyObject *)type, names[i]);
+        if (!d) { PyErr_Clear(); return 0; }
+        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
+                 ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX;
+        if (ok) event_offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+        Py_DECREF(d);
+        if (!ok) return 0;
+    }
+    Py_INCREF(type); /* kept for the offsets' sake (an Event type lives as long anyway) */
+    Py_XDECREF(event_type_seen);
+    event_type_seen = type;
+    return 1;
+}
+
+static PyObject *event_field(PyObject *event, int which, PyObject *name) {
+    if (Py_TYPE(event) == event_type_seen) {
+        PyObject *v = *(PyObject **)((char *)event + event_offsets[which]);
+        if (v) { Py_INCREF(v); return v; }
+    }
+    return PyObject_GetAttr(event, name);
+}
+
+static int get_double(PyObject *o, PyObject *name, double *out) {
+    PyObject *v = PyObject_GetAttr(o, name);
+    if (!v) return -1;
+    *out = PyFloat_AsDouble(v);
+    Py_DECREF(v);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int set_double(PyObject *o, PyObject *name, double value) {
+    PyObject *v = PyFloat_FromDouble(value);
+    if (!v) return -1;
+    int rc = PyObject_SetAttr(o, name, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+/* weight-1 counting window: 1 = handled here (no detection), 0 = ask _count, -1 error */
+static int count_fast(StateInfo *si, PyObject *key, PyObject *when, double t, PyObject *line,
+                      Py_ssize_t max_keys) {
+    PyObject *window = PyDict_GetItemWithError(si->windows, key);
+    if (!window) {
+        if (PyErr_Occurred()) return -1;
+        if (PyDict_GET_SIZE(si->windows) >= max_keys) return 0; /* _count evicts first */
+        /* what _count does first: an empty window for this key */
+        window = PyList_New(0);
+        if (!window) return -1;
+        int rc = PyDict_SetItem(si->windows, key, window);
+        Py_DECREF(window); /* the dict holds it */
+        if (rc < 0) return -1;
+    }
+    if (!PyList_Check(window)) return 0;
+    Py_ssize_t n = PyList_GET_SIZE(window);
+    if (n) {
+        double newest = PyFloat_AsDouble(PyTuple_GET_ITEM(PyList_GET_ITEM(window, n - 1), 0));
+        if (t < newest - si->window) return 0;
+    }
+    if (n + 1 >= si->threshold) {
+        /* the oldest of the window once this event is in (and one dropped if over) */
+        Py_ssize_t index = n + 1 > si->threshold ? 1 : 0;
+        double oldest = index < n ? PyFloat_AsDouble(PyTuple_GET_ITEM(PyList_GET_ITEM(window, index), 0)) : t;
+        if (!(t - oldest > si->window)) return 0; /* it fires: the detector's _count */
+    }
+    PyObject *item = PyTuple_Pack(2, when, line);
+    if (!item) return -1;
+    int rc = PyList_Append(window, item);
+    Py_DECREF(item);
+    if (rc < 0) return -1;
+    if (n + 1 > si->threshold && PySequence_DelItem(window, 0) < 0) return -1;
+    return 1;
+}
+
+/* distinct users: 1 = no detection, 2 = fire (seen in *seen_out), 0 = ask _distinct, -1 error */
+static int distinct_fast(StateInfo *si, PyObject *key, PyObject *when, double t, PyObject *user,
+                         PyObject **seen_out, Py_ssize_t max_keys) {
+    PyObject *seen = PyDict_GetItemWithError(si->users, key);
+    if (!seen) {
+        if (PyErr_Occurred()) return -1;
+        if (PyDict_GET_SIZE(si->users) >= max_keys) return 0; /* _distinct evicts first */
+        seen = PyDict_New();
+        if (!seen) return -1;
+        int rc = PyDict_SetItem(si->users, key, seen);
+        Py_DECREF(seen);
+        if (rc < 0) return -1;
+    }
+    if (!PyDict_CheckExact(seen)) return 0;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v, *last = NULL;
+    while (PyDict_Next(seen, &pos, &k, &v)) last = v;
+    if (last && t < PyFloat_AsDouble(last) - si->window) return 0;
+    if (PyDict_DelItem(seen, user) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) return -1;
+        PyErr_Clear();
+    }
+    if (PyDict_SetItem(seen, user, when) < 0) return -1;
+    double horizon = t - si->window;
+    for (;;) {
+        pos = 0;
+        if (!PyDict_Next(seen, &pos, &k, &v)) break;
+        if (PyFloat_AsDouble(v) >= horizon) break;
+        Py_INCREF(k);
+        int rc = PyDict_DelItem(seen, k);
+        Py_DECREF(k);
+        if (rc < 0) return -1;
+    }
+    if (PyDict_GET_SIZE(seen) < si->threshold) return 1;
+    *seen_out = seen;
+    return 2;
+}
+
+/* Detector.sweep over the states' tables; returns the tracked count after it (-1 error). */
+static int sweep_dict(PyObject *dict, int which, double horizon, double now, double quiet) {
+    PyObject *gone = PyList_New(0), *k, *v;
+    if (!gone) return -1;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(dict, &pos, &k, &v)) {
+        int drop = 0;
+        if (which == 0) { /* window: its newest time before the horizon */
+            Py_ssize_t n = PyList_GET_SIZE(v);
+            if (n == 0) { /* never made by the detector; Python's w[-1] would raise */
+                PyErr_SetString(PyExc_IndexError, "an empty detection window");
+                Py_DECREF(gone);
+                return -1;
+            }
+            drop = PyFloat_AsDouble(PyTuple_GET_ITEM(PyList_GET_ITEM(v, n - 1), 0)) < horizon;
+        } else if (which == 1) { /* users: empty, or their newest before the horizon */
+            Py_ssize_t p2 = 0;
+            PyObject *uk, *uv;
+            double newest = 0;
+            int any = 0;
+            while (PyDict_Next(v, &p2, &uk, &uv)) {
+                double x = PyFloat_AsDouble(uv);
+                if (!any || x > newest) newest = x;
+                any = 1;
+            }
+            drop = !any || newest < horizon;
+        } else { /* active: quiet period over */
+            double last;
+            if (get_double(v, s_last_seen, &last) < 0) { Py_DECREF(gone); return -1; }
+            drop = last + quiet < now;
+        }
+        if (PyErr_Occurred() || (drop && PyList_Append(gone, k) < 0)) { Py_DECREF(gone); return -1; }
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(gone); i++)
+        if (PyDict_DelItem(dict, PyList_GET_ITEM(gone, i)) < 0) { Py_DECREF(gone); return -1; }
+    Py_DECREF(gone);
+    return 0;
+}
+
+static int sweep_states(StateInfo *info, Py_ssize_t nstates, double now, double *tracked) {
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < nstates; i++) {
+        StateInfo *si = &info[i];
+        double horizon = now - si->window;
+        if (sweep_dict(si->windows, 0, horizon, now, si->quiet) < 0 ||
+            sweep_dict(si->users, 1, horizon, now, si->quiet) < 0 ||
+            sweep_dict(si->active, 2, horizon, now, si->quiet) < 0)
+            return -1;
+    }
+    for (Py_ssize_t i = 0; i < nstates; i++)
+        total += PyDict_GET_SIZE(info[i].windows) + PyDict_GET_SIZE(info[i].users) +
+                 PyDict_GET_SIZE(info[i].active);
+    *tracked = (double)total;
+    return 0;
+}
+
+/* detect(detector, events, route, states, keep, max_evidence, covers, count, distinct,
+ *        fire_distinct, sweep, sweep_every) -> (found, allowed) */
+static PyObject *engine_detect(PyObject *mod, PyObject *args) {
+    PyObject *det, *events, *route, *states, *covers, *count_fn, *distinct_fn, *fire_fn, *sweep_fn;
+    int keep, swept_here;
+    Py_ssize_t max_evidence, max_keys;
+    double sweep_every;
+    if (!PyArg_ParseTuple(args, "OO!O!O!pnOOOOOdnp", &det, &PyList_Type, &events, &PyDict_Type, &route,
+                          &PyTuple_Type, &states, &keep, &max_evidence, &covers, &count_fn,
+                          &distinct_fn, &fire_fn, &sweep_fn, &sweep_every, &max_keys, &swept_here))
+        return NULL;
+    Py_ssize_t nstates = PyTuple_GET_SIZE(states);
+    StateInfo *info = PyMem_Calloc(nstates + 1, sizeof(StateInfo));
+    if (!info) return PyErr_NoMemory();
+    PyObject *found = NULL;
+    long long allowed = 0, since = 0;
+    double next_sweep = 0.0, budget = 0.0;
+    int have_next = 0;
+    for (Py_ssize_t i = 0; i < nstates; i++) {
+        PyObject *st = PyTuple_GET_ITEM(states, i);
+        StateInfo *si = &info[i];
+        int distinct;
+        if (!PyArg_ParseTuple(st, "OO!O!O!npdd", &si->state, &PyDict_Type, &si->windows, &PyDict_Type,
+                              &si->users, &PyDict_Type, &si->active, &si->threshold, &distinct,
+                              &si->quiet, &si->window))
+            goto fail;
+        si->distinct = distinct;
+    }
+    found = PyList_New(0);
+    if (!found) goto fail;
+    if (PyList_GET_SIZE(events) && Py_TYPE(PyList_GET_ITEM(events, 0)) != event_type_seen) {
+        PyObject *names[EV_N] = {s_pack, s_kind, s_time, s_key, s_weight, s_user, s_line};
+        learn_event_type(Py_TYPE(PyList_GET_ITEM(events, 0)), names);
+    }
+#define SYNC_IN()                                                                  \
+    do {                                                                           \
+        PyObject *v_ = PyObject_GetAttr(det, s_since);                             \
+        if (!v_) goto fail;                                                        \
+        since = PyLong_AsLongLong(v_);                                             \
+        Py_DECREF(v_);                                                             \
+        v_ = PyObject_GetAttr(det, s_next);                                        \
+        if (!v_) goto fail;                                                        \
+        have_next = v_ != Py_None;                                                 \
+        if (have_next) next_sweep = PyFloat_AsDouble(v_);                          \
+        Py_DECREF(v_);                                                             \
+        v_ = PyObject_GetAttr(det, s_budget);                                      \
+        if (!v_) goto fail;                                                        \
+        budget = PyFloat_AsDouble(v_);                                             \
+        Py_DECREF(v_);                                                             \
+        if (PyErr_Occurred()) goto fail;                                           \
+    } while (0)
+#define SYNC_OUT()                                                                 \
+    do {                                                                           \
+        PyObject *v_ = PyLong_FromLongLong(since);                                 \
+        if (!v_ || PyObject_SetAttr(det, s_since, v_) < 0) { Py_XDECREF(v_); goto fail; } \
+        Py_DECREF(v_);                                                             \
+        if (have_next && set_double(det, s_next, next_sweep) < 0) goto fail;       \
+    } while (0)
+    SYNC_IN();
+    for (Py_ssize_t e = 0; e < PyList_GET_SIZE(events); e++) {
+        PyObject *event = PyList_GET_ITEM(events, e);
+        PyObject *pack = event_field(event, EV_PACK, s_pack);
+        if (!pack) goto fail;
+        PyObject *kinds = PyDict_GetItemWithError(route, pack);
+        Py_DECREF(pack);
+        if (!kinds) { if (PyErr_Occurred()) goto fail; continue; }
+        PyObject *kind = event_field(event, EV_KIND, s_kind);
+        if (!kind) goto fail;
+        PyObject *targets = PyDict_GetItemWithError(kinds, kind);
+        Py_DECREF(kind);
+        if (!targets) { if (PyErr_Occurred()) goto fail; continue; }
+        Py_INCREF(targets);
+        PyObject *when = event_field(event, EV_TIME, s_time);
+        if (!when) { Py_DECREF(targets); goto fail; }
+        double t = PyFloat_AsDouble(when);
+        since++;
+        if (!have_next) {
+            have_next = 1;
+            next_sweep = t + sweep_every;
+        } else if (t >= next_sweep && (double)since >= budget) {
+            if (swept_here) {
+                /* Detector.sweep, here: same tables, same order of work */
+                if (sweep_states(info, nstates, t, &budget) < 0) { Py_DECREF(when); Py_DECREF(targets); goto fail; }
+                next_sweep = t + sweep_every;
+                since = 0;
+                PyObject *b = PyLong_FromSsize_t((Py_ssize_t)budget);
+                if (!b || PyObject_SetAttr(det, s_budget, b) < 0) {
+                    Py_XDECREF(b); Py_DECREF(when); Py_DECREF(targets); goto fail;
+                }
+                Py_DECREF(b);
+            } else {
+                SYNC_OUT();
+                PyObject *r = PyObject_CallOneArg(sweep_fn, when);
+                if (!r) { Py_DECREF(when); Py_DECREF(targets); goto fail; }
+                Py_DECREF(r);
+                SYNC_IN();
+            }
+        }
+        PyObject *key = event_field(event, EV_KEY, s_key);
+        if (!key) { Py_DECREF(when); Py_DECREF(targets); goto fail; }
+        if (covers != Py_None) {
+            PyObject *r = PyObject_CallOneArg(covers, key);
+            if (!r) { Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets); goto fail; }
+            int yes = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (yes) { allowed++; Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets); continue; }
+        }
+        PyObject *line = NULL, *user = NULL;
+        long weight = -1;
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(targets); j++) {
+            PyObject *st = PyList_GET_ITEM(targets, j);
+            StateInfo *si = NULL;
+            for (Py_ssize_t i = 0; i < nstates; i++)
+                if (info[i].state == st) { si = &info[i]; break; }
+            if (!si) { PyErr_SetString(PyExc_RuntimeError, "route names an unknown state"); goto event_fail; }
+            if (weight < 0) {
+                PyObject *w = event_field(event, EV_WEIGHT, s_weight);
+                if (!w) goto event_fail;
+                weight = PyLong_AsLong(w);
+                Py_DECREF(w);
+                if (weight == -1 && PyErr_Occurred()) goto event_fail;
+                line = event_field(event, EV_LINE, s_line);
+                if (!line) goto event_fail;
+                user = event_field(event, EV_USER, s_user);
+                if (!user) goto event_fail;
+            }
+            PyObject *active = PyDict_GetItemWithError(si->active, key);
+            if (!active && PyErr_Occurred()) goto event_fail;
+            if (active) {
+                double last, first;
+                if (get_double(active, s_last_seen, &last) < 0 || get_double(active, s_first_seen, &first) < 0)
+                    goto event_fail;
+                if (t < last + si->quiet || t < first) {
+                    PyObject *c = PyObject_GetAttr(active, s_count);
+                    if (!c) goto event_fail;
+                    PyObject *w = PyLong_FromLong(weight);
+                    PyObject *sum = w ? PyNumber_Add(c, w) : NULL;
+                    Py_DECREF(c); Py_XDECREF(w);
+                    if (!sum) goto event_fail;
+                    int rc = PyObject_SetAttr(active, s_count, sum);
+                    Py_DECREF(sum);
+                    if (rc < 0) goto event_fail;
+                    if (t > last && PyObject_SetAttr(active, s_last_seen, when) < 0) goto event_fail;
+                    if (keep) {
+                        PyObject *ev = PyObject_GetAttr(active, s_evidence);
+                        if (!ev) goto event_fail;
+                        Py_ssize_t n = PyObject_Length(ev);
+                        rc = n < 0 ? -1 : (n < max_evidence ? PyList_Append(ev, line) : 0);
+                        Py_DECREF(ev);
+                        if (rc < 0) goto event_fail;
+                    }
+                    continue;
+                }
+                if (PyDict_DelItem(si->active, key) < 0) goto event_fail;
+            }
+            PyObject *detection = NULL;
+            if (si->distinct) {
+                if (user == Py_None) continue;
+                PyObject *seen = NULL;
+                int rc = distinct_fast(si, key, when, t, user, &seen, max_keys);
+                if (rc < 0) goto event_fail;
+                if (rc == 1) continue;
+                if (rc == 2) {
+                    Py_INCREF(seen);
+                    detection = PyObject_CallFunctionObjArgs(fire_fn, si->state, key, event, seen, NULL);
+                    Py_DECREF(seen);
+                } else {
+                    detection = PyObject_CallFunctionObjArgs(distinct_fn, si->state, key, event, NULL);
+                }
+            } else {
+                if (weight == 1) {
+                    int rc = count_fast(si, key, when, t, line, max_keys);
+                    if (rc < 0) goto event_fail;
+                    if (rc == 1) continue;
+                }
+                detection = PyObject_CallFunctionObjArgs(count_fn, si->state, key, event, NULL);
+            }
+            if (!detection) goto event_fail;
+            if (detection != Py_None) {
+                if (PyDict_SetItem(si->active, key, detection) < 0 || PyList_Append(found, detection) < 0) {
+                    Py_DECREF(detection);
+                    goto event_fail;
+                }
+            }
+            Py_DECREF(detection);
+        }
+        Py_XDECREF(line); Py_XDECREF(user);
+        Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets);
+        continue;
+    event_fail:
+        Py_XDECREF(line); Py_XDECREF(user);
+        Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets);
+        goto fail;
+    }
+    SYNC_OUT();
+#undef SYNC_IN
+#undef SYNC_OUT
+    PyMem_Free(info);
+    return Py_BuildValue("NL", found, allowed);
+fail:
+    PyMem_Free(info);
+    Py_XDECREF(found);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"detect", engine_detect, METH_VARARGS, "Detector.feed's loop (see detection/detector.py)."},
+    {NULL}};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_engine", "The compiled events loop (PCRE2 JIT).", -1, NULL};
+    PyModuleDef_HEAD_INIT, "_engine", "The compiled events and detection loops (PCRE2 JIT).", -1, module_methods};
 
 PyMODINIT_FUNC PyInit__engine(void) {
     if (PyType_Ready(&FeederType) < 0 || PyType_Ready(&ConnType) < 0) return NULL;
@@ -714,6 +1267,12 @@ PyMODINIT_FUNC PyInit__engine(void) {
     str_high = PyUnicode_InternFromString("high");
     empty_bytes = PyBytes_FromStringAndSize("", 0);
     if (!str_low || !str_high || !empty_bytes) return NULL;
+#define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return NULL;
+    INTERN(s_pack, "pack") INTERN(s_kind, "kind") INTERN(s_time, "time") INTERN(s_key, "key")
+    INTERN(s_weight, "weight") INTERN(s_user, "user") INTERN(s_line, "line") INTERN(s_count, "count")
+    INTERN(s_first_seen, "first_seen") INTERN(s_last_seen, "last_seen") INTERN(s_evidence, "evidence")
+    INTERN(s_since, "_since_sweep") INTERN(s_next, "_next_sweep") INTERN(s_budget, "_sweep_budget")
+#undef INTERN
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&FeederType);
