@@ -11,9 +11,9 @@ import httpx
 import msgspec
 import pytest
 
+from shieldwall.arsenal import changes
 from shieldwall.arsenal.figures import Sighting, SightingBatch, Usage
 from shieldwall.arsenal.measure import SIGHTING, USAGE
-from shieldwall.arsenal import changes
 from shieldwall.arsenal.repository import Repository, signer_of
 from shieldwall.arsenal.rule import parse_rule
 from shieldwall.arsenal.updater import PinnedFetcher, Source, update

@@ -30,6 +30,7 @@ class Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sha256: str
     status: str
     report_sha256: str = ""
+    demoted: bool = False
 
 
 class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -44,8 +45,16 @@ class ActiveRule:
     """A loaded rule and the status the signed target gave it."""
 
     rule: Rule
+    #: The status the council signed.
     status: str
     report_sha256: str = ""
+    #: Put back in shadow by the hub's charter rule (harm rose), whatever ``status`` says.
+    demoted: bool = False
+
+    @property
+    def effective(self) -> str:
+        """What the member runs it as: ``experimental`` (shadow) when demoted."""
+        return "experimental" if self.demoted and self.status != "deprecated" else self.status
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,8 @@ def save(folder: Path, active: ActiveSet) -> None:
         path = store / digest
         if not path.exists():
             _durable(path, item.rule.raw)
-        entries.append(Entry(item.rule.target_path, digest, item.status, item.report_sha256))
+        entries.append(Entry(item.rule.target_path, digest, item.status, item.report_sha256,
+                             item.demoted))
     _durable(folder / MANIFEST, msgspec.json.encode(Manifest(active.version, tuple(entries))))
 
 
@@ -118,5 +128,6 @@ def load(folder: Path) -> ActiveSet:
             raise ArsenalError("corrupt", f"{path}: {exc.strerror} (named by {MANIFEST})") from None
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise ArsenalError("corrupt", f"{path} does not hash to its name")
-        rules.append(ActiveRule(parse_rule(data, entry.path), entry.status, entry.report_sha256))
+        rules.append(ActiveRule(parse_rule(data, entry.path), entry.status, entry.report_sha256,
+                                entry.demoted))
     return ActiveSet(manifest.version, tuple(rules))

@@ -3,7 +3,7 @@
 Each active rule gets its own event stream and detector over the lines of the
 sources that read its ``reads`` pack, beside (never inside) the member's own
 packs and scenarios, which keep working unchanged. What a detection becomes
-depends on the rule's status alone:
+depends on the rule's (effective) status alone:
 
 - ``experimental``: a shadow sighting for the hub, and nothing else: no signal
   for the policy, no local block (the rule has not earned the right to block);
@@ -57,11 +57,11 @@ class Engine:
 
     def load(self, active: ActiveSet) -> list[str]:
         """Make ``active`` the running set; returns the rule ids started."""
-        kept = {rid: run for rid, run in self.runs.items()
-                if active.status_of(rid) == run.active.status}
+        effective = {a.rule.id: a.effective for a in active.rules}
+        kept = {rid: run for rid, run in self.runs.items() if effective.get(rid) == run.active.effective}
         started = []
         for item in active.rules:
-            if not runs(item.status) or item.rule.id in kept:
+            if not runs(item.effective) or item.rule.id in kept:
                 continue
             pack = item.rule.pack or load_pack(item.rule.reads)
             kept[item.rule.id] = _Run(
@@ -85,7 +85,7 @@ class Engine:
         events = run.stream.feed(chunk)
         if not events:
             return []
-        live = enforces(run.active.status)
+        live = enforces(run.active.effective)
         mode: Mode = "live" if live else "shadow"
         return [
             Found(Sighting(rule_id, d.scenario, d.key, d.last_seen, mode), d if live else None)

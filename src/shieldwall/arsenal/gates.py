@@ -35,6 +35,9 @@ class Gates(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
     test: Gate = Gate(min_detections=5, min_members=3)
     stable: Gate = Gate(min_detections=20, min_members=3, min_corroboration=0.3)
+    #: The charter rule for an enforcing rule's harm: past any of these ``max_*`` bounds the
+    #: hub puts it back in shadow at once (its ``min_*`` bounds are not used).
+    demote: Gate = Gate(max_protected_hits=0, max_lifted=2, max_disputes=2)
 
 
 def gate_for(gates: Gates, status: str) -> Gate | None:
@@ -58,6 +61,13 @@ def shortfalls(figures: Figures, gate: Gate) -> list[str]:
     if figures.disputes > gate.max_disputes:
         out.append(f"disputes {figures.disputes} > {gate.max_disputes}")
     return out
+
+
+def harm(figures: Figures, gates: Gates) -> list[str]:
+    """The harm bounds of ``gates.demote`` an enforcing rule's figures exceed (empty: none)."""
+    bounds = gates.demote
+    return shortfalls(figures, Gate(max_protected_hits=bounds.max_protected_hits,
+                                    max_lifted=bounds.max_lifted, max_disputes=bounds.max_disputes))
 
 
 def check_gate(rule: str, status: str, figures: Figures, gates: Gates) -> None:

@@ -12,12 +12,18 @@ from collections.abc import Callable
 
 import msgspec
 
+from shieldwall.addresses import Labelled, Ranges, target_network
 from shieldwall.arsenal.figures import Figures, OtherReport, Sighting, Usage, figures
+from shieldwall.arsenal.gates import decode_gates, harm
+from shieldwall.arsenal.repository import GATES, Repository, custom_of
+from shieldwall.arsenal.status import enforces
+from shieldwall.errors import AddressError
+from shieldwall.hub.disputes import JOURNAL_KIND as DISPUTE_KIND
 from shieldwall.hub.ledger.storage import JournalEntry, Ledger
 
 SIGHTING = "arsenal.sighting"
 USAGE = "arsenal.usage"
-DISPUTE = "arsenal.dispute"
+DISPUTE = DISPUTE_KIND
 _sighting = msgspec.json.Decoder(Sighting)
 _usage = msgspec.json.Decoder(Usage)
 PAGE = 10_000
@@ -51,6 +57,47 @@ async def rules_sighted(ledger: Ledger) -> list[str]:
     return sorted({_sighting.decode(b).rule for b in await _all(ledger, SIGHTING)})
 
 
+async def protected_of(ledger: Ledger, protections: Ranges) -> Callable[[str], str | None]:
+    """Whether a target is protected: the hub's allowlists and never-block lists (``protections``)
+    or a member's owned ranges, with the label that protects it."""
+    members = await ledger.members()
+    owned = Ranges().with_entries(
+        Labelled(target_network(o), f"owned by {m.name}") for m in members for o in m.owns)
+
+    def protected(target: str) -> str | None:
+        try:
+            network = target_network(target)
+        except AddressError:
+            return None
+        return protections.protecting(network) or owned.protecting(network)
+
+    return protected
+
+
+async def demote_harmful(repo: Repository, ledger: Ledger, protections: Ranges, hub_seed: bytes,
+                         now: float, window: float = 30 * 86400.0) -> list[str]:
+    """The charter rule: put every enforcing rule whose harm passed ``gates.demote`` in shadow.
+
+    A demotion holds for that rule version (a fixed rule comes back as a new version, and
+    through the gates again). Returns the rules demoted now.
+    """
+    gates = decode_gates(repo.target_bytes(GATES))
+    already = set(repo.demoted())
+    targets = repo.targets().signed.targets
+    protected = await protected_of(ledger, protections)
+    harmful = []
+    for path in repo.index():
+        rule = path.removeprefix("rules/").removesuffix(".toml")
+        if rule in already or not enforces(str(custom_of(targets[path]).get("status", ""))):
+            continue
+        measured = await measure(ledger, rule, start=now - window, end=now, protected=protected)
+        if harm(measured, gates):
+            harmful.append(rule)
+    if harmful:
+        repo.demote([*already, *harmful], hub_seed, now)
+    return harmful
+
+
 async def measure(ledger: Ledger, rule: str, *, start: float, end: float,
                   protected: Callable[[str], str | None] = lambda _t: None) -> Figures:
     """The figures of ``rule`` over ``[start, end)`` from the ledger."""
@@ -62,6 +109,8 @@ async def measure(ledger: Ledger, rule: str, *, start: float, end: float,
     ]
     decisions = [d.decision for d in (await ledger.decisions_for(targets) if targets else [])]
     usage = [_usage.decode(b) for b in await _all(ledger, USAGE, rule)]
-    disputes = len(await _all(ledger, DISPUTE, rule))
+    # Members' disputes (hub/disputes.py) are kept by target: those of targets this rule blocked.
+    blocked = sorted({d.target for d in decisions if d.action == "block" and d.rule == rule})
+    disputes = sum([len(await _all(ledger, DISPUTE, target)) for target in blocked])
     return figures(rule, sightings, others, decisions, start=start, end=end, protected=protected,
                    disputes=disputes, usage=usage)

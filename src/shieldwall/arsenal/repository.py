@@ -292,6 +292,14 @@ def _index(rules: list[str]) -> bytes:
     return json.dumps({"rules": sorted(rules)}, sort_keys=True).encode()
 
 
+def root_pin(folder: Path) -> str:
+    """SHA-256 of the repository's root v1 (what join tokens carry), "" without an arsenal."""
+    try:
+        return hashlib.sha256((folder / "metadata" / "1.root.json").read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
+
+
 def custom_of(info: TargetFile) -> dict[str, Any]:
     """A target's custom fields (a rule's status and report hash), ``{}`` when it has none."""
     fields = info.unrecognized_fields.get("custom")

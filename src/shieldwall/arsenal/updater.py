@@ -13,6 +13,7 @@ versions it remembers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import ssl
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from shieldwall.arsenal import active
 from shieldwall.arsenal.active import ActiveRule, ActiveSet
 from shieldwall.arsenal.figures import Figures
 from shieldwall.arsenal.gates import Gates, check_gate, decode_gates
-from shieldwall.arsenal.repository import GATES, INDEX, custom_of, sha256_hex
+from shieldwall.arsenal.repository import DEMOTED, GATES, INDEX, custom_of, sha256_hex
 from shieldwall.arsenal.rule import parse_rule
 from shieldwall.arsenal.status import STATUSES, check_change, enforces
 from shieldwall.errors import ArsenalError
@@ -74,7 +75,7 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
         updater = Updater(str(tuf), f"{source.url}/metadata/", str(downloads), f"{source.url}/targets/",
                           source.fetcher, bootstrap=bootstrap)
         updater.refresh()
-        version = _targets_version(tuf)
+        version = _set_version(tuf)
         if version == current.version:
             return current
 
@@ -91,14 +92,21 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
         for path in index:
             data, custom = download(path)
             rules.append(_checked(path, data, custom, download, gates, current))
+        demoted = set(msgspec.json.decode(_download_demoted(download), type=dict[str, list[str]])["rules"])
     except RepositoryError as exc:
         raise ArsenalError(f"tuf-{type(exc).__name__}", f"arsenal update refused: {exc}") from None
     except DownloadError as exc:
         raise ArsenalError("unreachable", f"arsenal update failed: {exc}") from None
+    rules = [dataclasses.replace(r, demoted=r.rule.id in demoted) for r in rules]
     names = [r.rule.name for r in rules]
     if len(set(names)) != len(names):
         raise ArsenalError("invalid", "the set holds two versions of one rule")
     return ActiveSet(version, tuple(rules))
+
+
+def _download_demoted(download: Callable[[str], tuple[bytes, dict[str, object]]]) -> bytes:
+    # Signed by the hub's key through the "demotions" delegation, which may name only this file.
+    return download(DEMOTED)[0]
 
 
 def _checked(path: str, data: bytes, custom: dict[str, object],
@@ -129,9 +137,10 @@ def _checked(path: str, data: bytes, custom: dict[str, object],
     return ActiveRule(rule, status, report_hash if isinstance(report_hash, str) else "")
 
 
-def _targets_version(tuf: Path) -> int:
-    # refresh() verified and stored the top-level targets: its version names the set.
-    signed = json.loads((tuf / "targets.json").read_bytes())["signed"]
+def _set_version(tuf: Path) -> int:
+    # refresh() verified and stored the snapshot: it changes with the council's targets and
+    # with the hub's demotions, so its version names the whole set.
+    signed = json.loads((tuf / "snapshot.json").read_bytes())["signed"]
     return int(signed["version"])
 
 

@@ -20,7 +20,7 @@ import msgspec
 from shieldwall import durations
 from shieldwall.arsenal import changes
 from shieldwall.arsenal.figures import Figures, encode_figures
-from shieldwall.arsenal.measure import measure, rules_sighted
+from shieldwall.arsenal.measure import measure, protected_of, rules_sighted
 from shieldwall.arsenal.regression import regression
 from shieldwall.arsenal.repository import Repository, custom_of, sha256_hex, signer_of
 from shieldwall.arsenal.rule import parse_rule
@@ -38,6 +38,8 @@ KEYS = click.option("--key", "keys", multiple=True, type=click.Path(dir_okay=Fal
                     help="A councillor's key file; give one per signing councillor.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 WINDOW = click.option("--window", default="30d", show_default=True, help="How far back the figures look.")
+#: The act kind a rule's promotion is under the charter (ordinary unless the charter lists it grave).
+PROMOTE_RULE = "promote-rule"
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 
 
@@ -70,17 +72,7 @@ async def _figures(config: HubConfig, rule: str, window: str) -> Figures:
     await ledger.open()
     try:
         end = time.time()
-        protections = config.protections()
-        members = await ledger.members()
-        from shieldwall.addresses import Labelled, parse_ranges, target_network
-
-        owned = parse_ranges([], "owned").with_entries(
-            Labelled(target_network(o), f"owned by {m.name}") for m in members for o in m.owns)
-
-        def protected(target: str) -> str | None:
-            net = target_network(target)
-            return protections.protecting(net) or owned.protecting(net)
-
+        protected = await protected_of(ledger, config.protections())
         return await measure(ledger, rule, start=end - durations.duration_seconds(window), end=end,
                              protected=protected)
     finally:
@@ -89,25 +81,58 @@ async def _figures(config: HubConfig, rule: str, window: str) -> Figures:
 
 @click.group()
 def arsenal() -> None:
-    """The alliance's detection rules: signed, measured on real traffic, promoted by the council."""
+    """The alliance's detection rules: signed, measured on real traffic, promoted by the council.
+
+    \b
+    Example:
+      shieldwall arsenal report --hub-dir /var/lib/shieldwall/hub
+    """
 
 
 @arsenal.command()
 @HUB_DIR
 @KEYS
+@click.option("--council", "council_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The council's folder (`council init`): its councillors and its threshold for "
+                   "a 'promote-rule' act sign the arsenal.")
 @click.option("--councillor", "councillors", multiple=True,
-              help="A councillor's public key (hex); default: the keys given.")
-@click.option("--threshold", type=int, default=2, show_default=True, help="Signatures a change needs.")
-def init(hub_dir: Path, keys: tuple[Path, ...], councillors: tuple[str, ...], threshold: int) -> None:
-    """Found the hub's rule repository (root signed by the councillors present)."""
+              help="Without --council: a councillor's public key (hex); default: the keys given.")
+@click.option("--threshold", type=int, default=None, help="Without --council: signatures a change needs (2).")
+def init(hub_dir: Path, keys: tuple[Path, ...], council_dir: Path | None, councillors: tuple[str, ...],
+         threshold: int | None) -> None:
+    """Found the hub's rule repository (root signed by the councillors present).
+
+    \b
+    Example:
+      shieldwall arsenal init --hub-dir hub/ --council ./council --key alice.key --key bob.key
+    """
     config = load_hub_config(hub_dir)
     seeds = _seeds(keys)
-    council = [bytes.fromhex(c) for c in councillors] or [public_key_of(s) for s in seeds]
+    if council_dir is not None:
+        if councillors or threshold is not None:
+            raise ConfigError("--council names the councillors and the threshold; "
+                              "drop --councillor/--threshold")
+        council, threshold = council_of(council_dir)
+    else:
+        council = [bytes.fromhex(c) for c in councillors] or [public_key_of(s) for s in seeds]
+        threshold = 2 if threshold is None else threshold
     repo = Repository.create(config.data_dir / "arsenal", council, threshold, seeds, _hub_seed(config),
                              time.time())
     digest = hashlib.sha256(repo.root_bytes(1)).hexdigest()
     click.echo(f"arsenal founded: {len(council)} councillors, {threshold} signatures per change")
     click.echo(f"members pin it with: shieldwall arsenal join --root-sha256 {digest}")
+
+
+def council_of(folder: Path) -> tuple[list[bytes], int]:
+    """The councillors' keys and the threshold of a rule promotion under the charter in force."""
+    from shieldwall.governance.charter import threshold_for
+    from shieldwall.governance.store import load_state
+
+    _records, state = load_state(folder)
+    if state.trusted is None:
+        raise ConfigError(f"{folder}: the council has not been founded yet (`council publish`)")
+    charter = state.trusted.charter
+    return [bytes.fromhex(c.public_key) for c in charter.council], threshold_for(charter, PROMOTE_RULE)
 
 
 @arsenal.command()
@@ -117,7 +142,12 @@ def init(hub_dir: Path, keys: tuple[Path, ...], councillors: tuple[str, ...], th
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=DATA,
               show_default=True, help="The labelled fixtures (crowdsec-hub-tests, fail2ban-test-logs).")
 def propose(rule_file: Path, hub_dir: Path, keys: tuple[Path, ...], data_dir: Path) -> None:
-    """Run the rule's regression suite, then publish it as experimental (shadow everywhere)."""
+    """Run the rule's regression suite, then publish it as experimental (shadow everywhere).
+
+    \b
+    Example:
+      shieldwall arsenal propose my-rule.toml --hub-dir /var/lib/shieldwall/hub --key alice.key --key bob.key
+    """
     config = load_hub_config(hub_dir)
     repo = _repo(config)
     try:
@@ -140,7 +170,12 @@ def propose(rule_file: Path, hub_dir: Path, keys: tuple[Path, ...], data_dir: Pa
 @KEYS
 @WINDOW
 def promote(rule: str, status: str, hub_dir: Path, keys: tuple[Path, ...], window: str) -> None:
-    """Change a rule's status; an enforcing one carries its measured report (checked on the gates)."""
+    """Change a rule's status; an enforcing one carries its measured report (checked on the gates).
+
+    \b
+    Example:
+      shieldwall arsenal promote ssh-quick-guess@1 --to test --hub-dir hub/ --key a.key --key b.key
+    """
     config = load_hub_config(hub_dir)
     repo = _repo(config)
     report = asyncio.run(_figures(config, rule, window))
@@ -159,7 +194,12 @@ def _listing(repo: Repository) -> list[dict[str, object]]:
 @HUB_DIR
 @JSON
 def list_(hub_dir: Path, as_json: bool) -> None:
-    """The published rules and their statuses."""
+    """The published rules and their statuses.
+
+    \b
+    Example:
+      shieldwall arsenal list --hub-dir /var/lib/shieldwall/hub --json
+    """
     config = load_hub_config(hub_dir)
     rows = _listing(_repo(config))
     if as_json:
@@ -189,7 +229,12 @@ def _print_figures(f: Figures) -> None:
 @JSON
 @WINDOW
 def show(rule: str, hub_dir: Path, as_json: bool, window: str) -> None:
-    """One rule: its status, its file and its figures."""
+    """One rule: its status, its file and its figures.
+
+    \b
+    Example:
+      shieldwall arsenal show ssh-quick-guess@1 --hub-dir /var/lib/shieldwall/hub
+    """
     config = load_hub_config(hub_dir)
     repo = _repo(config)
     row = next((r for r in _listing(repo) if r["rule"] == rule), None)
@@ -210,7 +255,12 @@ def show(rule: str, hub_dir: Path, as_json: bool, window: str) -> None:
 @JSON
 @WINDOW
 def report(rules: tuple[str, ...], hub_dir: Path, as_json: bool, window: str) -> None:
-    """Measured effectiveness per rule version (default: every rule members sighted)."""
+    """Measured effectiveness per rule version (default: every rule members sighted).
+
+    \b
+    Example:
+      shieldwall arsenal report ssh-quick-guess@1 --hub-dir /var/lib/shieldwall/hub --json
+    """
     config = load_hub_config(hub_dir)
 
     async def all_figures() -> list[Figures]:
@@ -239,20 +289,17 @@ def report(rules: tuple[str, ...], hub_dir: Path, as_json: bool, window: str) ->
 @click.option("--root-sha256", "root_sha256", required=True, help="The pin `arsenal init` printed.")
 @click.option("--refresh", default="5m", show_default=True, help="How often the agent looks for a new set.")
 def join(data_dir: Path, root_sha256: str, refresh: str) -> None:
-    """Pin the alliance's arsenal on this member; the agent then hot-loads its rules."""
-    import httpx
+    """Pin the alliance's arsenal on this member; the agent then hot-loads its rules.
 
-    from shieldwall.arsenal.member import join_arsenal
+    (A join token from a hub with an arsenal pins it at `shieldwall join` already.)
+
+    \b
+    Example:
+      shieldwall arsenal join --root-sha256 8633fab0...1662 --refresh 5m
+    """
+    from shieldwall.arsenal.member import pin_arsenal
     from shieldwall.signals.member_state import load_member_state
 
     member = load_member_state(data_dir)
-    try:
-        with httpx.Client(verify=member.ssl_context(), timeout=10.0) as client:
-            response = client.get(f"https://{member.hub}/v1/arsenal/metadata/1.root.json")
-    except httpx.HTTPError as exc:
-        raise ArsenalError("unreachable", f"hub at {member.hub}: {exc}") from None
-    if response.status_code != 200:
-        raise ArsenalError("unreachable",
-                           f"hub at {member.hub} serves no arsenal (HTTP {response.status_code})")
-    join_arsenal(data_dir, response.content, root_sha256, durations.duration_seconds(refresh))
+    asyncio.run(pin_arsenal(member, root_sha256, durations.duration_seconds(refresh)))
     click.echo(f"arsenal pinned; the agent loads the alliance's rules within {refresh}")
