@@ -26,6 +26,7 @@ from click.testing import CliRunner, Result
 from shieldwall.agent.config import AgentConfig
 from shieldwall.agent.runtime import AgentRuntime
 from shieldwall.arsenal.measure import SIGHTING
+from shieldwall.arsenal.member import trust_of
 from shieldwall.arsenal.repository import Repository
 from shieldwall.cli.main import cli
 from shieldwall.enforcers.memory import MemoryEnforcer
@@ -111,10 +112,10 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
     async with running_hub(hub_config) as server:
         members = []
         for index in range(5):
+            # The join token carries the arsenal root's hash: joining pins it (fetched, checked).
             state = await new_member(hub_config, tmp_path / f"m{index}", f"m{index}")
-            joined = await cli_run("arsenal", "join", "--data-dir", str(state.data_dir),
-                                   "--root-sha256", pin, "--refresh", "1s")
-            assert joined.exit_code == 0, joined.output
+            trust = trust_of(state.data_dir / "arsenal")
+            assert trust is not None and trust.root_sha256 == pin
             members.append(Member(state))
         for member in members:
             assert await asyncio.to_thread(member.runtime.arsenal.refresh)

@@ -30,6 +30,7 @@ from shieldwall.sources import SourceSpec
 if TYPE_CHECKING:
     from shieldwall.agent.runtime import AgentRuntime
     from shieldwall.signals.client import HubClient
+    from shieldwall.signals.member_state import MemberState
 
 TRUST = "trust.json"
 ROOT = "bootstrap-root.json"
@@ -174,3 +175,18 @@ def join_arsenal(data_dir: Path, root: bytes, root_sha256: str, refresh: float =
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ROOT).write_bytes(root)
     (folder / TRUST).write_bytes(msgspec.json.encode(Trust(root_sha256, refresh)))
+
+
+async def pin_arsenal(state: MemberState, root_sha256: str, refresh: float = 300.0) -> None:
+    """Fetch the arsenal's root v1 from the hub (pinned TLS) and pin it if it hashes to ``root_sha256``."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(verify=state.ssl_context(), timeout=10.0) as http:
+            response = await http.get(f"https://{state.hub}/v1/arsenal/metadata/1.root.json")
+    except httpx.HTTPError as exc:
+        raise ArsenalError("unreachable", f"hub at {state.hub}: {exc}") from None
+    if response.status_code != 200:
+        raise ArsenalError("unreachable",
+                           f"hub at {state.hub} serves no arsenal (HTTP {response.status_code})")
+    join_arsenal(state.data_dir, response.content, root_sha256, refresh)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from shieldwall.arsenal.repository import root_pin
 from shieldwall.decisions.decision import Decision
 from shieldwall.governance.standing import decided_under
 from shieldwall.hub.config import HubConfig
@@ -54,6 +55,7 @@ async def create_invite(
     token = JoinToken(
         hub=hubs[0], fingerprint=fingerprints[0], secret=secret, expires=now + lifetime,
         name=name, replicas=hubs[1:], pins=fingerprints[1:], charter=config.charter,
+        arsenal=root_pin(config.data_dir / "arsenal"),
     )
     return encode_token(token)
 

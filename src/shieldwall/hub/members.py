@@ -49,6 +49,8 @@ class JoinToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
     pins: _More = ()
     #: Hex digest of the council's founding charter: the member verifies the hub from it.
     charter: Annotated[str, msgspec.Meta(pattern="^([0-9a-f]{64})?$")] = ""
+    #: Hex SHA-256 of the arsenal's TUF root v1: the member's agent bootstraps its rules from it.
+    arsenal: Annotated[str, msgspec.Meta(pattern="^([0-9a-f]{64})?$")] = ""
 
     @property
     def addresses(self) -> tuple[str, ...]:

@@ -277,4 +277,8 @@ async def join(
         from shieldwall.agent.council_gate import save_pinned
 
         save_pinned(data_dir, token.charter)
+    if token.arsenal:  # the alliance shares rules: the agent bootstraps them from this root
+        from shieldwall.arsenal.member import pin_arsenal
+
+        await pin_arsenal(state, token.arsenal)
     return state
