@@ -36,7 +36,12 @@ async def ledgers(cluster: PgCluster) -> tuple[PostgresLedger, PostgresLedger]:
     one, two = PostgresLedger(dsn), PostgresLedger(dsn)
     await one.open(create=True)
     await two.open()
+    # ``one`` leads: only the leader applies batches and appends decisions.
+    elector = Elector(dsn, "r1")
+    await elector.step()
+    one.on_lease(elector.lease)
     yield one, two  # type: ignore[misc]
+    await elector.resign()
     await one.close()
     await two.close()
 
@@ -92,18 +97,12 @@ async def test_a_nul_byte_which_postgresql_text_cannot_hold_does_not_fail_the_gr
     assert found.signal.evidence == ("line\x00",)  # evidence is JSON: its escape is kept
     assert await one.batch_digest("m\x00", 1) == "d\ufffd"
     assert await one.member_by_key("k\x00") is None
-    elector = Elector(one.url, "r1")
-    await elector.step()
-    one.on_lease(elector.lease)
-    try:
-        decision = DecisionRecord("block", "45.13.7.1", 2e9, "ssh\x00", "m\x00", NOW)
-        assert await one.write(WriteGroup(decisions=[decision])) == [1]
-        (stored,) = await one.decisions_for(["45.13.7.1"])
-        assert (stored.decision.scenario, stored.decision.origin) == ("ssh\ufffd", "m\ufffd")
-        assert await one.decisions_for(["45.13.7.1\x00"]) == []
-        assert await one.signals_for(["45.13.7.1\x00"], 5) == []
-    finally:
-        await elector.resign()
+    decision = DecisionRecord("block", "45.13.7.1", 2e9, "ssh\x00", "m\x00", NOW)
+    assert await one.write(WriteGroup(decisions=[decision])) == [1]
+    (stored,) = await one.decisions_for(["45.13.7.1"])
+    assert (stored.decision.scenario, stored.decision.origin) == ("ssh\ufffd", "m\ufffd")
+    assert await one.decisions_for(["45.13.7.1\x00"]) == []
+    assert await one.signals_for(["45.13.7.1\x00"], 5) == []
 
 
 async def test_row_conversions_read_what_the_queries_select(cluster: PgCluster) -> None:

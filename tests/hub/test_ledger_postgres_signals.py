@@ -9,6 +9,7 @@ import pytest
 
 from shieldwall.errors import HubError
 from shieldwall.hub.ledger.postgres import signals
+from shieldwall.hub.ledger.postgres.elector import Elector
 from shieldwall.hub.ledger.postgres.ledger import PostgresLedger
 from shieldwall.hub.ledger.storage import BatchRecord, SignalRecord, WriteGroup
 from shieldwall.hub.policy_view import ViewQuery
@@ -33,6 +34,9 @@ async def test_first_signal_bounds_each_batch_and_retention_uses_it(cluster: PgC
     dsn = cluster.new_database()
     ledger = PostgresLedger(dsn)
     await ledger.open(create=True)
+    elector = Elector(dsn, "r1")  # only the leader applies batches
+    await elector.step()
+    ledger.on_lease(elector.lease)
     conn = await asyncpg.connect(dsn)
     try:
         await ledger.write(batch(1, NOW - 1000, 3))
@@ -57,4 +61,5 @@ async def test_first_signal_bounds_each_batch_and_retention_uses_it(cluster: PgC
         assert await signals.recent_volume(conn, NOW - 2000) == {"alice": 2}
     finally:
         await conn.close()
+        await elector.resign()
         await ledger.close()

@@ -212,15 +212,21 @@ class PostgresLedger:
             return await signals.batch_digest(conn, member, seq)
 
     async def write(self, group: WriteGroup) -> list[int]:
-        """One transaction; decisions only under this replica's current epoch."""
-        if group.decisions and self.epoch is None:
+        """One transaction; decisions and batches only under this replica's current epoch.
+
+        Batches are fenced too: a deposed leader's batch (and the signals the policy
+        counted in it) must not land beside the new leader's, which did not count them.
+        """
+        decides = bool(group.decisions or group.batches)
+        if decides and self.epoch is None:
             raise decision_log.FencedError(
-                "this replica does not lead, so it cannot append decisions; nothing was written"
+                "this replica does not lead, so it cannot append decisions or apply batches;"
+                " nothing was written"
             )
         async with self._writing("ledger write") as conn:
             cursors = (
                 await decision_log.append(conn, self.epoch, group.decisions)
-                if group.decisions and self.epoch is not None else []
+                if decides and self.epoch is not None else []
             )
             await signals.append(conn, group, cursors)
             await membership.apply_counts(conn, group)
