@@ -112,6 +112,10 @@ def serve(data_dir: Path, listen: str | None) -> None:
     # Refuse, with a message saying how to recover, a missing, damaged or rolled-back
     # ledger before serving anything from it.
     with_ledger(config, lambda ledger: ledger.check_integrity())
+    from shieldwall.cli.up import local_address
+
+    click.echo(f"dashboard (read-only, from this host): "
+               f"https://{local_address(listen or config.listen)}/ui/", err=True)
     run(config, listen)
 
 
@@ -230,6 +234,46 @@ def explain(data_dir: Path, address: str) -> None:
     now = time.time()
     result = with_ledger(config, lambda ledger: gather(ledger, config, address, now))
     click.echo(result.render(now))
+
+
+@hub.command("migrate")
+@data_option
+@click.option("--to", "url", required=True, metavar="postgresql://USER@HOST/DB",
+              help="The empty PostgreSQL database the replicas will share.")
+def migrate(data_dir: Path, url: str) -> None:
+    """Copy this hub's SQLite ledger into PostgreSQL, verify it, and point hub.toml at it.
+
+    Stop `hub serve` first. Members, their keys and stream cursors, invites,
+    signals, decisions (under their own cursors) and the journal are copied in one
+    transaction that ends with a row count per table; members resume where they
+    were, on any replica.
+
+    \b
+    Example:
+      systemctl stop shieldwall-hub
+      shieldwall hub migrate --to postgresql://shieldwall@db.example.org/shieldwall
+      systemctl start shieldwall-hub@8443
+    """
+    from shieldwall.hub.config import CONFIG_FILE
+    from shieldwall.hub.ledger.postgres.schema import database_url_problem
+    from shieldwall.hub.migrate import migrate_to_postgres
+
+    problem = database_url_problem(url)
+    if problem is not None:
+        raise HubError(problem)
+    config = load_hub_config(data_dir)
+    if config.database:
+        raise HubError(f"{data_dir / CONFIG_FILE} already names a database; this hub is on"
+                       " PostgreSQL already")
+    report = asyncio.run(migrate_to_postgres(config.ledger_path, url))
+    for copied in report:
+        click.echo(f"{copied.table:10} {copied.source:>10} rows in SQLite  {copied.target:>10}"
+                   " in PostgreSQL")
+    with (data_dir / CONFIG_FILE).open("a", encoding="utf-8") as toml:
+        toml.write("# The PostgreSQL ledger all replicas share (`shieldwall hub migrate`).\n"
+                   f"database = {msgspec.json.encode(url).decode()}\n")
+    click.echo(f"verified; {data_dir / CONFIG_FILE} now names the database. The SQLite file"
+               " is kept as it was (remove it once the replicas serve)")
 
 
 @hub.command("recover")
