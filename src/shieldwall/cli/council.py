@@ -220,6 +220,27 @@ def publish(ctx: click.Context, folder: Path, proposal_id: str) -> None:
         click.echo(f"charter v{version} is in force: {store.charter_path(folder, version)}")
 
 
+@council.command("attach")
+@FOLDER
+@click.option("--hub", "hub_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The hub's data folder (its hub.toml gets the council and charter keys).")
+def attach(folder: Path, hub_dir: Path) -> None:
+    """Put a hub under this council: it decides only under the charter's policy from then on.
+
+    Pins the founding charter's digest in the hub's hub.toml; join tokens the hub makes
+    afterwards carry it, so members verify the hub from it. Restart `hub serve`.
+
+    \b
+    Example:
+      shieldwall council attach ./council --hub /var/lib/shieldwall/hub
+    """
+    from shieldwall.hub.governance_council import attach_council
+
+    pinned = attach_council(hub_dir, folder)
+    click.echo(f"{hub_dir} runs under the council in {folder} (founding charter {pinned[:16]}...);"
+               " restart `shieldwall hub serve`")
+
+
 @council.command()
 @FOLDER
 @click.pass_context

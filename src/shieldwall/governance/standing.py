@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shieldwall.decisions.decision import Decision
 from shieldwall.errors import GovernanceError
 from shieldwall.governance.checkpoint import hub_key_ids
 from shieldwall.governance.record import ActRecord
@@ -34,6 +35,11 @@ def charter_of(version: str) -> str:
     """``charter vN`` from a policy version (what people read), or ``no charter``."""
     head, sep, _ = version.partition(":")
     return f"charter {head}" if sep and head.startswith("v") else "no charter"
+
+
+def decided_under(decision: Decision) -> str:
+    """Which charter version and rule decided: ``charter v2, rule sshd@3/ssh-bruteforce@2``."""
+    return f"{charter_of(decision.policy)}, rule {decision.rule or decision.scenario or '-'}"
 
 
 @dataclass(frozen=True, slots=True)

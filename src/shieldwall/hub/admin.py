@@ -29,6 +29,7 @@ from shieldwall.hub.ledger.storage import (
 from shieldwall.hub.members import JoinToken, encode_token, new_secret, secret_hash
 from shieldwall.hub.policy import Contribution, canonical_target
 from shieldwall.hub.policy_view import build_policy
+from shieldwall.hub.trust_admin import disputes_on, trust_lines
 from shieldwall.signals.hub_addresses import check_addresses, check_fingerprints
 
 
@@ -99,6 +100,10 @@ class Explanation:
     lifted: list[Decision] = field(default_factory=list)
     protections: list[str] = field(default_factory=list)
     signals: list[StoredSignal] = field(default_factory=list)
+    #: Why the signalling members' reports did not count on their own (trust).
+    trust: list[str] = field(default_factory=list)
+    #: Disputes members filed about it (see hub.disputes).
+    disputes: list[str] = field(default_factory=list)
 
     def render(self, now: float) -> str:
         """Human-readable text."""
@@ -131,6 +136,12 @@ class Explanation:
                 )
         elif not self.blocked_by:
             lines.append("  no member has signalled it")
+        if self.trust:
+            lines.append("  why some reports did not count on their own:")
+            lines.extend(f"    {line}" for line in self.trust)
+        if self.disputes:
+            lines.append("  disputes:")
+            lines.extend(f"    {line}" for line in self.disputes)
         return "\n".join(lines)
 
 
@@ -158,4 +169,9 @@ async def explain(ledger: Ledger, config: HubConfig, address: str, now: float) -
     if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
         result.protections = policy.explain_protection(network)
     result.signals = await ledger.signals_for(targets, 10)
+    result.trust = trust_lines(policy, [s.member for s in result.signals], now)
+    result.disputes = [
+        f"{r.member} ({r.dispute.reason}) on {r.dispute.target} -> {r.outcome}: {r.detail}"
+        for r in await disputes_on(ledger, targets)
+    ]
     return result

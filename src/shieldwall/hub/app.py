@@ -25,6 +25,7 @@ from shieldwall.hub import api, arsenal_api, join
 from shieldwall.hub.backend import replicated
 from shieldwall.hub.body import BodyBudget
 from shieldwall.hub.config import HubConfig
+from shieldwall.hub.disputes_api import post_dispute
 from shieldwall.hub.governance_api import ROUTES as COUNCIL_ROUTES
 from shieldwall.hub.governance_api import council_lifespan
 from shieldwall.hub.identity import IDENTITY_FILE
@@ -119,6 +120,7 @@ def create_app(
         Route("/v1/decisions/stream", api.stream_decisions, methods=["GET"]),
         Route("/v1/join", join.post_join, methods=["POST"]),
         Route("/v1/leave", api.post_leave, methods=["POST"]),
+        Route("/v1/disputes", post_dispute, methods=["POST"]),
         Route("/v1/heartbeat", post_heartbeat, methods=["POST"]),
         Route("/metrics", api.get_metrics, methods=["GET"]),
         Route("/healthz", api.get_health, methods=["GET"]),

@@ -21,6 +21,7 @@ Example::
     operators = ["ops-laptop"]  # members whose bans are the operator's (default: none)
     database = "postgresql://shieldwall@db.example.org/shieldwall"  # replicas (default: SQLite)
     readiness_grace = "10m"     # a member failing this long does not count toward a quorum
+    drill_every = "7d"          # a drill on every member this often (default: "0s", off)
     ui_allow = ["10.0.0.0/8"]   # who else may open the dashboard /ui/ (loopback always may)
     council = "/etc/shieldwall/council"   # the council's folder: the hub runs under its charter
     charter = "3f2a..."         # hex digest of the founding charter (pins the council)
@@ -108,6 +109,8 @@ class HubConfig:
     database: str = ""
     #: A member failing its readiness for longer than this does not count toward a quorum.
     readiness_grace: float = 600.0
+    #: Order a drill on every active member this often (0: only ``shieldwall drill run``).
+    drill_every: float = 0.0
     #: The council's folder (``shieldwall council``): the hub decides only under its charter.
     council_dir: Path | None = None
     #: Hex digest of the council's founding charter, pinned (with ``council_dir``).
@@ -174,6 +177,7 @@ class _HubFile(Section, frozen=True):
     pinned: tuple[str, ...] = ()
     database: str = ""
     readiness_grace: Duration = Duration(600.0)
+    drill_every: Duration = Duration(0.0)
     council: str = ""
     charter: Annotated[str, msgspec.Meta(pattern="^([0-9a-f]{64})?$")] = ""
     ui_allow: tuple[str, ...] = ()
@@ -242,6 +246,7 @@ def load_hub_config(data_dir: Path) -> HubConfig:
         pinned=file.pinned,
         database=file.database,
         readiness_grace=float(file.readiness_grace),
+        drill_every=float(file.drill_every),
         council_dir=(data_dir / file.council) if file.council else None,
         charter=file.charter,
         ui_allow=file.ui_allow,

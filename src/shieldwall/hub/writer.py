@@ -293,6 +293,7 @@ class Writer:
         elif self._members_changed:
             members = await self.ledger.members()
             self.policy.protections = self.base.with_entries(member_protections(members))
+            self.policy.trust.rejoin({m.name: m.joined for m in members})
             self._members_changed = False
             await self._cut_departed()
 
