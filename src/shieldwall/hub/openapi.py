@@ -8,7 +8,9 @@ import msgspec
 
 from shieldwall import __version__
 from shieldwall.decisions.codec import DecisionPage
+from shieldwall.governance.checkpoint import SignedCheckpoint
 from shieldwall.hub.api import LeaveResponse
+from shieldwall.hub.disputes import Dispute, DisputeAnswer
 from shieldwall.hub.join import JoinRequest, JoinResponse
 from shieldwall.hub.problem import Problem
 from shieldwall.signals.envelope import Ack, Envelope
@@ -39,7 +41,8 @@ def _json(name: str, description: str) -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     """The document served at ``/openapi.json``."""
     _, components = msgspec.json.schema_components(
-        [Envelope, Ack, DecisionPage, JoinRequest, JoinResponse, LeaveResponse, Problem],
+        [Envelope, Ack, DecisionPage, JoinRequest, JoinResponse, LeaveResponse, Dispute,
+         DisputeAnswer, Problem, SignedCheckpoint],
         ref_template="#/components/schemas/{name}",
     )
     cursor_param = {
@@ -60,6 +63,30 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "paths": {
+            "/v1/council/checkpoint": {
+                "get": {
+                    "summary": "The hub's signed checkpoint of its decision log (under a council)",
+                    "security": _SIGNED,
+                    "responses": {"200": _json("SignedCheckpoint", "The chain head, signed by the hub key"),
+                                  **_problems(401, 404, 503)},
+                }
+            },
+            "/v1/council/acts": {
+                "get": {
+                    "summary": "The council's act log (a JSON array of act records, oldest first)",
+                    "security": _SIGNED,
+                    "responses": {"200": {"description": "Act records; verify them from the pinned charter"},
+                                  **_problems(401, 404)},
+                }
+            },
+            "/v1/council/charters": {
+                "get": {
+                    "summary": "Every charter version with the signatures that published it",
+                    "security": _SIGNED,
+                    "responses": {"200": {"description": "Signed charters, version 1 first"},
+                                  **_problems(401, 404)},
+                }
+            },
             "/v1/signals": {
                 "post": {
                     "summary": "Submit a signed batch of signals",
@@ -127,6 +154,18 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json("LeaveResponse", "Key revoked"),
                         **_problems(401, 408, 413),
+                    },
+                }
+            },
+            "/v1/disputes": {
+                "post": {
+                    "summary": "Dispute a decision with evidence (weighed against its makers)",
+                    "security": _SIGNED,
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Dispute"}}}},
+                    "responses": {
+                        "200": _json("DisputeAnswer", "What the dispute led to"),
+                        **_problems(400, 401, 408, 413, 503),
                     },
                 }
             },
