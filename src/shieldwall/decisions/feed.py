@@ -48,6 +48,8 @@ class Feed:
         #: cursor last sent by each live stream, for the lag metric.
         self._positions: dict[int, int] = {}
         self._closed = asyncio.Event()
+        #: Under a council: the signed checkpoint frame a caught-up stream sends (else None).
+        self.seal: Callable[[], Awaitable[bytes | None]] | None = None
 
     @property
     def connected(self) -> int:
@@ -138,7 +140,7 @@ class Feed:
         sub = _Subscription(self.queue_size, member)
         self._subscribers.add(sub)
         token = id(sub)
-        sent = after
+        sent = sealed = after
         #: The highest cursor this stream itself sent (``after`` is only the member's word).
         delivered = 0
         self._positions[token] = sent
@@ -166,6 +168,12 @@ class Feed:
                 # below what this stream sent (the ledger may be ahead of the fan-out).
                 yield heartbeat_frame(max(self.head, delivered))
                 while not sub.overflowed and not self._closed.is_set():
+                    if self.seal is not None and sent > sealed and sub.queue.empty():
+                        # Caught up: the hub's signature over everything sent (members verify).
+                        sealed = sent
+                        checkpoint = await self.seal()
+                        if checkpoint is not None:
+                            yield checkpoint
                     try:
                         cursor, frame = await asyncio.wait_for(sub.queue.get(), heartbeat)
                     except TimeoutError:

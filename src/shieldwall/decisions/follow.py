@@ -96,8 +96,12 @@ class DecisionFollower:
         self.connected = False
         #: Why the follower stopped on its own (a hub that went back), else ``None``.
         self.incident: str | None = None
+        #: Told each signed checkpoint the hub pushes on the stream (a council's member).
+        self.on_checkpoint: Callable[[str], None] | None = None
         #: Which of the hub's addresses to follow; :attr:`hub` is the one in use.
         self.rotation = Rotation.over(state.addresses, backoff)
+        #: The address whose stream last delivered an event.
+        self.followed: str | None = None
         self._connections = Connections(state, httpx.Timeout(10.0, read=heartbeat_timeout))
 
     @property
@@ -178,6 +182,12 @@ class DecisionFollower:
             try:
                 async for chunk in response.aiter_raw():
                     for event in parser.feed(chunk):
+                        if event.event in ("decision", "heartbeat") and self.followed != address:
+                            if self.followed is not None:
+                                log.warning("decision stream moved from the hub at %s to %s,"
+                                            " from cursor %d", self.followed, address,
+                                            self.cursor)
+                            self.followed = address
                         if event.event in ("decision", "heartbeat"):
                             self.rotation = self.rotation.succeeded(address)
                         if event.event == "decision":
@@ -186,6 +196,8 @@ class DecisionFollower:
                                 self.cursor = decision.cursor
                                 self.head = max(self.head, decision.cursor)
                                 yield decision
+                        elif event.event == "checkpoint" and self.on_checkpoint is not None:
+                            self.on_checkpoint(event.data)
                         elif event.event == "heartbeat":
                             head = msgspec.json.decode(event.data, type=dict[str, int])
                             if head.get("head", 0) < self.cursor:
