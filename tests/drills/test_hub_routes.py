@@ -16,7 +16,7 @@ import pytest
 
 from shieldwall.drills.hub_desk import DrillDesk
 from shieldwall.drills.hub_routes import OrdersPage
-from shieldwall.drills.journal import REPORT, STAGE, put_order
+from shieldwall.drills.journal import ORDER, REPORT, STAGE, put_order, read_order
 from shieldwall.drills.order import OrderBody, sign_order
 from shieldwall.drills.stage import StageReport, sign_stage
 from shieldwall.errors import SignalError
@@ -55,19 +55,21 @@ async def test_stage_reports_are_refused_unless_the_member_signed_its_own(
         alice = await new_member(hub_config, tmp_path / "a", "alice")
         await new_member(hub_config, tmp_path / "b", "bob")
         async with HubClient(alice) as hub:
+            good = sign_stage(alice.seed, stage("alice"))
             cases = {
-                "for bob": sign_stage(alice.seed, stage("bob")),
-                "another key": sign_stage(new_seed(), stage("alice")),
+                "for bob": [sign_stage(alice.seed, stage("bob"))],
+                "another key": [sign_stage(new_seed(), stage("alice"))],
+                "one forged among good ones": [good, sign_stage(alice.seed, stage("bob")), good],
             }
             for signed in cases.values():
                 with pytest.raises(SignalError, match="403 forged"):
                     await hub.request("POST", "/v1/drills/stages", msgspec.json.encode(signed))
-            for raw in (b"{}", b"[1,2]", b'{"report": 1}', b"\xff" * 100):
+            for raw in (b"{}", b"[]", b"[1,2]", b'{"report": 1}', b"\xff" * 100,
+                        msgspec.json.encode(good), msgspec.json.encode([good] * 9)):
                 with pytest.raises(SignalError, match="400 malformed"):
                     await hub.request("POST", "/v1/drills/stages", raw)
-            good = await hub.request("POST", "/v1/drills/stages",
-                                     msgspec.json.encode(sign_stage(alice.seed, stage("alice"))))
-            assert good.status_code == 200
+            response = await hub.request("POST", "/v1/drills/stages", msgspec.json.encode([good]))
+            assert response.status_code == 200
     async with ledger_of(hub_config) as ledger:
         stored = await ledger.journal(STAGE)
         assert len(stored) == 1 and b'"member":"alice"' in stored[0].body
@@ -98,7 +100,7 @@ async def test_orders_are_served_with_the_hub_key_and_only_the_hubs_are_conducte
                 report = StageReport(drill="drill-00aa11cc", member="alice", stage=name,
                                      ok=True, started=now, at=now)
                 await hub.request("POST", "/v1/drills/stages",
-                                  msgspec.json.encode(sign_stage(alice.seed, report)))
+                                  msgspec.json.encode([sign_stage(alice.seed, report)]))
         async with ledger_of(hub_config) as ledger:
             for _ in range(100):
                 reports = await ledger.journal(REPORT)
@@ -120,3 +122,23 @@ async def test_the_desk_skips_orders_older_than_itself(hub_config: HubConfig) ->
                         time.time())
         await desk.poll()
         assert list(desk.running) == ["drill-00aa11dd"]
+
+
+async def test_the_desk_orders_a_scheduled_drill_once_a_period(hub_config: HubConfig,
+                                                               tmp_path: Path) -> None:
+    seed = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
+    now = [time.time()]
+    async with running_hub(hub_config):
+        await new_member(hub_config, tmp_path / "a", "alice")
+    async with ledger_of(hub_config) as ledger:
+        desk = DrillDesk(ledger, None, public_key_of(seed), lambda: now[0],  # type: ignore[arg-type]
+                         every=3600.0, seed=seed)
+        await desk.start()
+        await desk.schedule()
+        assert await ledger.journal(ORDER) == []  # never drilled: one period after start
+        now[0] += 3600.0
+        await desk.schedule()
+        await desk.schedule()  # the same period: nothing more
+        (entry,) = await ledger.journal(ORDER)
+        order = read_order(entry)
+        assert order is not None and desk.trusted(order) and order.body.members == ("alice",)

@@ -11,4 +11,7 @@ Pure core:
 - :mod:`.conduct`: the hub's side of one drill (decide, lift, stop conditions).
 - :mod:`.report`: the drill report (per member and stage; p50/p99 detection -> block).
 
+I/O edges: :mod:`.journal` (orders, stages and reports in the ledger's journal),
+:mod:`.hub_desk` (the hub's supervised conductor task), :mod:`.hub_routes` (the two
+endpoints and the lifespan), :mod:`.member` (the agent's drills task and its hook).
 """

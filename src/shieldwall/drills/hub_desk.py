@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 
 import msgspec
@@ -23,8 +24,9 @@ import msgspec
 from shieldwall.addresses import Ranges, target_network
 from shieldwall.decisions.feed import Feed
 from shieldwall.drills.conduct import Action, Conductor, Decide, Finish
-from shieldwall.drills.journal import ORDER, REPORT, read_order
-from shieldwall.drills.order import DrillOrder, order_digest
+from shieldwall.drills.journal import ORDER, REPORT, put_order, read_order
+from shieldwall.drills.order import DrillOrder, order_digest, sign_order
+from shieldwall.drills.schedule import due, scheduled_order
 from shieldwall.drills.stage import StageReport
 from shieldwall.errors import AddressError, HubError
 from shieldwall.governance.signatures import verifies
@@ -39,8 +41,13 @@ class DrillDesk:
     """Every running drill on this hub."""
 
     def __init__(self, ledger: Ledger, feed: Feed, hub_key: bytes, clock: Callable[[], float],
-                 protections: Callable[[], Ranges] = Ranges) -> None:
+                 protections: Callable[[], Ranges] = Ranges, *, every: float = 0.0,
+                 seed: bytes | None = None) -> None:
         self.ledger = ledger
+        #: hub.toml ``drill_every`` and the hub's identity seed that signs scheduled orders.
+        self.every = every
+        self.seed = seed
+        self.last_order_at: float | None = None
         self.feed = feed
         self.hub_key = hub_key
         self.clock = clock
@@ -53,12 +60,17 @@ class DrillDesk:
         #: decision behind hundreds of them on the ledger's one writer).
         self.pending: list[JournalEntry] = []
         self._lock = asyncio.Lock()
+        self._picking = asyncio.Lock()
         self._orders = asyncio.Event()
+        #: Whether :meth:`run` conducts drills in this process.
+        self.active = False
 
     async def start(self) -> None:
         """Skip orders journaled before this process (see the module docstring)."""
         newest = await self.ledger.journal(ORDER, limit=1, newest_first=True)
         self.after = newest[0].id if newest else 0
+        # Never drilled: the first scheduled drill comes one period after this start.
+        self.last_order_at = newest[0].at if newest else self.clock()
 
     def trusted(self, order: DrillOrder) -> bool:
         """Whether ``order`` is signed by this hub's identity key."""
@@ -67,6 +79,7 @@ class DrillDesk:
 
     async def run(self) -> None:
         """Pick up new orders and tick every drill, until cancelled."""
+        self.active = True
         try:
             while True:
                 await self.poll()
@@ -74,10 +87,17 @@ class DrillDesk:
         finally:
             await self.flush()
 
-    async def wait_orders(self, timeout: float) -> None:
-        """Return when a new order was picked up, or after ``timeout`` (members' long poll)."""
+    @property
+    def orders_seen(self) -> asyncio.Event:
+        """Set once the desk picks up its next order: take it *before* reading the journal,
+        so an order picked up in between still wakes the reader."""
+        return self._orders
+
+    @staticmethod
+    async def wait_orders(event: asyncio.Event, timeout: float) -> None:
+        """Return when ``event`` (:attr:`orders_seen`) is set, or after ``timeout``."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._orders.wait(), timeout)
+            await asyncio.wait_for(event.wait(), timeout)
 
     async def flush(self) -> None:
         """Journal the stage reports received so far."""
@@ -87,8 +107,22 @@ class DrillDesk:
 
     async def poll(self) -> None:
         """One round: new orders from the journal, then every drill's deadlines."""
+        await self.pick_up()
+        for drill, conductor in list(self.running.items()):
+            async with self._lock:
+                await self.execute(drill, conductor.tick(self.clock()))
+        await self.schedule()
+
+    async def pick_up(self) -> None:
+        """Start a conductor for each new order in the journal (before a member can see it:
+        the order endpoint and a stage for an unknown drill call this first)."""
+        async with self._picking:
+            await self._pick_up()
+
+    async def _pick_up(self) -> None:
         for entry in await self.ledger.journal(ORDER, after=self.after, limit=100):
             self.after = entry.id
+            self.last_order_at = entry.at
             order = read_order(entry)
             if order is None or not self.trusted(order):
                 log.warning("drill order %s ignored: not signed by this hub's key", entry.key)
@@ -101,14 +135,29 @@ class DrillDesk:
             self._orders.set()  # wake the members' long polls
             self._orders = asyncio.Event()
         await self.flush()
-        for drill, conductor in list(self.running.items()):
-            async with self._lock:
-                await self.execute(drill, conductor.tick(self.clock()))
+
+    async def schedule(self) -> None:
+        """Order a drill on every active member when ``drill_every`` has passed since the last."""
+        now = self.clock()
+        if self.seed is None or self.running or not due(self.every, self.last_order_at, now):
+            return
+        self.last_order_at = now  # also when nobody is there to drill: ask again next period
+        members = [m.name for m in await self.ledger.members() if m.active]
+        body = scheduled_order(members, now, secrets.token_hex(6), secrets.randbelow(254))
+        if body is not None:
+            await put_order(self.ledger, sign_order(self.seed, body), now)
+            log.info("scheduled drill %s ordered on %d members", body.id, len(members))
 
     async def stage(self, report: StageReport, entry: JournalEntry) -> None:
         """A verified stage report from a member, and its journal entry (kept, then written)."""
         self.pending.append(entry)
+        if not self.active:  # no conductor here (a follower replica): keep the record only
+            await self.flush()
+            return
         conductor = self.running.get(report.drill)
+        if conductor is None:
+            await self.pick_up()  # an order the member read before this desk's next tick
+            conductor = self.running.get(report.drill)
         if conductor is not None:
             async with self._lock:
                 await self.execute(report.drill, conductor.stage(report, self.clock()))

@@ -2,7 +2,7 @@
 
 ``GET /v1/drills/orders?after=N``: the signed orders journaled after ``N`` (recent
 ones only), with the hub's identity key a member pins on first use.
-``POST /v1/drills/stages``: one member-signed stage report; the signer must be the
+``POST /v1/drills/stages``: member-signed stage reports; the signer must be the
 member the report names, its signature must verify; it is journaled with what the
 conductor does next (in the same transaction as the next decision, report or tick).
 Both are authenticated like every member request.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import msgspec
 from starlette.applications import Starlette
@@ -24,14 +25,19 @@ from shieldwall.agent.supervise import Supervisor
 from shieldwall.drills.hub_desk import DrillDesk
 from shieldwall.drills.journal import ORDER, STAGE, drill_news
 from shieldwall.drills.order import MAX_TTL
-from shieldwall.drills.stage import Posted, decode_stage, stage_verifies
+from shieldwall.drills.stage import Posted, SignedStage, stage_verifies
 from shieldwall.hub import api
+from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.ledger.storage import JournalEntry
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.writer import Writer
 from shieldwall.readiness.heartbeat import DrillNews
 
-MAX_STAGE_BODY = 16_384
+MAX_STAGE_BODY = 65_536
+#: Stage reports in one request (a member sends at most three at once).
+MAX_STAGES = 8
+_batch = msgspec.json.Decoder(
+    Annotated[tuple[SignedStage, ...], msgspec.Meta(min_length=1, max_length=MAX_STAGES)])
 #: Longest long poll for orders, below a member's 10 s read timeout.
 MAX_WAIT = 8
 #: Orders older than this are not served (a member joining later need not refuse them all).
@@ -63,10 +69,14 @@ async def get_orders(request: Request) -> Response:
     wait = request.query_params.get("wait", "0")
     if not wait.isdigit() or int(wait) > MAX_WAIT:
         raise ProblemError("bad-request", f"wait must be whole seconds, at most {MAX_WAIT}")
+    desk = desk_of(request)
+    seen = desk.orders_seen
+    if desk.active:
+        await desk.pick_up()  # every order a member sees already has its conductor
     entries = await hub.ledger.journal(ORDER, after=int(raw), limit=100)
     if not entries and int(wait):
         # A long poll: answer as soon as the desk picks up a new order.
-        await desk_of(request).wait_orders(int(wait))
+        await desk.wait_orders(seen, int(wait))
         entries = await hub.ledger.journal(ORDER, after=int(raw), limit=100)
     now = hub.clock()
     fresh = tuple(msgspec.Raw(e.body) for e in entries if e.at >= now - SERVE_WINDOW)
@@ -75,20 +85,28 @@ async def get_orders(request: Request) -> Response:
 
 
 async def post_stage(request: Request) -> Response:
-    """Journal one member's signed stage report and hand it to the drill's conductor."""
+    """Journal a member's signed stage reports and hand them to the drill's conductor.
+
+    The body is a list of at most :data:`MAX_STAGES` signed reports, all checked before
+    any is taken: one forged report refuses the whole request.
+    """
     hub = api.hub_of(request)
     record = await api.authenticate(request)
     raw = await api.signed_body(request, MAX_STAGE_BODY)
     try:
-        signed = decode_stage(raw)
+        batch = _batch.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ProblemError("malformed", f"not a drill stage report: {exc}") from None
-    if signed.report.member != record.name or signed.signature.key_id != record.key_id:
-        raise ProblemError("forged", "a member reports its own drill stages only", 403)
-    if not stage_verifies(signed, {record.key_id: record.public_key}):
-        raise ProblemError("forged", "the stage report's signature does not verify", 403)
+        raise ProblemError("malformed", f"not a list of drill stage reports: {exc}") from None
+    for signed in batch:
+        if signed.report.member != record.name or signed.signature.key_id != record.key_id:
+            raise ProblemError("forged", "a member reports its own drill stages only", 403)
+        if not stage_verifies(signed, {record.key_id: record.public_key}):
+            raise ProblemError("forged", "the stage report's signature does not verify", 403)
     now = hub.clock()
-    await desk_of(request).stage(signed.report, JournalEntry(STAGE, signed.report.drill, now, raw))
+    desk = desk_of(request)
+    for signed in batch:
+        entry = JournalEntry(STAGE, signed.report.drill, now, msgspec.json.encode(signed))
+        await desk.stage(signed.report, entry)
     return api.json_response(msgspec.json.encode(Posted(now)))
 
 
@@ -109,7 +127,9 @@ async def drills_lifespan(app: Starlette) -> AsyncIterator[DrillDesk]:
             return hub.writer.policy.protections
         return hub.config.protections()
 
-    desk = DrillDesk(hub.ledger, hub.feed, hub.hub_key, hub.clock, protections)
+    seed = (hub.config.data_dir / IDENTITY_FILE).read_bytes() if hub.config.drill_every else None
+    desk = DrillDesk(hub.ledger, hub.feed, hub.hub_key, hub.clock, protections,
+                     every=hub.config.drill_every, seed=seed)
     await desk.start()
     app.state.drills = desk
     roster = getattr(app.state, "roster", None)
@@ -120,7 +140,9 @@ async def drills_lifespan(app: Starlette) -> AsyncIterator[DrillDesk]:
 
         roster.drills = news
     supervisor = Supervisor()
-    supervisor.start("drills.desk", desk.run)
+    # One conductor per alliance: the hub that writes decisions (not a follower replica).
+    if isinstance(hub.writer, Writer):
+        supervisor.start("drills.desk", desk.run)
     try:
         yield desk
     finally:
