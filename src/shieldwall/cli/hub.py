@@ -7,7 +7,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
@@ -20,6 +20,10 @@ from shieldwall.hub.config import (
     load_hub_config,
 )
 from shieldwall.hub.ledger.storage import Ledger
+
+if TYPE_CHECKING:
+    from shieldwall.hub.ledger.storage import MemberRecord
+    from shieldwall.hub.policy import Policy
 
 T = TypeVar("T")
 
@@ -154,31 +158,74 @@ def invite(data_dir: Path, name: str, expires: str, owns: tuple[str, ...],
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per member.")
 def members(data_dir: Path, as_json: bool) -> None:
-    """List members: state, last seen, stream cursor, signals sent and rejected.
+    """List members: state, trust, last seen, stream cursor, signals sent and rejected.
+
+    Trust is the member's weight (0-1) and whether its word decides alone
+    ("trusted"), needs a trusted member's corroboration ("probation") or counts
+    for nothing ("quarantined": it reported a canary; `hub release` undoes it).
 
     \b
     Example:
       shieldwall hub members --json
     """
+    from shieldwall.hub.trust_admin import member_trust
+
     config = load_hub_config(data_dir)
-    records = with_ledger(config, lambda ledger: ledger.members())
     now = time.time()
+    records, policy = with_ledger(config, lambda ledger: _members_and_policy(ledger, config, now))
     for m in records:
         state = "active" if m.active else m.revoked_why or "revoked"
+        trust = member_trust(policy, m.name, now)
         if as_json:
             click.echo(msgspec.json.encode({
                 "name": m.name, "state": state, "key_id": m.key_id, "owns": list(m.owns),
                 "last_seen": m.last_seen, "cursor": m.cursor, "signals": m.signals,
-                "rejected": m.rejected,
+                "rejected": m.rejected, "trust": trust,
             }).decode())
         else:
             seen = f"{now - m.last_seen:.0f}s ago" if m.last_seen else "never"
             click.echo(
-                f"{m.name:20} {state:9} seen {seen:>12}  cursor {m.cursor:<8}"
-                f" signals {m.signals:<8} rejected {m.rejected:<6} owns {','.join(m.owns) or '-'}"
+                f"{m.name:20} {state:9} {trust.state:11} w{trust.weight:<5.2f} seen {seen:>12}"
+                f"  cursor {m.cursor:<8} signals {m.signals:<8} rejected {m.rejected:<6}"
+                f" owns {','.join(m.owns) or '-'}"
             )
+            if trust.state == "quarantined":
+                click.echo(f"{'':20} {trust.why}")
     if not records and not as_json:
         click.echo("no members yet; invite one with `shieldwall hub invite`")
+
+
+async def _members_and_policy(
+    ledger: Ledger, config: HubConfig, now: float
+) -> tuple[list[MemberRecord], Policy]:
+    from shieldwall.hub.policy_view import build_policy
+
+    return await ledger.members(), await build_policy(
+        ledger, config.policy(), config.protections(), now)
+
+
+@hub.command("release")
+@data_option
+@click.argument("name")
+@click.option("--why", default="released by the operator", show_default=True,
+              help="The reason, kept in the journal with the release.")
+def release(data_dir: Path, name: str, why: str) -> None:
+    """Release a quarantined member: its signals count again (from probation).
+
+    A member that reported one of the hub's canaries is quarantined; the
+    council (or the operator) decides whether that was a mistake.
+
+    \b
+    Example:
+      shieldwall hub release web1 --why "council act 12: misconfigured scanner"
+    """
+    from shieldwall.hub.trust_admin import release as release_member
+
+    config = load_hub_config(data_dir)
+    now = time.time()
+    done = with_ledger(config, lambda ledger: release_member(
+        ledger, config.policy(), config.protections(), name, why, now))
+    click.echo(f"released {name}" if done else f"{name} is not quarantined; nothing to do")
 
 
 @hub.command("expel")
@@ -208,10 +255,11 @@ def lift(data_dir: Path, address: str) -> None:
     Example:
       shieldwall hub lift 203.0.113.7
     """
-    from shieldwall.hub.admin import lift as do_lift
+    # On PostgreSQL only the leading replica appends: it lifts on this command's request.
+    from shieldwall.hub.operator_relay import operator_lift
 
     config = load_hub_config(data_dir)
-    lifts = with_ledger(config, lambda ledger: do_lift(ledger, config, address, time.time()))
+    lifts = with_ledger(config, lambda ledger: operator_lift(ledger, config, address, time.time()))
     if not lifts:
         click.echo(f"{address} is not blocked; nothing to lift")
     for d in lifts:

@@ -221,6 +221,8 @@ class Policy:
             d = stored.decision
             while pending and pending[0].at <= d.created:
                 self.trust.apply(pending.popleft())
+            if d.drill:
+                continue  # a drill's decision is never a real block (see shieldwall.drills)
             if d.action == "lift":
                 block = self.active.pop(d.target, None)
                 if d.scenario in (OPERATOR_LIFT, DISPUTE_LIFT):
@@ -333,6 +335,8 @@ class Policy:
         lifted = self.lifted.get(target)
         if lifted is not None and now - lifted < self.lift_cooldown and not operator:
             needed = max(needed, 2)  # the operator lifted it: one member cannot undo that
+        if trust is not None and not trust.config.single_word:
+            needed = max(needed, 2)
 
         active = self.active.get(target)
         if active is not None and active.until > now:
@@ -440,6 +444,8 @@ class Policy:
     def explain_protection(self, network: IPNetwork) -> list[str]:
         """Why ``network`` can never be blocked (empty when it can)."""
         reasons = self.protections.all_protecting(network)
+        if self.canaries.all_protecting(network):
+            reasons.append("a canary (secret: a member that reports it is quarantined)")
         if is_reserved(network) and not self.config.allow_reserved:
             reasons.append("reserved address space (private, loopback, link-local...)")
         return reasons
