@@ -141,6 +141,13 @@ def test_quota_duration_and_width_scale_with_the_weight_of_the_most_trusted_supp
     assert isinstance(block, Block) and block.until - (NOW + 3700) == 15 * DAY
 
 
+def test_without_single_word_even_a_founder_needs_a_second_member() -> None:
+    p = policy(trust=replace(load_policy().trust, single_word=False))
+    first = p.decide("founder", detection(), NOW)
+    assert first.kind == "quorum" and first.detail.startswith("1/2")
+    assert isinstance(p.decide("new", detection(), NOW + 1).decision, Block)
+
+
 def test_a_probationer_completing_a_founders_quorum_is_not_the_one_charged() -> None:
     p = policy()
     p.decide("founder", detection(scenario="http-probing"), NOW)
@@ -157,21 +164,23 @@ def test_an_operators_lift_costs_the_deciders_their_weight() -> None:
 
 
 def test_trust_is_rebuilt_from_the_decisions_and_the_journal() -> None:
-    def stored(cursor: int, action: str, scenario: str, members: list[str]) -> StoredDecision:
+    def stored(cursor: int, action: str, scenario: str, members: list[str],
+               drill: str = "") -> StoredDecision:
         evidence = [Contribution(m, scenario, 1, NOW, NOW, NOW) for m in members]
         import msgspec
 
         return StoredDecision(
             Decision(cursor=cursor, action=action, target=ATTACKER,  # type: ignore[arg-type]
                      until=NOW + 3600 * (action == "block"), scenario=scenario,
-                     origin=",".join(members), created=NOW + cursor),
+                     origin=",".join(members), created=NOW + cursor, drill=drill),
             ",".join(members[:1]), msgspec.json.encode(evidence))
 
     rows = PolicyRows(
         decisions=[stored(1, "block", "ssh-bruteforce", ["founder", "old"]),
                    stored(2, "block", "ssh-bruteforce", ["founder", "old"]),
                    stored(3, "block", "ssh-bruteforce", ["founder", "old"]),
-                   stored(4, "lift", "operator-lift", [])],
+                   stored(4, "lift", "operator-lift", []),
+                   stored(5, "block", "ssh-bruteforce", ["founder", "old"], drill="d-1")],
         charges=[], signals=[])
     p = policy()
     p.restore(rows, NOW + 10, [TrustEvent("quarantine", "new", NOW + 5, "canary")])
@@ -179,6 +188,7 @@ def test_trust_is_rebuilt_from_the_decisions_and_the_journal() -> None:
     # "old" weighed 0, then 0.1, then 0.2 when it agreed with the founder
     assert round(p.trust.standing("founder").credit, 6) == 0.3
     assert p.trust.standing("new").quarantined == "canary"
+    assert not p.active  # the drill's decision is no real block and earned nothing
 
 
 def test_the_trust_table_and_weighted_quorums_are_read_and_checked() -> None:

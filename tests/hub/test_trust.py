@@ -101,3 +101,10 @@ def test_trust_events_round_trip_and_an_unreadable_body_is_skipped() -> None:
     assert decode_event(encode_event(event)) == event
     assert decode_event(b'{"act":"promote","member":"m","at":1}') is None
     assert decode_event(b"\xff") is None
+
+
+def test_a_member_who_joined_since_the_last_rebuild_is_judged_on_its_join_time() -> None:
+    t = trust()
+    assert not t.founder("late-founder")
+    t.rejoin({"founder": NOW - 30 * DAY, "late-founder": NOW - 30 * DAY + 60})
+    assert t.founder("late-founder") and t.weight("late-founder") == 1.0

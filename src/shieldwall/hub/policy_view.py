@@ -50,9 +50,11 @@ def view_query(config: PolicyConfig, now: float) -> ViewQuery:
         now=now,
         horizon=max(config.offense_memory, config.max_duration),
         signal_horizon=config.max_window(),
-        # With trust, a member on probation leaves sightings even on confirmed scenarios.
-        confirmed=() if config.trust.enabled else tuple(
-            name for name, rule in config.scenarios.items() if rule.confirmed),
+        # A member on probation leaves sightings on confirmed scenarios too; they are not
+        # read back (that would mean every recent signal): after a rebuild such a sighting
+        # is gone, which costs the newcomer the credit of one corroboration, never a block
+        # (a trusted member's word decides those scenarios on its own).
+        confirmed=tuple(name for name, rule in config.scenarios.items() if rule.confirmed),
     )
 
 

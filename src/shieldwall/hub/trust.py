@@ -54,6 +54,10 @@ class TrustConfig:
     founders: float = 86400.0
     #: A newcomer's word needs corroboration for at least this long after it joined.
     probation: float = 86400.0
+    #: A trusted member's word alone decides a confirmed scenario; when False, every
+    #: alliance-wide block needs two members (one trusted): the defence against trusted
+    #: members turning, paid for by honest detections waiting for a second member.
+    single_word: bool = True
 
 
 class TrustEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -91,6 +95,10 @@ class Trust:
     joined: Mapping[str, float] | None = None
     standings: dict[str, Standing] = field(default_factory=dict)
     _founders: frozenset[str] | None = None
+
+    def rejoin(self, joined: Mapping[str, float]) -> None:
+        """Membership changed (a member joined or left): who joined when, again."""
+        self.joined, self._founders = dict(joined), None
 
     def founder(self, member: str) -> bool:
         """Whether the member starts at full weight (vouched for, or a founder)."""
