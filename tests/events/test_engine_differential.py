@@ -268,3 +268,59 @@ def test_the_detectors_loops_agree_with_an_allowlist_evictions_and_without_evide
     allow = parse_ranges(["45.13.1.0/24"], "allow", widen=False)
     for kwargs in ({"exempt": allow}, {"max_keys": 3}, {"keep_evidence": False}):
         assert _detections(events, "python", **kwargs) == _detections(events, "compiled", **kwargs), kwargs
+
+
+def _clock_lines() -> tuple[list[bytes], list[bytes]]:
+    """BSD syslog and CLF lines that walk the clock's edges: year ends, stragglers, bad days."""
+    bsd, clf = [], []
+    stamps = [
+        "Dec 31 23:59:58", "Dec 31 23:59:59", "Jan  1 00:00:00", "Dec 31 23:59:57", "Jan  1 00:00:01",
+        "Feb 29 12:00:00", "Feb 30 12:00:00", "Apr 31 01:02:03", "Jan  1 24:00:00", "Jan  1 23:60:00",
+        "Jan  1 23:59:60", "Jan  1 23:59:61", "Jul  4 10:00:00", "Jan  2 10:00:00", "Jul  5 10:00:00",
+        "Dec 10 06:55:46.123", "Jan  1 00:00:0a",
+    ]
+    for minute in range(5000):  # more minutes than the clock keeps: its caches start over
+        day, hour, second = 1 + minute // 1440, minute // 60 % 24, minute % 61
+        stamps.append(f"Mar {day:2d} {hour:02d}:{minute % 60:02d}:{second:02d}")
+    for pid, stamp in enumerate(stamps, 100):
+        line = f"{stamp} h sshd[{pid}]: Failed password for root from 45.13.7.{pid % 250} port 22 ssh2"
+        bsd.append(line.encode())
+    dates = ["29/Feb/2024:10:00:00 +0000", "29/Feb/2023:10:00:00 +0000", "31/Apr/2024:10:00:00 +0000",
+             "00/Jan/2024:10:00:00 +0000", "10/Oct/0000:10:00:00 +0000", "10/Oct/2024:10:00:00 +1400",
+             "10/Oct/2024:10:00:00 -0959", "10/Oct/2024:10:00:60 +0000", "10/Oct/2024:10:00:61 +0000",
+             "10/Oct/2024:24:00:00 +0000", "10/Foo/2024:10:00:00 +0000", "01/Jan/1969:00:00:00 +0000",
+             "31/Dec/9999:23:59:59 -2359"]
+    for minute in range(5000):
+        dates.append(f"{1 + minute // 1440:02d}/Mar/2024:{minute // 60 % 24:02d}:{minute % 60:02d}:"
+                     f"{minute % 61:02d} +0{minute % 10}00")
+    for i, date in enumerate(dates):
+        clf.append(f'45.13.8.{i % 250} - - [{date}] "GET /.env HTTP/1.1" 404 1 "-" "-"'.encode())
+    return bsd, clf
+
+
+@needs_engine
+def test_the_clock_edges_read_alike_by_both_engines() -> None:
+    bsd, clf = _clock_lines()
+    for lines in (bsd, bsd[::-1], bsd[3:] + bsd[:3]):
+        _assert_same(PACKS["sshd"], [b"\n".join(lines)], "syslog clock edges")
+    for lines in (clf, clf[::-1]):
+        _assert_same(PACKS["http"], [b"\n".join(lines)], "CLF clock edges")
+
+
+@needs_engine
+def test_lines_pcre2_cannot_decide_are_decided_by_re_with_the_same_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A match limit of 1 makes PCRE2 give up on every line: each goes to Python's re alone.
+    from shieldwall.events import stream as stream_module
+
+    monkeypatch.setattr(stream_module, "_MATCH_LIMIT", 1)
+    sshd = shared_data("loghub", "OpenSSH_2k.log").read_bytes()
+    events = _assert_same(PACKS["sshd"], [sshd], "every line through the fallback")
+    assert len(events) > 500
+    bsd, clf = _clock_lines()
+    _assert_same(PACKS["sshd"], [b"\n".join(bsd)], "every line through the fallback")
+    _assert_same(PACKS["http"], [b"\n".join(clf)], "every line through the fallback")
+    for pack in PACKS.values():
+        lines = [s.line.encode("utf-8", "surrogateescape") for s in pack.samples]
+        _assert_same(pack, [b"\n".join(lines)], "samples through the fallback")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
 import time
@@ -116,11 +117,13 @@ class _Replayer:
                                + ", ".join(c.describe() for c in new), err=True)
                     streams += [stream(c.pack) for c in new]
                     self._say_engine(streams)
+            counted = streams[0].stats.lines if streams else 0
             for s in streams:
                 self.detector.feed(self.reorder.push(self.guard.filter(s.feed(chunk))))
                 if s.pack.format == "access":
                     self.proxy_warnings += self.spread.observe(chunk[:SNIFF_BYTES])
-            count = chunk.count(b"\n")
+            # A stream counts the lines it is fed (a chunk is complete lines): not twice.
+            count = streams[0].stats.lines - counted if streams else chunk.count(b"\n")
             lines += count
             # Compressed files yield more bytes than they hold on disk: cap at their size.
             step = min(len(chunk), size - advanced)
@@ -218,11 +221,19 @@ def replay(
                                         parse_ranges(own, "--own-address", widen=False)))
         lines = matched = 0
         sizes = {path: _size(path) for path in files}
-        with progress("replay", sum(sizes.values()), rate_unit="lines", quiet=quiet) as bar:
-            for path in files:
-                lines_of_file, matched_of_file = replayer.file(path, sizes[path], bar)
-                lines += lines_of_file
-                matched += matched_of_file
+        # Events, windows and detections hold no reference cycles: the cyclic collector
+        # would only walk the (many) live windows again and again during a replay.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with progress("replay", sum(sizes.values()), rate_unit="lines", quiet=quiet) as bar:
+                for path in files:
+                    lines_of_file, matched_of_file = replayer.file(path, sizes[path], bar)
+                    lines += lines_of_file
+                    matched += matched_of_file
+        finally:
+            if collecting:
+                gc.enable()
         detector.feed(replayer.reorder.flush())
         if "auto" in pack_names and not matched:
             raise SourceError(

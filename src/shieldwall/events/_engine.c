@@ -79,6 +79,18 @@ typedef struct {
     Py_ssize_t cache_size;
     int keep;
     long max_tries;
+    /* one-entry memos in front of the dict lookups (a run of lines shares them):
+     * the minute (valid until the clock parses again: only then can its table change),
+     * and the address and user texts (their keys are pure functions of the text) */
+    char memo_minute[13];
+    double memo_base;
+    int memo_minute_ok;
+    char memo_ip[64];
+    Py_ssize_t memo_ip_len;
+    PyObject *memo_key;
+    char memo_user[64];
+    Py_ssize_t memo_user_len;
+    PyObject *memo_user_str;
     /* connection table */
     PyObject *conns;
     double next_sweep;
@@ -106,6 +118,7 @@ static void Feeder_dealloc(Feeder *self) {
     Py_XDECREF(self->parse_time); Py_XDECREF(self->fallback); Py_XDECREF(self->clock);
     Py_XDECREF(self->minutes); Py_XDECREF(self->clf_minutes); Py_XDECREF(self->bsd_days); Py_XDECREF(self->times); Py_XDECREF(self->keys);
     Py_XDECREF(self->users); Py_XDECREF(self->seconds); Py_XDECREF(self->conns);
+    Py_XDECREF(self->memo_key); Py_XDECREF(self->memo_user_str);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -128,10 +141,11 @@ static int Feeder_init(Feeder *self, PyObject *args, PyObject *kw) {
     long max_tries;
     PyObject *pack_name, *event_type, *key_of, *parse_time, *fallback, *clock, *times, *keys,
         *users, *seconds;
-    if (!PyArg_ParseTuple(args, "y*nO!iUOOOOOO!O!O!O!npl", &source, &groups, &PyList_Type, &slots,
+    unsigned long match_limit = 0; /* 0: PCRE2's own; tests set 1 to send every line to re */
+    if (!PyArg_ParseTuple(args, "y*nO!iUOOOOOO!O!O!O!npl|k", &source, &groups, &PyList_Type, &slots,
                           &npatterns, &pack_name, &event_type, &key_of, &parse_time, &fallback,
                           &clock, &PyDict_Type, &times, &PyDict_Type, &keys, &PyDict_Type, &users,
-                          &PyDict_Type, &seconds, &cache_size, &keep, &max_tries))
+                          &PyDict_Type, &seconds, &cache_size, &keep, &max_tries, &match_limit))
         return -1;
     int err;
     PCRE2_SIZE erroff;
@@ -160,6 +174,7 @@ static int Feeder_init(Feeder *self, PyObject *args, PyObject *kw) {
     }
     self->jit = pcre2_jit_compile(self->code, PCRE2_JIT_COMPLETE) == 0;
     self->mctx = pcre2_match_context_create(NULL);
+    if (match_limit) pcre2_set_match_limit(self->mctx, (uint32_t)match_limit);
     if (self->jit) {
         self->jit_stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, NULL);
         pcre2_jit_stack_assign(self->mctx, NULL, self->jit_stack);
@@ -588,8 +603,9 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
     long long matched = 0, unaddressed = 0;
     double low, high;
     if (read_bounds(self, &low, &high) < 0) goto fail;
-    Py_ssize_t s = 0;
+    Py_ssize_t s = 0, starts_seen = 0;
     while (s < len) {
+        starts_seen++;
         /* data[s] is the newline in front of a line */
         const char *nl = memchr(data + s + 1, '\n', len - s - 1);
         Py_ssize_t line_end = nl ? nl - data : len;
@@ -649,24 +665,30 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
         PyObject *when = NULL, *made = NULL;
         if (starts[F_TS] < 0) { tslen = 0; ts = ""; }
         if (tslen == 15) {
-            PyObject *base = lookup(self->minutes, ts, 13, &made);
-            Py_XDECREF(made);
-            if (!base && PyErr_Occurred()) goto fail;
-            if (base) {
-                double b = PyFloat_AsDouble(base);
-                Py_DECREF(base);
-                if (b == -1.0 && PyErr_Occurred()) goto fail;
-                if (low <= b && b <= high) {
-                    PyObject *sec = lookup(self->seconds, ts + 13, 2, &made);
-                    Py_XDECREF(made);
-                    if (!sec && PyErr_Occurred()) goto fail;
-                    if (sec) {
-                        long sv = PyLong_AsLong(sec);
-                        Py_DECREF(sec);
-                        when = PyFloat_FromDouble(b + (double)sv);
-                        if (!when) goto fail;
-                    }
+            int found = 0;
+            double b = 0;
+            if (self->memo_minute_ok && memcmp(self->memo_minute, ts, 13) == 0) {
+                found = 1;
+                b = self->memo_base;
+            } else {
+                PyObject *base = lookup(self->minutes, ts, 13, &made);
+                Py_XDECREF(made);
+                if (!base && PyErr_Occurred()) goto fail;
+                if (base) {
+                    b = PyFloat_AsDouble(base);
+                    Py_DECREF(base);
+                    if (b == -1.0 && PyErr_Occurred()) goto fail;
+                    found = 1;
+                    memcpy(self->memo_minute, ts, 13);
+                    self->memo_base = b;
+                    self->memo_minute_ok = 1;
                 }
+            }
+            int sv;
+            /* SECONDS: two digits up to 60 */
+            if (found && low <= b && b <= high && two_digits(ts + 13, &sv) && sv <= 60) {
+                when = PyFloat_FromDouble(b + (double)sv);
+                if (!when) goto fail;
             }
         }
         if (when == NULL) {
@@ -698,6 +720,7 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             }
             if (!cached) {
                 double fast;
+                self->memo_minute_ok = 0; /* the clock's tables may change now */
                 int done = fast_time(self, ts, tslen, low, high, &fast);
                 if (done < 0) { Py_XDECREF(made); goto fail; }
                 if (done) {
@@ -708,6 +731,7 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             }
             if (!cached) {
                 if (!made) goto fail;
+                self->memo_minute_ok = 0;
                 cached = PyObject_CallOneArg(self->parse_time, made);
                 Py_DECREF(made);
                 if (!cached) goto fail;
@@ -722,7 +746,18 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
         /* ---- blame */
         PyObject *key = NULL; /* borrowed from the keys cache (kept alive by `held`) */
         PyObject *held = NULL;
-        if (starts[F_IP] >= 0) {
+        Py_ssize_t iplen = ends[F_IP] - starts[F_IP];
+        if (starts[F_IP] >= 0 && self->memo_key && iplen == self->memo_ip_len &&
+            memcmp(self->memo_ip, data + starts[F_IP], iplen) == 0) {
+            held = self->memo_key;
+            Py_INCREF(held);
+            if (PyUnicode_GET_LENGTH(held) == 0) {
+                unaddressed++;
+                Py_DECREF(held); Py_DECREF(when);
+                continue;
+            }
+            key = held;
+        } else if (starts[F_IP] >= 0) {
             held = lookup(self->keys, data + starts[F_IP], ends[F_IP] - starts[F_IP], &made);
             if (!held && PyErr_Occurred()) { Py_XDECREF(made); Py_DECREF(when); goto fail; }
             if (!held) {
@@ -734,6 +769,12 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
                 }
             }
             Py_DECREF(made);
+            if (iplen <= (Py_ssize_t)sizeof self->memo_ip) {
+                memcpy(self->memo_ip, data + starts[F_IP], iplen);
+                self->memo_ip_len = iplen;
+                Py_INCREF(held);
+                Py_XSETREF(self->memo_key, held);
+            }
             if (PyUnicode_GET_LENGTH(held) == 0) {
                 unaddressed++;
                 Py_DECREF(held); Py_DECREF(when);
@@ -770,6 +811,13 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
         if (starts[F_USER] >= 0) {
             Py_DECREF(user);
             Py_ssize_t ulen = ends[F_USER] - starts[F_USER];
+            if (self->memo_user_str && ulen == self->memo_user_len &&
+                memcmp(self->memo_user, data + starts[F_USER], ulen) == 0) {
+                user = self->memo_user_str;
+                Py_INCREF(user);
+                made = NULL;
+                goto have_user;
+            }
             user = lookup(self->users, data + starts[F_USER], ulen, &made);
             if (!user && PyErr_Occurred()) { Py_XDECREF(made); Py_DECREF(blamed); Py_DECREF(when); goto fail; }
             if (!user) {
@@ -787,6 +835,13 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
                 user = dec;
             }
             Py_DECREF(made);
+            if (ulen <= (Py_ssize_t)sizeof self->memo_user) {
+                memcpy(self->memo_user, data + starts[F_USER], ulen);
+                self->memo_user_len = ulen;
+                Py_INCREF(user);
+                Py_XSETREF(self->memo_user_str, user);
+            }
+        have_user:;
         }
         PyObject *line = self->keep ? PyBytes_FromStringAndSize(data + mstart + 1, mend - mstart - 1)
                                     : (Py_INCREF(empty_bytes), empty_bytes);
@@ -802,7 +857,9 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
         Py_DECREF(event);
         if (rc2 < 0) goto fail;
     }
-    return Py_BuildValue("NLL", out, matched, unaddressed);
+    /* lines: one per newline put in front of one, less the empty one after a final newline */
+    return Py_BuildValue("NLLn", out, matched, unaddressed,
+                         starts_seen - (len > 1 && data[len - 1] == '\n' ? 1 : 0));
 fail:
     Py_XDECREF(fb_match);
     Py_DECREF(out);

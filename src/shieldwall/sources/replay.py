@@ -22,8 +22,9 @@ from typing import BinaryIO
 from shieldwall.errors import SourceError
 from shieldwall.sources.lines import LineAssembler, LineStats
 
-#: Bytes read per call: large enough to amortise per-chunk costs, small enough for cache.
-READ_SIZE = 2 * 1024 * 1024
+#: Bytes read per call: large enough to amortise per-chunk costs, small enough for cache
+#: (and for replay's peak memory: each chunk is held in a few copies while it is read).
+READ_SIZE = 1024 * 1024
 
 #: ``path`` meaning standard input.
 STDIN = "-"
