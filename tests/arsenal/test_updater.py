@@ -195,3 +195,20 @@ def _force_publish(folder: Path, draft: Metadata[Targets], council: Council) -> 
     timestamp.signed.snapshot_meta.version = snapshot_md.signed.version
     timestamp.sign(signer_of(council.hub))
     (meta / "timestamp.json").write_bytes(timestamp.to_bytes())
+
+
+def test_a_demotion_signed_by_another_key_than_the_hubs_is_refused(tmp_path: Path) -> None:
+    council = Council.new()
+    folder, repo = _proposed(tmp_path, council)
+    with serve(folder) as url:
+        source = member_source(tmp_path / "m", url, repo)  # type: ignore[arg-type]
+        update(source)
+        repo._sign_demotions(["fast-guess@1"], new_seed(), NOW)  # type: ignore[attr-defined]
+        repo._snapshot(council.hub, NOW)  # type: ignore[attr-defined]
+        with pytest.raises(ArsenalError, match="demotions was signed by 0/1") as refusal:
+            update(source)
+        assert refusal.value.reason == "tuf-UnsignedMetadataError"
+        repo.demote(["fast-guess@1"], council.hub, NOW)  # type: ignore[attr-defined]
+        got, changed = update(source)
+    assert changed and [(a.status, a.effective) for a in got.rules] == [("experimental", "experimental")]
+    assert got.rules[0].demoted
