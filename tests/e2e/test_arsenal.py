@@ -41,7 +41,7 @@ from tests.integration.hub_harness import hub_context, init_hub, new_member, run
 
 RULE = "ssh-quick-guess@1"
 # Routable addresses (the hub never decides on documentation ranges), only ever written in logs.
-A, B, E, D = "45.33.10.1", "45.33.20.2", "45.33.30.3", "45.33.40.4"
+A, B, E, D, F = "45.33.10.1", "45.33.20.2", "45.33.30.3", "45.33.40.4", "45.33.50.5"
 
 
 def failures(address: str, at: float, count: int = 3, pid: int = 100) -> bytes:
@@ -57,6 +57,14 @@ def failures(address: str, at: float, count: int = 3, pid: int = 100) -> bytes:
 async def cli_run(*args: str) -> Result:
     # The hub runs in this event loop: a command that talks to it runs in a thread.
     return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+
+
+async def arsenal_refresh(member: Member) -> bool:
+    """What the agent's arsenal.update task does: fetch in a thread, swap in the loop's."""
+    current = await asyncio.to_thread(member.runtime.arsenal.fetch)
+    if current is not None:
+        member.runtime.arsenal._load(current)
+    return current is not None
 
 
 class Member:
@@ -118,7 +126,7 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
             assert trust is not None and trust.root_sha256 == pin
             members.append(Member(state))
         for member in members:
-            assert await asyncio.to_thread(member.runtime.arsenal.refresh)
+            assert await arsenal_refresh(member)
             assert member.runtime.arsenal.engine.reading("sshd") == [RULE]
 
         # -- experimental: shadow everywhere ---------------------------------------
@@ -128,15 +136,18 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
         for index in range(2):
             members[index].read(failures(B, t0 + 600, pid=200))
         members[4].read(failures(E, t0 + 1200, pid=300))
+        # The member's own shipped scenarios work beside the alliance's: five failures are the
+        # shipped ssh-bruteforce's, which blocks F on m4 at once (and 2 s after the rule sighted it).
+        members[4].read(failures(F, t0 + 1800, count=5, pid=500))
         for member in members:
             await member.send()
-        assert all(m.enforcer.elements == {} for m in members)
+        assert [set(m.enforcer.elements) for m in members] == [set()] * 4 + [{F}]
         assert all(not m.runtime.state.backlog() for m in members)
         ledger = hub_context(server).ledger
         # Four members saw A: as signals that is past the policy's quorum (3). As trials it is nothing.
-        assert await ledger.decisions_after(0, 100) == []
+        assert [d for d in await ledger.decisions_after(0, 100) if d.target != F] == []
         sightings = await ledger.journal(SIGHTING)
-        assert len(sightings) == 7
+        assert len(sightings) == 8
         assert {msgspec.json.decode(e.body)["mode"] for e in sightings} == {"shadow"}
 
         # -- the hub's figures, as computed by hand ----------------------------------
@@ -147,12 +158,12 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
         assert cpu is not None and cpu > 0
         assert {k: v for k, v in figures.items() if k not in ("start", "end")} == {
             "rule": RULE,
-            "detections_live": 0, "detections_shadow": 7,   # A x4, B x2, E x1
-            "targets": 3, "members": 5,
-            "corroborated": 2, "corroboration": round(2 / 3, 6),  # A and B by other members; E alone
-            "earliness": None,                               # no other rule flagged them
+            "detections_live": 0, "detections_shadow": 8,   # A x4, B x2, E x1, F x1
+            "targets": 4, "members": 5,
+            "corroborated": 3, "corroboration": 0.75,       # A, B: other members; F: another rule
+            "earliness": 2.0,                                # F: at the 3rd failure, not the 5th
             "protected_hits": 0, "lifted": 0, "disputes": 0,
-            "lines": 21,                                     # 7 detections of 3 lines each
+            "lines": 26,                                     # 7 x 3 lines, and F's 5
         }
 
         # -- promotion: k-1 signatures refused, k published ----------------------------
@@ -164,22 +175,22 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
         listed = await cli_run("arsenal", "list", *hub, "--json")
         assert msgspec.json.decode(listed.output)[0]["status"] == "test"
         for member in members:
-            assert await asyncio.to_thread(member.runtime.arsenal.refresh)
+            assert await arsenal_refresh(member)
 
         # -- after promotion: the alliance enforces it -----------------------------------
         for index in range(3):
             members[index].read(failures(D, time.time() - 60 + index, pid=400 + 10 * index))
         # Local first, as the shipped scenarios: the three that saw D block it at once.
-        assert [set(m.enforcer.current(time.time())) for m in members] == [{D}] * 3 + [set()] * 2
+        assert [set(m.enforcer.current(time.time())) - {F} for m in members] == [{D}] * 3 + [set()] * 2
         for member in members:
             await member.send()
-        decisions = await ledger.decisions_after(0, 100)
+        decisions = [d for d in await ledger.decisions_after(0, 100) if d.target != F]
         # The decision names the rule version that caused it.
         assert [(d.action, d.target, d.scenario, d.rule) for d in decisions] == [
             ("block", D, "ssh-quick-guess", RULE)]
         for member in members:
             for decision in decisions:
                 member.runtime.handle(functools.partial(member.runtime.core.decision, decision))
-        assert all(set(m.enforcer.current(time.time())) == {D} for m in members)
-        live = [msgspec.json.decode(e.body) for e in await ledger.journal(SIGHTING)][7:]
+        assert [set(m.enforcer.current(time.time())) - {F} for m in members] == [{D}] * 5
+        live = [msgspec.json.decode(e.body) for e in await ledger.journal(SIGHTING)][8:]
         assert [(s["target"], s["mode"]) for s in live] == [(D, "live")] * 3

@@ -87,10 +87,15 @@ class Engine:
             return []
         live = enforces(run.active.effective)
         mode: Mode = "live" if live else "shadow"
-        return [
-            Found(Sighting(rule_id, d.scenario, d.key, d.last_seen, mode), d if live else None)
-            for d in run.detector.feed(events)
-        ]
+        found = []
+        # One event at a time (events are few beside lines): a sighting is dated by the event
+        # that crossed the threshold, which earliness compares, while the detection itself
+        # goes on counting the rest of the chunk.
+        for event in events:
+            for d in run.detector.feed((event,)):
+                found.append(Found(Sighting(rule_id, d.scenario, d.key, event.time, mode),
+                                   d if live else None))
+        return found
 
     def lines_read(self) -> dict[str, int]:
         """Lines each running rule has read, then zeroed (for usage reports)."""
