@@ -26,9 +26,9 @@ from shieldwall.arsenal.repository import Repository, custom_of, sha256_hex, sig
 from shieldwall.arsenal.rule import parse_rule
 from shieldwall.errors import ArsenalError, ConfigError
 from shieldwall.governance.store import load_key
+from shieldwall.hub.backend import ledger_for
 from shieldwall.hub.config import HubConfig, load_hub_config
 from shieldwall.hub.identity import IDENTITY_FILE
-from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.signals.keys import public_key_of
 
 HUB_DIR = click.option("--hub-dir", "hub_dir", required=True,
@@ -68,7 +68,7 @@ def _sign_publish(repo: Repository, config: HubConfig, draft: object, keys: tupl
 
 
 async def _figures(config: HubConfig, rule: str, window: str) -> Figures:
-    ledger = SQLiteLedger(config.ledger_path)
+    ledger = ledger_for(config)
     await ledger.open()
     try:
         end = time.time()
@@ -266,7 +266,7 @@ def report(rules: tuple[str, ...], hub_dir: Path, as_json: bool, window: str) ->
     async def all_figures() -> list[Figures]:
         names = list(rules)
         if not names:
-            ledger = SQLiteLedger(config.ledger_path)
+            ledger = ledger_for(config)
             await ledger.open()
             try:
                 names = await rules_sighted(ledger)
