@@ -116,8 +116,12 @@ class ArsenalHook:
             fetcher=updater.PinnedFetcher(member.ssl_context()),
         )
 
-    def refresh(self) -> bool:
-        """Fetch the hub's set and swap it in (blocking); a refusal is noted, the old set stays."""
+    def fetch(self) -> active.ActiveSet | None:
+        """Fetch and swap in the hub's set on disk (blocking; touches no running rule).
+
+        Returns the new set, or ``None`` when unchanged or refused (a refusal is noted and
+        the old set stays).
+        """
         fetcher = None
         try:
             source = self.source()
@@ -125,19 +129,28 @@ class ArsenalHook:
             current, changed = updater.update(source)
         except ArsenalError as exc:
             self.runtime.notes("arsenal.refused", {"reason": exc.reason, "error": str(exc)[:300]})
-            return False
+            return None
         finally:
             if isinstance(fetcher, updater.PinnedFetcher):
                 fetcher.close()
-        if changed:
+        return current if changed else None
+
+    def refresh(self) -> bool:
+        """:meth:`fetch`, then run the new set (call from the agent's event loop thread)."""
+        current = self.fetch()
+        if current is not None:
             self._load(current)
-        return changed
+        return current is not None
 
     async def _update_loop(self) -> None:
         assert self.trust is not None
         while True:
-            changed = await asyncio.to_thread(self.refresh)
-            if not changed:
+            # The download runs in a thread; the running rules change only in the loop's own
+            # thread, between two chunks, so a chunk is never read by half a set.
+            current = await asyncio.to_thread(self.fetch)
+            if current is not None:
+                self._load(current)
+            else:
                 await asyncio.sleep(self.trust.refresh)
 
     async def _report_loop(self) -> None:
