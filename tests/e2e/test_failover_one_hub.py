@@ -49,7 +49,7 @@ def dead_address() -> str:
     return f"127.0.0.1:{free_port()}"
 
 
-async def take(follower: DecisionFollower, count: int, timeout: float = 15.0
+async def take(follower: DecisionFollower, count: int, timeout: float = 30.0
                ) -> list[Decision]:
     got: list[Decision] = []
 
@@ -130,6 +130,33 @@ async def test_a_replica_down_at_join_has_its_certificate_pinned_when_first_met(
     assert learnt.missing_pins() == () and learnt.fingerprints == alice.fingerprints
 
 
+async def test_replicas_with_certificates_of_their_own_are_all_pinned_at_join(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    cert_b, key_b = make_certificate(["127.0.0.1"], datetime.datetime.now(datetime.UTC))
+    b_dir = tmp_path / "hub-b"
+    shutil.copytree(hub_config.data_dir, b_dir)
+    (b_dir / CERT_FILE).write_bytes(cert_b)
+    (b_dir / KEY_FILE).write_bytes(key_b)
+    replica_b = dataclasses.replace(hub_config, data_dir=b_dir, listen=f"127.0.0.1:{free_port()}")
+    async with running_hub(hub_config), running_hub(replica_b):
+        token = await invite(hub_config, "alice", 3600, time.time(),
+                             addresses=[hub_config.listen, replica_b.listen],
+                             pins=[fingerprint(cert_b)])
+        alice = await join(token, tmp_path / "alice")
+    assert alice.missing_pins() == () and len(alice.fingerprints) == 2
+    # B's ledger learns of alice the way a replica would (here: a fresh copy of A's folder).
+    shutil.rmtree(b_dir)
+    shutil.copytree(hub_config.data_dir, b_dir)
+    (b_dir / CERT_FILE).write_bytes(cert_b)
+    (b_dir / KEY_FILE).write_bytes(key_b)
+    # Both certificates share the subject "shieldwall hub": B is still trusted on its own.
+    async with running_hub(replica_b), HubClient(alice) as client:
+        ack = await client.send([brute("45.13.5.1")])
+        assert client.hub == replica_b.listen
+    assert ack.status == "applied"
+
+
 async def test_a_replica_presenting_an_unpinned_certificate_is_never_trusted(
     hub_config: HubConfig, tmp_path: Path
 ) -> None:
@@ -181,3 +208,33 @@ def test_a_bad_replica_address_in_hub_toml_is_an_error_naming_the_key(
     config_file.write_text(config_file.read_text() + 'public_addresses = ["10.0.0.1"]\n')
     with pytest.raises(ConfigError, match="public_addresses"):
         load_hub_config(hub_config.data_dir)
+
+
+async def test_a_member_adds_a_replica_that_presents_its_pinned_certificate_only(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    other = dataclasses.replace(hub_config, listen=f"127.0.0.1:{free_port()}")
+    cert, key = make_certificate(["127.0.0.1"], datetime.datetime.now(datetime.UTC))
+    stranger_dir = tmp_path / "stranger"
+    shutil.copytree(hub_config.data_dir, stranger_dir)
+    (stranger_dir / CERT_FILE).write_bytes(cert)
+    (stranger_dir / KEY_FILE).write_bytes(key)
+    stranger = dataclasses.replace(hub_config, data_dir=stranger_dir,
+                                   listen=f"127.0.0.1:{free_port()}")
+    data = ["--data", str(tmp_path / "alice")]
+    runner = CliRunner()
+    async with running_hub(hub_config):
+        await join(await invite(hub_config, "alice", 3600, time.time()), tmp_path / "alice")
+    async with running_hub(other), running_hub(stranger):
+        added = await asyncio.to_thread(
+            runner.invoke, cli, ["hubs", *data, "--add", other.listen])
+        refused = await asyncio.to_thread(
+            runner.invoke, cli, ["hubs", *data, "--add", stranger.listen])
+    assert added.exit_code == 0, added.output
+    assert added.output.split() == [hub_config.listen, other.listen]
+    assert refused.exit_code != 0 and "does not match" in refused.output
+    removed = runner.invoke(cli, ["hubs", *data, "--remove", hub_config.listen])
+    assert removed.output.split() == [other.listen]
+    last = runner.invoke(cli, ["hubs", *data, "--remove", other.listen])
+    assert last.exit_code != 0 and "at least one" in last.output
+    assert load_member_state(tmp_path / "alice").addresses == (other.listen,)
