@@ -62,14 +62,14 @@ def fetch_pinned_certificate(
 
 def pin_certificates(
     addresses: Sequence[str], fingerprints: Sequence[str], timeout: float = 10.0
-) -> tuple[list[str], str]:
-    """The addresses that answered, and the distinct pinned certificates they presented.
+) -> tuple[dict[str, str], str]:
+    """The certificate each answering address presented, and the distinct ones together.
 
     Blocking. A replica that is down is skipped (its certificate is pinned when it is
     first met, see :class:`Connections`); one presenting a certificate outside the
     pinned set stops the join (wrong address, or interception).
     """
-    answered: list[str] = []
+    answered: dict[str, str] = {}
     pems: dict[str, str] = {}
     errors: list[str] = []
     for address in addresses:
@@ -78,7 +78,7 @@ def pin_certificates(
         except HubUnreachable as exc:
             errors.append(str(exc))
             continue
-        answered.append(address)
+        answered[address] = pem
         pems.setdefault(certificate_fingerprints(pem)[0], pem)
     if not answered:
         raise HubUnreachable("; ".join(errors))
@@ -135,3 +135,28 @@ class Connections:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def change_addresses(
+    state: MemberState, add: Sequence[str] = (), remove: Sequence[str] = (),
+    timeout: float = 10.0,
+) -> MemberState:
+    """``state`` with addresses added (each must present a pinned certificate) and removed.
+
+    Blocking; the caller saves the result. A certificate an added address presents
+    that was pinned but missing (its replica was down at join) is kept too.
+    """
+    from shieldwall.signals.hub_addresses import check_addresses
+
+    gone = set(check_addresses(remove)) if remove else set()
+    kept = [a for a in state.addresses if a not in gone]
+    new = [a for a in check_addresses(add) if a not in kept] if add else []
+    cert_pem = state.cert_pem
+    for address in new:
+        pem = fetch_pinned_certificate(address, state.fingerprints, timeout)
+        if certificate_fingerprints(pem)[0] not in certificate_fingerprints(cert_pem):
+            cert_pem += pem
+    if not kept + new:
+        raise HubError("a member needs at least one hub address; add one before removing the last")
+    addresses = check_addresses(kept + new)
+    return replace(state, hub=addresses[0], replicas=addresses[1:], cert_pem=cert_pem)
