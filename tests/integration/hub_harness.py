@@ -16,7 +16,8 @@ from shieldwall.cli.main import cli
 from shieldwall.hub.admin import create_invite
 from shieldwall.hub.api import HubContext
 from shieldwall.hub.config import HubConfig, load_hub_config
-from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.hub.backend import ledger_for
+from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.hub.server import HubServer, make_server
 from shieldwall.signals.client import join
 from shieldwall.signals.member_state import MemberState
@@ -57,8 +58,9 @@ async def running_hub(
 
 
 @contextlib.asynccontextmanager
-async def ledger_of(config: HubConfig) -> AsyncIterator[SQLiteLedger]:
-    ledger = SQLiteLedger(config.ledger_path)
+async def ledger_of(config: HubConfig) -> AsyncIterator[Ledger]:
+    """The hub's ledger, whichever backend its configuration names (an operator's handle)."""
+    ledger = ledger_for(config)
     await ledger.open()
     try:
         yield ledger

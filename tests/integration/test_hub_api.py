@@ -14,9 +14,10 @@ import pytest
 from shieldwall.decisions.decision import Decision
 from shieldwall.decisions.follow import DecisionFollower
 from shieldwall.errors import HubError, SignalError
-from shieldwall.hub.admin import expel, explain, lift
+from shieldwall.hub.admin import expel, explain
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.members import decode_token, encode_token
+from shieldwall.hub.operator_relay import operator_lift
 from shieldwall.signals.client import HubClient, join
 from shieldwall.signals.envelope import seal_envelope
 from shieldwall.signals.keys import key_id_of, new_seed, public_key_of
@@ -25,6 +26,7 @@ from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
 from tests.conftest import shared_data
 from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 ATTACKER = "45.13.7.9"
 
@@ -34,11 +36,19 @@ def brute(target: str = ATTACKER, scenario: str = "ssh-bruteforce") -> Signal:
                   evidence=(f"Failed password for root from {target} port 22 ssh2",))
 
 
-@pytest.fixture
-def hub_config(tmp_path: Path) -> HubConfig:
+cluster = pg_cluster_fixture()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
+    extra: tuple[str, ...] = ()
+    if request.param == "postgresql":
+        pg: PgCluster = request.getfixturevalue("cluster")
+        extra = ("--database", pg.new_database())
     return init_hub(
         tmp_path / "hub", "--never-block", str(shared_data("public-dns-resolvers")),
-        "--allow", "45.200.0.0/16",
+        "--allow", "45.200.0.0/16", *extra,
     )
 
 
@@ -285,7 +295,7 @@ async def test_operator_lift_travels_like_a_decision(hub_config: HubConfig, tmp_
             waiting = asyncio.create_task(take(follower, 2))
             await asyncio.sleep(0.2)
             async with ledger_of(hub_config) as ledger:
-                lifts = await lift(ledger, hub_config, ATTACKER, time.time())
+                lifts = await operator_lift(ledger, hub_config, ATTACKER, time.time())
             got = await waiting
         async with HubClient(alice) as client:
             again = await client.send([brute()])
