@@ -6,8 +6,9 @@ for election (:class:`~shieldwall.hub.ledger.postgres.replica.Replica`) and:
 
 * while it leads, runs the one :class:`~shieldwall.hub.writer.Writer` (rebuilt
   from the ledger at every new epoch, so it starts from what the last leader
-  committed) and the :class:`~shieldwall.hub.pump.Pump` that feeds it what the
-  other replicas took; envelopes sent here go straight to the writer;
+  committed), the :class:`~shieldwall.hub.pump.Pump` that feeds it what the
+  other replicas took, and the operators' lifts (:mod:`shieldwall.hub.operator_relay`);
+  envelopes sent here go straight to the writer;
 * while it follows, relays envelopes to the leader (:class:`~shieldwall.hub.relay.Relay`)
   and answers with the leader's answer once committed;
 * always serves the decision stream from its own feed, fed by the LISTEN/NOTIFY
@@ -41,6 +42,7 @@ from shieldwall.hub.ledger.postgres.replica import Replica
 from shieldwall.hub.ledger.postgres.schema import applied_versions
 from shieldwall.hub.ledger.storage import WriteGroup
 from shieldwall.hub.metrics import HubMetrics
+from shieldwall.hub.operator_relay import LiftDesk
 from shieldwall.hub.policy_view import build_policy
 from shieldwall.hub.pump import Pump
 from shieldwall.hub.relay import Relay
@@ -80,6 +82,8 @@ class ReplicaDesk:
         self._rejected: dict[str, int] = {}
         self._last_probe = 0.0
         self._probe_problem: str | None = None
+        self._status_read = -1.0
+        self._figures = (0, 0, 0)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> None:
@@ -130,14 +134,16 @@ class ReplicaDesk:
         self.writer, self._writer_epoch = writer, epoch
         self._pump = Pump(config.database, writer, self.clock)
         self._supervisor.start("pump", self._pump.run)
+        self._supervisor.start("lifts", LiftDesk(config, epoch, self.clock).run)
         log.info("replica %s leads (epoch %d): deciding for the alliance", self.name, epoch)
 
     async def _step_down(self) -> None:
-        task = self._supervisor.tasks.pop("pump", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for name in ("pump", "lifts"):
+            task = self._supervisor.tasks.pop(name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._pump = None
         writer, self.writer, self._writer_epoch = self.writer, None, 0
         if writer is not None:
@@ -195,12 +201,19 @@ class ReplicaDesk:
         return self._probe_problem
 
     async def status(self) -> dict[str, Any]:
-        """``/readyz`` details: role, epoch, schema version, how far behind the log."""
+        """``/readyz`` details: role, epoch, schema version, how far behind the log.
+
+        The database figures are read at most once a second, however often the
+        (unauthenticated) endpoint is asked.
+        """
         status = self.replica.status()
-        async with _connection(self.config.database) as conn:
-            schema = max(await applied_versions(conn), default=0)
-            head = await decision_log.head(conn)
-            waiting = await inbox.backlog(conn)
+        now = time.monotonic()
+        if now - self._status_read >= 1.0:
+            async with _connection(self.config.database) as conn:
+                self._figures = (max(await applied_versions(conn), default=0),
+                                 await decision_log.head(conn), await inbox.backlog(conn))
+            self._status_read = now
+        schema, head, waiting = self._figures
         return {
             "replica": self.name, "role": str(status.role), "epoch": status.epoch,
             "schema": schema, "head": head, "lag": max(0, head - self.feed.head),
