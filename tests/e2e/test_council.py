@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from shieldwall.cli.main import cli
+from shieldwall.errors import HubError
 from shieldwall.governance import store
 from shieldwall.governance.acts import Act, CharterChange
 from shieldwall.governance.amend import amend, councillor_card, parse_card
@@ -32,10 +33,10 @@ from shieldwall.governance.record import ActRecord, record_digest
 from shieldwall.governance.signatures import sign_digest
 from shieldwall.hub.admin import explain
 from shieldwall.hub.config import HubConfig, load_hub_config
-from shieldwall.hub.governance_council import HubCouncil
+from shieldwall.hub.governance_council import HubCouncil, version_for
 from shieldwall.hub.ledger.storage import DecisionRecord, WriteGroup
 from shieldwall.hub.server import HubServer
-from shieldwall.signals.keys import new_seed
+from shieldwall.signals.keys import key_id_of, new_seed, public_key_of
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
 from tests.integration.hub_harness import hub_context, init_hub, ledger_of, new_member, running_hub
@@ -241,6 +242,30 @@ async def test_expulsion_by_vote_cuts_the_members_stream_and_key_at_once(allianc
             await until(lambda: SECOND in a.blocked())
 
 
+async def test_an_admission_by_vote_registers_the_members_key_on_the_hub(alliance: Alliance) -> None:
+    seed = new_seed()
+    key = public_key_of(seed)
+    async with running_hub(alliance.config):
+        alliance.run("propose", "admit", str(alliance.folder), "--key", alliance.key("alice"),
+                     "--member", "dave-org", "--public-key", key.hex())
+        alliance.vote(["carol"])
+        cert = ssl.create_default_context(cafile=str(alliance.config.data_dir / "tls.crt"))
+        target = "/v1/council/acts"
+
+        async def answer() -> int:
+            headers = sign_request(seed, key_id_of(key), "GET", target, time.time())
+            async with httpx.AsyncClient(base_url=f"https://{alliance.config.listen}", verify=cert) as http:
+                return (await http.get(target, headers=headers)).status_code
+
+        deadline = time.monotonic() + 10
+        while await answer() != 200:
+            assert time.monotonic() < deadline, "the admitted key was never registered"
+            await asyncio.sleep(0.1)
+        async with ledger_of(alliance.config) as ledger:
+            (carried,) = await ledger.journal("council", key="2")
+        assert b"key of dave-org registered" in carried.body
+
+
 async def alliance_states(alliance: Alliance, *names: str) -> list[MemberState]:
     from shieldwall.signals.member_state import load_member_state
 
@@ -317,3 +342,12 @@ def test_the_council_folder_a_hub_is_attached_to_is_pinned_in_hub_toml(alliance:
     again = alliance.run("attach", str(alliance.folder), "--hub", str(alliance.hub_dir), code=2)
     assert "already names a council" in again.output
     assert msgspec.json.encode(str(alliance.folder.resolve())).decode() in text
+
+
+def test_a_hub_whose_charter_expired_refuses_to_decide_until_its_successor_is_published(
+        alliance: Alliance) -> None:
+    founding = store.read_records(alliance.folder)[0].act.effect
+    assert isinstance(founding, CharterChange)
+    assert version_for(alliance.config, time.time()).startswith("v1:")
+    with pytest.raises(HubError, match="expired"):
+        version_for(alliance.config, founding.charter.expires)  # frozen: no successor reached it
