@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shieldwall.agent")
 
+#: Checks judged by the hub's answer (left out of a heartbeat sent before any answer).
+ANSWER_CHECKS = frozenset({"R5", "R8"})
+#: Seconds the first round waits for the decision stream to connect.
+STARTUP_WAIT = 5.0
 #: The answer's clock has milliseconds (and the hub's own latency), unlike ``Date``.
 ANSWER_PRECISION = 0.01
 
@@ -73,22 +77,36 @@ class Monitor:
         self._hub: HubView | None = None if member is not None else HubView(joined=False)
         self._client: HubClient | None = None
         self._nft: NftablesEnforcer | None = None
+        self._sent_at = 0.0
 
     async def run(self) -> None:
         """Judge and report every interval until cancelled."""
         try:
+            await self._settle_in()
             while True:
                 await self.round()
                 await asyncio.sleep(self.limits.interval)
         finally:
             await self.close()
 
+    async def _settle_in(self) -> None:
+        """Before the first round, give the decision stream a moment to connect: a
+        first heartbeat saying "stream down" would flap the roster on every restart."""
+        if self.member is None or self.rounds:
+            return
+        waited = 0.0
+        while waited < min(STARTUP_WAIT, self.limits.interval):
+            follower = self.following()
+            if follower is not None and follower.connected:
+                return
+            await asyncio.sleep(0.1)
+            waited += 0.1
+
     async def close(self) -> None:
         """Close the connection to the hub (kept between rounds)."""
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
-
 
     async def round(self) -> Verdict:
         """One round (see the module docstring); returns the verdict published."""
@@ -101,12 +119,21 @@ class Monitor:
         if self.member is None:
             verdict = sent
         else:
-            self._hub, answer = await self._beat(self.member, sent, dict(local.versions.local))
+            if local.versions.alliance is None:
+                # Never answered yet: R5 and R8 would read "unknown" (degraded) to the hub.
+                sent = Verdict(sent.at, tuple(c for c in sent.checks
+                                              if c.code not in ANSWER_CHECKS))
+            packs, cursor = dict(local.versions.local), local.outbox.cursor or 0
+            self._hub, answer = await self._beat(self.member, sent, packs, cursor)
             if answer is not None:  # judged by what the hub just said, not the saved answer
                 drill, drilled = drill_of(answer)
                 local = replace(local, versions=with_alliance(local.versions, answer),
                                 drill=drill, alliance_drilled=drilled)
             verdict = self._judge(local)
+            if answer is not None and _states(verdict) != _states(sent):
+                # The hub's answer changed a state: tell the hub now, not a round later.
+                self._hub, _ = await self._beat(self.member, verdict, packs, cursor)
+                verdict = self._judge(local)
         self._publish(verdict)
         return verdict
 
@@ -135,11 +162,13 @@ class Monitor:
             return StreamView(connected=False, reported_at=now)
         return StreamView(follower.connected, now, follower.cursor, follower.head)
 
-    async def _beat(self, member: MemberState, verdict: Verdict, packs: dict[str, str]
-                    ) -> tuple[HubView, HeartbeatAnswer | None]:
+    async def _beat(self, member: MemberState, verdict: Verdict, packs: dict[str, str],
+                    cursor: int) -> tuple[HubView, HeartbeatAnswer | None]:
         from shieldwall.signals.client import HubClient
 
-        body = encode(heartbeat_of(member.name, verdict, self.clock(),
+        # Strictly later than the last one sent: the hub refuses an equal time as a replay.
+        self._sent_at = max(self.clock(), self._sent_at + 0.001)
+        body = encode(heartbeat_of(member.name, verdict, self._sent_at,
                                    self.limits.interval, packs))
         if self._client is None:  # kept between rounds: no TLS handshake per heartbeat
             self._client = HubClient(member, timeout=self.limits.hub_timeout, attempts=1,
@@ -149,6 +178,9 @@ class Monitor:
             response = await self._client.request("POST", "/v1/heartbeat", body)
             answer = decode_answer(response.content)
         except SignalError as exc:
+            if exc.reason == "not-found":  # a hub older than heartbeats: probe as `status` does
+                return await ask_hub(member, cursor, timeout=self.limits.hub_timeout,
+                                     clock=self.clock), None
             return HubView(hub=member.hub, refusal=exc.reason), None
         except HubError as exc:
             text = str(exc).removeprefix(f"hub at {member.hub} unreachable: ")
@@ -169,6 +201,10 @@ class Monitor:
                 "state": verdict.state, "checks": states,
                 "not_ok": [f"{c.code}: {c.reason}" for c in verdict.checks if c.state != "ok"],
             })
+
+
+def _states(verdict: Verdict) -> dict[str, str]:
+    return {c.code: c.state for c in verdict.checks}
 
 
 def check_interval(interval: float) -> None:
