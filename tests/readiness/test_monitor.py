@@ -86,7 +86,9 @@ async def test_each_round_sends_a_heartbeat_and_judges_r5_r6_r8_by_the_answer(
         # No agent.db here (the agent never ran): R7 is failing, and the roster says so.
         assert roster["alpha"].state == "failing" and "R7 failing" in roster["alpha"].reason
         await loop.round()
-        assert server.config.app.state.roster.keeper.accepted == 2
+        # Round 1: a heartbeat without R5/R8 (no answer yet), then one with them (the
+        # answer changed their state); round 2: one heartbeat.
+        assert server.config.app.state.roster.keeper.accepted == 3
     stopped = await loop.round()
     await loop.close()
     r1 = {c.code: c for c in stopped.checks}["R1"]
@@ -99,3 +101,20 @@ def test_an_interval_the_hub_would_refuse_is_a_configuration_error() -> None:
     for wrong in (0.5, 3601.0):
         with pytest.raises(ConfigError, match="interval"):
             check_interval(wrong)
+
+
+async def test_a_hub_older_than_heartbeats_is_still_probed_for_r1(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    async with running_hub(hub_config) as server:
+        app = server.config.app
+        # The hub of an earlier release: the same app without the heartbeat route.
+        app.router.routes = [r for r in app.router.routes
+                             if getattr(r, "path", "") != "/v1/heartbeat"]
+        member = await new_member(hub_config, tmp_path / "member", "alpha")
+        loop = monitor(config(tmp_path, tmp_path / "member"), member, [], stream=Stream())
+        await loop.round()
+        checks = {c.code: c for c in (await loop.round()).checks}
+        await loop.close()
+    assert checks["R1"].state == "ok", checks["R1"]
+    assert checks["R5"].state == "degraded" and "no heartbeat answer" in checks["R5"].reason
