@@ -157,3 +157,37 @@ async def test_hostile_heartbeats_are_refused_and_leave_the_roster_alone(
         assert await refused(b"{" + b" " * 40_000 + b"}") == "too-large"
         assert keeper.roster["alice"] == before and "bob" not in keeper.roster
         assert keeper.refused["replayed"] == 1 and keeper.refused["forged"] == 2
+
+
+async def test_the_answer_carries_the_members_last_drill_and_a_new_report_is_seen(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    from shieldwall.drills.report import DrillReport, MemberResult
+    from shieldwall.hub.ledger.storage import JournalEntry
+    from shieldwall.hub.roster_api import DRILL_RECHECK, DRILL_REPORT_KIND
+
+    shift = [0.0]
+    async with running_hub(hub_config, clock=lambda: time.time() + shift[0]) as server:
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        first = decode_answer((await post(alice, beat("alice"))).content)
+        assert first.drill.alliance_last is None  # never drilled: R8 says "no drill yet"
+        looked: list[str] = []
+        real = roster(server).drills
+
+        async def counting(member: str) -> Any:
+            looked.append(member)
+            return await real(member)
+
+        roster(server).drills = counting
+        report = DrillReport(id="d-1", target="192.0.2.9", issuer="operator", issued=1.0,
+                             started=2.0, finished=3.0, passed=False, stages=("enforce",),
+                             members=(MemberResult("alice", False, (), why="enforce: no table"),))
+        ledger = server.config.app.state.hub.ledger
+        await ledger.journal_append([JournalEntry(DRILL_REPORT_KIND, "d-1", 3.0,
+                                                  msgspec.json.encode(report))])
+        shift[0] = DRILL_RECHECK + 1  # the next heartbeat looks for new reports
+        second = decode_answer((await post(alice, beat("alice", at=time.time() + 1))).content)
+        third = decode_answer((await post(alice, beat("alice", at=time.time() + 2))).content)
+    assert second.drill.passed is False and second.drill.id == "d-1"
+    assert "no table" in second.drill.detail and second.drill.alliance_last == 3.0
+    assert third.drill == second.drill and looked == ["alice"]  # remembered, not re-read

@@ -22,9 +22,9 @@ from shieldwall.errors import HubError, SignalError
 from shieldwall.events.packs import builtin_pack_names
 from shieldwall.hub import api
 from shieldwall.hub.config import HubConfig
+from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.roster_keeper import RosterKeeper
-from shieldwall.hub.writer import Writer
 from shieldwall.readiness.heartbeat import (
     MAX_HEARTBEAT_BODY,
     DrillNews,
@@ -36,6 +36,10 @@ from shieldwall.readiness.probe_sources import versions_of
 
 #: What the hub knows of a member's drills (the drills room supplies it).
 DrillLookup = Callable[[str], Awaitable[DrillNews]]
+#: Where the drills room journals finished reports (drills.journal.REPORT).
+DRILL_REPORT_KIND = "drill.report"
+#: Seconds between looks for a new drill report.
+DRILL_RECHECK = 2.0
 
 
 async def _no_drills(member: str) -> DrillNews:
@@ -50,7 +54,30 @@ class RosterContext:
     #: The alliance's pack versions (the packs this hub ships) and policy version.
     packs: dict[str, str] = field(default_factory=dict)
     policy: str = ""
+    #: Set by the drills room (``drills_lifespan``); called through :meth:`drill_news`.
     drills: DrillLookup = _no_drills
+    _news: dict[str, DrillNews] = field(default_factory=dict)
+    _newest: int = -1
+    _checked: float = float("-inf")
+
+    async def drill_news(self, ledger: Ledger, member: str, now: float) -> DrillNews:
+        """``member``'s drill news, remembered until a new drill report is journaled.
+
+        A lookup reads recent reports; every member heartbeats, so each would read
+        them again: the newest report's id (looked at most every
+        :data:`DRILL_RECHECK` seconds) says when the remembered answers are stale.
+        """
+        if now - self._checked >= DRILL_RECHECK:
+            self._checked = now
+            newest = await ledger.journal(DRILL_REPORT_KIND, limit=1, newest_first=True)
+            mark = newest[0].id if newest else 0
+            if mark != self._newest:
+                self._news.clear()
+                self._newest = mark
+        news = self._news.get(member)
+        if news is None:
+            news = self._news[member] = await self.drills(member)
+        return news
 
 
 def alliance_versions(config: HubConfig) -> tuple[dict[str, str], str]:
@@ -71,8 +98,8 @@ async def roster_lifespan(app: Starlette, config: HubConfig) -> AsyncIterator[Ro
     packs, policy = alliance_versions(config)
     context = RosterContext(keeper, packs, policy)
     app.state.roster = context
-    if isinstance(hub.writer, Writer):  # a PostgreSQL follower replica decides nothing
-        hub.writer.discounted = lambda: keeper.discounted
+    # On PostgreSQL the replica desk hands it to whichever writer leads there.
+    hub.writer.discounted = lambda: keeper.discounted
     supervisor = Supervisor()
     supervisor.start("roster.sweep", keeper.run)
     try:
@@ -113,7 +140,8 @@ async def post_heartbeat(request: Request) -> Response:
     answer = HeartbeatAnswer(
         member=record.name, at=hub.clock(), head=hub.feed.head,
         state="failing" if entry.state == "unknown" else entry.state,
-        packs=roster.packs, policy=roster.policy, drill=await roster.drills(record.name),
+        packs=roster.packs, policy=roster.policy,
+        drill=await roster.drill_news(hub.ledger, record.name, hub.clock()),
         counts=keeper.counts(record.name),
     )
     return api.json_response(encode(answer))
