@@ -36,6 +36,8 @@ from shieldwall.readiness.heartbeat import Heartbeat
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = 1.0
+#: Sweeps between looks for members that left.
+PRUNE_EVERY = 60
 _PAGE = 1000
 _transition = msgspec.json.Decoder(Transition)
 
@@ -110,16 +112,22 @@ class RosterKeeper:
         """The roster's Prometheus gauges (appended to ``/metrics``)."""
         return render_roster(self.roster, self.clock(), self.grace, self.accepted, self.refused)
 
-    def forget(self, member: str) -> None:
-        """A member left or was expelled: it leaves the roster."""
-        self.roster.pop(member, None)
-        self._refresh(self.clock())
+    async def prune(self) -> None:
+        """Members that left or were expelled leave the roster (and its gauges)."""
+        active = [m.name for m in await self.ledger.members() if m.active]
+        async with self._lock:
+            self.roster = drop_departed(self.roster, active)
+            self._refresh(self.clock())
 
     async def run(self) -> None:
-        """Sweep once a second until cancelled (the hub's lifespan supervises it)."""
+        """Sweep once a second, prune once a minute, until cancelled (supervised)."""
+        sweeps = 0
         while True:
             await asyncio.sleep(SWEEP_EVERY)
             await self.sweep_once()
+            sweeps += 1
+            if sweeps % PRUNE_EVERY == 0:
+                await self.prune()
 
     async def _journal(self, moved: list[Transition]) -> None:
         await self.ledger.journal_append([
