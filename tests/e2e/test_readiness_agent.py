@@ -10,6 +10,7 @@ roster (``shieldwall hub readiness``), with a deadline wait, never a timing clai
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -22,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
+from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.hub.roster import JOURNAL_KIND, Transition
 from tests.conftest import require_root
 
 pytestmark = pytest.mark.root
@@ -115,6 +119,19 @@ class Member:
         rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         return {row["member"]: row for row in rows}
 
+    def transitions(self) -> list[tuple[str, str]]:
+        async def read() -> list[tuple[str, str]]:
+            ledger = SQLiteLedger(self.hub / "ledger.db")
+            await ledger.open()
+            try:
+                stored = await ledger.journal(JOURNAL_KIND, key="alpha")
+            finally:
+                await ledger.close()
+            moves = [msgspec.json.decode(s.body, type=Transition) for s in stored]
+            return [(t.before, t.after) for t in moves]
+
+        return asyncio.run(read())
+
     def output(self) -> str:
         return "".join((self.root / f"{n}.out").read_text() for n in ("hub", "agent"))
 
@@ -164,6 +181,9 @@ def test_a_healthy_member_is_ready_on_readyz_status_and_the_hubs_roster(member: 
     assert member.probe("/elsewhere")[0] == 404
     assert until(lambda: member.roster().get("alpha", {}).get("state") == "ok"), member.roster()
     assert member.roster()["alpha"]["counts"] is True
+    # The agent waited for its stream and left out what only the hub's answer tells:
+    # its first heartbeat was already ok, so the roster never flapped.
+    assert member.transitions() == [("unknown", "ok")]
     # `status` (another process) judges R5 and R8 from the hub's answer the agent saved.
     done = member.cli("status", "--json", "--config", str(member.root / "agent.toml"))
     assert done.returncode == 0, done.stdout
