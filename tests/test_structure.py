@@ -38,6 +38,7 @@ PURE = (
     "shieldwall.drills.inject",
     "shieldwall.drills.order",
     "shieldwall.drills.report",
+    "shieldwall.drills.schedule",
     "shieldwall.drills.stage",
     "shieldwall.durations",
     "shieldwall.enforcers.block",
@@ -54,6 +55,7 @@ PURE = (
     "shieldwall.hub.ledger.postgres.lease",
     "shieldwall.hub.policy",
     "shieldwall.hub.policy_config",
+    "shieldwall.hub.policy_values",
     "shieldwall.hub.protections",
     "shieldwall.hub.roster",
     "shieldwall.hub.roster_metrics",
@@ -87,7 +89,6 @@ UNTESTED: dict[str, str] = {
     "against it",
     "shieldwall.cli.council_options": "options of `shieldwall council`, run by tests/cli/test_council_cli.py",
     "shieldwall.cli.council_propose": "`shieldwall council propose`, run by tests/cli/test_council_cli.py",
-    "shieldwall.cli.member": "`shieldwall join`, run by tests/integration/test_hub_cli.py",
     "shieldwall.governance.record": "the act record encoding, used by every governance test "
     "(tests/governance)",
     "shieldwall.agent.council_gate": "the member's council gate, run by real agents on a real hub in "
