@@ -14,6 +14,7 @@ reported with this member's signature; the hub conductor judges the whole.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -25,8 +26,10 @@ import msgspec
 
 from shieldwall.addresses import Ranges, target_network
 from shieldwall.agent.core import signal_of
+from shieldwall.agent.supervise import Supervisor
 from shieldwall.decisions.decision import Decision
 from shieldwall.detection.scenario import Scenario
+from shieldwall.drills.arrivals import Arrivals
 from shieldwall.drills.inject import rehearse
 from shieldwall.drills.order import DrillOrder, OrderBody, decode_order, refusal
 from shieldwall.drills.stage import Failure, StageReport, Step, sign_stage
@@ -58,24 +61,6 @@ class _Page(msgspec.Struct):
 
 
 @dataclass
-class _Arrival:
-    """A drill decision as the agent received it, and what the firewall showed right after."""
-
-    decision: Decision
-    received: float
-    repaired: bool
-    #: Whether the element is in the firewall (block) or gone (lift); ``None``: not read yet.
-    confirmed: bool | None = None
-    read_at: float = 0.0
-
-
-@dataclass
-class _Mailbox:
-    items: list[_Arrival] = field(default_factory=list)
-    event: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
 class DrillMember:
     """This member's part in drills; see the module docstring."""
 
@@ -88,8 +73,12 @@ class DrillMember:
     clock: Callable[[], float]
     notes: Notes
     ipv6_prefix: int = 64
-    mail: dict[str, _Mailbox] = field(default_factory=dict)
-    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    arrivals: Arrivals = field(init=False)
+    #: The drills under way here, one task each.
+    running: Supervisor = field(default_factory=Supervisor)
+
+    def __post_init__(self) -> None:
+        self.arrivals = Arrivals(self._holds, self.clock)
 
     def decision(self, decision: Decision, received: float, repaired: bool = False) -> None:
         """The agent's hook: a drill decision arrived (and was applied) at ``received``.
@@ -97,11 +86,7 @@ class DrillMember:
         ``repaired``: applying it failed and the agent rebuilt the table, so the firewall
         did not hold this member's blocks when the drill block came (the enforce stage fails).
         """
-        box = self.mail.setdefault(decision.drill, _Mailbox())
-        box.items.append(_Arrival(decision, received, repaired))
-        self._arrived.set()
-        if len(self.mail) > 64:  # drills nobody here waits for (not chosen, or over)
-            self.mail.pop(next(iter(self.mail)))
+        self.arrivals.add(decision, received, repaired)
 
     # -- state ----------------------------------------------------------------
 
@@ -133,7 +118,10 @@ class DrillMember:
 
         state = self._load()
         async with HubClient(self.member) as hub:
-            await asyncio.gather(self._orders(hub, state), self._read_back())
+            try:
+                await asyncio.gather(self._orders(hub, state), self.arrivals.read_back())
+            finally:
+                await self.running.stop()
 
     async def _orders(self, hub: Any, state: _State) -> None:
         while True:
@@ -145,23 +133,6 @@ class DrillMember:
             # The hub holds the request until an order comes (long poll); a hub that
             # answers at once is asked again after POLL.
             await asyncio.sleep(max(0.0, POLL - (self.clock() - started)))
-
-    async def _read_back(self) -> None:
-        """Read each drill decision back from the firewall as soon as the agent applied it.
-
-        Apart from the order loop, so a block is timed by when the firewall held it,
-        whether or not this member has fetched the order yet.
-        """
-        while True:
-            await self._arrived.wait()
-            self._arrived.clear()
-            for box in list(self.mail.values()):
-                for item in box.items:
-                    if item.confirmed is None:
-                        held = await asyncio.to_thread(self._holds, item.decision.target)
-                        item.read_at = self.clock()
-                        item.confirmed = held if item.decision.action == "block" else not held
-                        box.event.set()
 
     async def _round(self, hub: Any, state: _State) -> None:
         response = await hub.request("GET", f"/v1/drills/orders?after={state.after}&wait={WAIT}")
@@ -194,7 +165,11 @@ class DrillMember:
                 await self._send(hub, [self._report(order.body, "accept", False, now, now,
                                                     "refused", f"{why.reason}: {why.detail}")])
                 continue
-            await self._drill(hub, order)
+            # Each drill runs on its own (supervised): a drill waiting for its block or
+            # lift must not keep this member from the next order.
+            running = self.running.tasks
+            self.running.tasks = {n: t for n, t in running.items() if not t.done()}
+            self.running.start(f"drill {order.body.id}", functools.partial(self._drill, hub, order))
         state.after = page.last
         self._save(state)
 
@@ -219,22 +194,6 @@ class DrillMember:
                 continue
             return bool(response.status_code == 200)
         return False
-
-    async def _wait(self, order: OrderBody, action: str) -> _Arrival | None:
-        """The drill's decision of ``action`` once read back (``None``: the order expired)."""
-        box = self.mail.setdefault(order.id, _Mailbox())
-        while True:
-            for item in box.items:
-                if item.decision.action == action and item.confirmed is not None:
-                    return item
-            remaining = order.expires - self.clock()
-            if remaining <= 0:
-                return None
-            box.event.clear()
-            try:
-                await asyncio.wait_for(box.event.wait(), remaining)
-            except TimeoutError:
-                return None
 
     async def _drill(self, hub: Any, order: DrillOrder) -> None:
         body = order.body
@@ -268,7 +227,7 @@ class DrillMember:
         await self._send(hub, reports)
 
     async def _enforce(self, hub: Any, body: OrderBody, table: str | None) -> None:
-        pushed = await self._wait(body, "block")
+        pushed = await self.arrivals.wait(body.id, "block", body.expires)
         if pushed is None:
             return  # the conductor fails this member's push stage by its deadline
         decision, received, at = pushed.decision, pushed.received, pushed.read_at
@@ -290,7 +249,7 @@ class DrillMember:
                                    "" if held else f"{body.target} is not in the firewall after"
                                    " the drill block was applied", cursor=decision.cursor)
         await self._send(hub, [push, enforce])
-        lifted = await self._wait(body, "lift")
+        lifted = await self.arrivals.wait(body.id, "lift", body.expires)
         if lifted is None:
             return
         gone = bool(lifted.confirmed)
