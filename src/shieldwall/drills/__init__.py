@@ -10,8 +10,10 @@ Pure core:
 - :mod:`.inject`: synthetic attack lines through the member's real pack and scenarios.
 - :mod:`.conduct`: the hub's side of one drill (decide, lift, stop conditions).
 - :mod:`.report`: the drill report (per member and stage; p50/p99 detection -> block).
+- :mod:`.schedule`: when a scheduled drill (hub.toml ``drill_every``) is due, and its order.
 
 I/O edges: :mod:`.journal` (orders, stages and reports in the ledger's journal),
 :mod:`.hub_desk` (the hub's supervised conductor task), :mod:`.hub_routes` (the two
-endpoints and the lifespan), :mod:`.member` (the agent's drills task and its hook).
+endpoints and the lifespan), :mod:`.member` (the agent's drills task and its hook),
+:mod:`.arrivals` (drill decisions as the agent applied them, read back at once).
 """
