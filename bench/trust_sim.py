@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from shieldwall.lab.trust_report import report
+from shieldwall.lab.trust_report import report, trade_offs
 
 IPSUM = Path(__file__).resolve().parents[2] / "shared" / "data" / "ipsum" / "ipsum.txt"
 
@@ -26,11 +26,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="20,50,200")
     parser.add_argument("--no-curves", action="store_true")
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument("--curves-only", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
-    report(print, sizes=[int(n) for n in args.sizes.split(",")], seeds=args.seeds,
-           ipsum=str(IPSUM) if IPSUM.exists() else "", workers=args.workers,
-           curves=not args.no_curves, plot=args.plot)
+    if args.curves_only:
+        trade_offs(print, ipsum=str(IPSUM) if IPSUM.exists() else "", workers=args.workers,
+                   plot=args.plot)
+    else:
+        report(print, sizes=[int(n) for n in args.sizes.split(",")], seeds=args.seeds,
+               ipsum=str(IPSUM) if IPSUM.exists() else "", workers=args.workers,
+               curves=not args.no_curves, plot=args.plot)
     print(f"\n{time.perf_counter() - started:.0f}s; ipsum: "
           f"{IPSUM if IPSUM.exists() else 'built-in count histogram'}")
 

@@ -45,114 +45,53 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from math import ceil
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
 from shieldwall.addresses import (
-    RESERVED,
     IPNetwork,
     Ranges,
     Target,
     is_reserved,
-    network_target,
-    parse_network,
     parse_target,
 )
 from shieldwall.errors import AddressError
 from shieldwall.hub.policy_config import HOUR, PolicyConfig, ScenarioRule
 from shieldwall.hub.policy_config import load_policy as load_policy  # where callers look for it
+from shieldwall.hub.policy_values import (
+    DISPUTE_LIFT,
+    NOT_COUNTED,
+    OPERATOR_LIFT,
+    RATE_LIMITED,
+    SAMPLE_CHARS,
+    SAMPLE_LINES,
+    ActiveBlock,
+    Block,
+    Contribution,
+    Lift,
+    Outcome,
+    OutcomeKind,
+    canonical_target,
+    contribution,
+    contributions,
+    reserved_span,
+    too_wide,
+)
 from shieldwall.hub.protections import Protections
 from shieldwall.hub.trust import Trust, TrustEvent
 from shieldwall.signals.signal import Signal
 
+#: Where callers look for the policy's names (the values live in hub.policy_values).
+__all__ = [
+    "DISPUTE_LIFT", "NOT_COUNTED", "OPERATOR_LIFT", "SAMPLE_CHARS", "SAMPLE_LINES",
+    "ActiveBlock", "Block", "Contribution", "Lift", "Outcome", "OutcomeKind", "Policy",
+    "PolicyConfig", "ScenarioRule", "canonical_target", "load_policy",
+]
+
 if TYPE_CHECKING:
     from shieldwall.hub.policy_view import PolicyRows
-
-
-def canonical_target(text: str) -> tuple[str, IPNetwork]:
-    """Canonical text of a target and its network: host routes become plain addresses."""
-    network = parse_network(text)
-    return network_target(network), network
-
-
-def _reserved_span(target: Target) -> bool:
-    return RESERVED.touches(target.version, target.low, target.high)
-
-
-class Contribution(msgspec.Struct, frozen=True):
-    """One member's report that supports (or supported) a decision: its evidence."""
-
-    member: str
-    scenario: str
-    count: int
-    first_seen: float
-    last_seen: float
-    received: float
-    reason: str = ""
-    sample: tuple[str, ...] = ()
-
-
-class Block(msgspec.Struct, frozen=True):
-    """A new decision to block ``target`` until ``until``."""
-
-    target: str
-    until: float
-    scenario: str
-    origin: str
-    #: The member whose word completed the decision (charged against its rate limit).
-    charged: str
-    offense: int
-    evidence: tuple[Contribution, ...]
-
-
-class Lift(msgspec.Struct, frozen=True):
-    """A decision that ends the block on ``target``."""
-
-    target: str
-    scenario: str
-    origin: str
-
-
-#: What one signal led to, stored in its own ledger column (never parsed from prose).
-OutcomeKind = Literal[
-    "decided", "quorum", "protected", "reserved", "too-wide", "already-blocked",
-    "rate-limited", "retracted", "nothing-to-retract", "lifted", "invalid",
-    "sightings-full", "canary", "quarantined", "probation", "disputed",
-]
-#: Outcomes of signals that counted for nothing: never replayed as sightings.
-NOT_COUNTED = frozenset({"canary", "quarantined"})
-OPERATOR_LIFT = "operator-lift"
-DISPUTE_LIFT = "dispute-lift"
-#: Evidence kept in memory per sighting (the ledger keeps the signal's full sample).
-SAMPLE_LINES, SAMPLE_CHARS = 3, 512
-
-
-class Outcome(msgspec.Struct, frozen=True):
-    """What one signal led to: maybe a decision, always a kind saying why."""
-
-    decision: Block | Lift | None
-    kind: OutcomeKind
-    detail: str = ""
-
-
-_RATE_LIMITED = Outcome(None, "rate-limited", "member reached its decisions-per-hour limit")
-
-
-@dataclass(slots=True)
-class ActiveBlock:
-    """A block in force, with who supports it."""
-
-    target: str
-    until: float
-    scenario: str
-    needed: int
-    supporters: set[str] = field(default_factory=set)
-    #: The members in the decision's evidence (who answers for it in trust).
-    deciders: frozenset[str] = frozenset()
-    created: float = 0.0
 
 
 class Policy:
@@ -235,7 +174,7 @@ class Policy:
             count, _ = self.offenses.get(d.target, (0, 0.0))
             self.offenses[d.target] = (count + 1, d.created)
             try:
-                evidence = _contributions.decode(stored.evidence)
+                evidence = contributions.decode(stored.evidence)
             except msgspec.DecodeError:
                 evidence = []
             needed = 1 if d.origin == "operator" else self.config.rule(d.scenario).needed()
@@ -330,7 +269,7 @@ class Policy:
         if not operator:
             limit = self._widest(member, span.version)
             if span.prefixlen < limit:
-                return Outcome(None, "too-wide", _too_wide(limit, self.config, span.version))
+                return Outcome(None, "too-wide", too_wide(limit, self.config, span.version))
         needed = rule.needed()
         lifted = self.lifted.get(target)
         if lifted is not None and now - lifted < self.lift_cooldown and not operator:
@@ -363,7 +302,7 @@ class Policy:
             # corroboration (and earn trust by it).
             earlier = self.sightings[(target, rule.name)]
             evidence = (*(c for m, c in earlier.items() if m != member and trust.counts(m)),
-                        _contribution(member, signal, now))
+                        contribution(member, signal, now))
 
         supporters = {c.member for c in evidence} or {member}
         charged = member
@@ -376,10 +315,10 @@ class Policy:
         while charges and charges[0] <= now - HOUR:
             charges.popleft()
         if len(charges) >= max(1, ceil(self.config.member_decisions_per_hour * weight)):
-            return _RATE_LIMITED
+            return RATE_LIMITED
         charges.append(now)
         if not evidence:
-            evidence = (_contribution(member, signal, now),)
+            evidence = (contribution(member, signal, now),)
 
         count, last = self.offenses.get(target, (0, 0.0))
         if last < now - self.config.offense_memory:
@@ -507,7 +446,7 @@ class Policy:
         label = self.protections.protecting_span(span.version, span.low, span.high)
         if label is not None:
             return Outcome(None, "protected", label)
-        if not self.config.allow_reserved and _reserved_span(span):
+        if not self.config.allow_reserved and reserved_span(span):
             return Outcome(None, "reserved", "reserved ranges are never alliance-wide decisions")
         return None
 
@@ -526,7 +465,7 @@ class Policy:
             self.sighted[member] = self.sighted.get(member, 0) + 1
         if seen is None:
             seen = self.sightings[key] = {}
-        seen[member] = _contribution(member, signal, now)
+        seen[member] = contribution(member, signal, now)
         return seen
 
     def _unsight(self, key: tuple[str, str], member: str) -> bool:
@@ -561,26 +500,3 @@ class Policy:
         if forgotten:
             return Outcome(None, "retracted", "sightings withdrawn")
         return Outcome(None, "nothing-to-retract", "no block or sighting by this member")
-
-
-_contributions = msgspec.json.Decoder(list[Contribution])
-
-
-def _too_wide(limit: int, config: PolicyConfig, version: int) -> str:
-    widest = config.max_prefix_v4 if version == 4 else config.max_prefix_v6
-    if limit == widest:
-        return f"wider than /{limit}: only the operator blocks ranges this wide"
-    return f"wider than /{limit}: the widest this member's trust allows (/{widest} at full trust)"
-
-
-def _contribution(member: str, signal: Signal, now: float) -> Contribution:
-    return Contribution(
-        member=member,
-        scenario=signal.scenario,
-        count=signal.count,
-        first_seen=signal.first_seen,
-        last_seen=signal.last_seen,
-        received=now,
-        reason=signal.reason[:SAMPLE_CHARS],
-        sample=tuple(line[:SAMPLE_CHARS] for line in signal.evidence[:SAMPLE_LINES]),
-    )

@@ -121,11 +121,12 @@ class _Trust(Section, frozen=True):
     vouched: tuple[str, ...] = ()
     founders: Duration = Duration(DAY)
     probation: Duration = Duration(DAY)
+    single_word: bool = True
 
     def config(self) -> TrustConfig:
         return TrustConfig(
             self.enabled, self.earn, self.trusted, self.lift_penalty, self.dispute_penalty,
-            self.vouched, float(self.founders), float(self.probation),
+            self.vouched, float(self.founders), float(self.probation), self.single_word,
         )
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -211,6 +211,22 @@ class Trust:
             return False
         s.quarantined, s.since = "", event.at
         return True
+
+
+def quarantines(entries: Iterable[JournalRecord]) -> list[TrustEvent]:
+    """The quarantines among journal entries about to be (or just) written."""
+    events = (decode_event(e.body) for e in entries if e.kind == JOURNAL_KIND)
+    return [e for e in events if e is not None and e.act == "quarantine"]
+
+
+class JournalRecord(Protocol):
+    """What :func:`quarantines` reads of a journal entry."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def body(self) -> bytes: ...
 
 
 def encode_event(event: TrustEvent) -> bytes:

@@ -42,19 +42,26 @@ def report(
     for kind, row in zip(["trust off"] * len(sizes) + ["turncoats"] * len(sizes), limits,
                          strict=True):
         say(f"| {kind} " + render([row])[2])
-    if not curves:
-        return rows
+    if curves:
+        trade_offs(say, curve_seeds, ipsum, workers, plot)
+    return rows
+
+
+def trade_offs(
+    say: Say, curve_seeds: int = 5, ipsum: str = "", workers: int = 2, plot: Path | None = None,
+) -> None:
+    """The trade-off curves: probation length, canaries, one word or two (N = CURVE_N)."""
     say("")
     say(f"trade-off 1: probation length (N = {CURVE_N}, 30 % newcomer colluders,"
         f" {curve_seeds} seeds)")
     probation = measure([
         Job(CURVE_N, 0.3, seed, trust=(("probation", p),), ipsum=ipsum)
         for p in PROBATIONS for seed in range(curve_seeds)], workers)
-    say("| probation h | P2 clean seeds (mean benign bans) | P5 cost p50/p95 s | P4 banned |")
+    say("| probation | P2 clean seeds (mean benign bans) | P5 cost p50/p95 s | P4 banned |")
     say("|---|---|---|---|")
     for row in probation:
         p = dict(row.job.trust)["probation"]
-        say(f"| {p / 3600:g} | {row.clean_seeds}/{len(row.runs)} ({row.benign:.1f}) |"
+        say(f"| {p / 3600:g} h | {row.clean_seeds}/{len(row.runs)} ({row.benign:.1f}) |"
             f" {row.cost(0.5):.0f}/{row.cost(0.95):.0f} | {row.banned_share:.1%} |")
     say("")
     say(f"trade-off 2: canaries held by the hub against turncoats (N = {CURVE_N}, 30 %,"
@@ -65,12 +72,24 @@ def report(
     say("| canaries (of 20,000 benign) | mean benign bans | colluders quarantined |")
     say("|---|---|---|")
     for row in canaries:
-        say(f"| {row.job.canaries} | {row.benign:.1f} | {row.quarantined} |")
+        say(f"| {row.job.canaries} canaries | {row.benign:.1f} | {row.quarantined} |")
+    say("")
+    say(f"trade-off 3: one trusted word vs two members, against turncoats (N = {CURVE_N},"
+        f" 30 %, {curve_seeds} seeds)")
+    words = measure([
+        Job(CURVE_N, 0.3, seed, turncoats=True, trust=(("single_word", float(single)),),
+            ipsum=ipsum)
+        for single in (True, False) for seed in range(curve_seeds)], workers)
+    say("| alliance-wide block needs | mean benign bans | P4 banned | P5 cost p50/p95 s |")
+    say("|---|---|---|---|")
+    for row in words:
+        alone = dict(row.job.trust)["single_word"]
+        say(f"| {'one trusted member' if alone else 'two members, one trusted'} |"
+            f" {row.benign:.1f} | {row.banned_share:.1%} | {row.cost(0.5):.0f}/{row.cost(0.95):.0f} |")
     if plot is not None:
         draw(plot, probation, canaries)
         say("")
         say(f"plot: {plot}")
-    return rows
 
 
 def draw(path: Path, probation: Sequence[Row], canaries: Sequence[Row]) -> None:

@@ -89,7 +89,10 @@ def one(job: Job) -> RunResult:
     """Make one run (a top-level function, so that a process pool can call it)."""
     config = load_policy()
     if job.trust:
-        config = replace(config, trust=replace(config.trust, **dict(job.trust)))  # type: ignore[arg-type]
+        overrides: dict[str, object] = dict(job.trust)
+        if "single_word" in overrides:
+            overrides["single_word"] = bool(overrides["single_word"])
+        config = replace(config, trust=replace(config.trust, **overrides))  # type: ignore[arg-type]
     ipsum = ipsum_entries(Path(job.ipsum) if job.ipsum else None)
     world = build_world(ipsum, job.n, job.share, job.seed, turncoats=job.turncoats,
                         canaries=job.canaries)
