@@ -141,3 +141,17 @@ def test_hub_members_shows_trust_and_hub_release_lifts_a_quarantine(tmp_path: Pa
     assert "probation" in runner.invoke(cli, ["hub", "members", *data]).output.splitlines()[1]
     again = runner.invoke(cli, ["hub", "release", "mallory", *data])
     assert "not quarantined" in again.output
+
+
+async def test_an_unsigned_or_oversized_dispute_is_refused(hub_config: HubConfig, tmp_path: Path) -> None:
+    import httpx
+
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        async with httpx.AsyncClient(verify=False) as plain:
+            unsigned = await plain.post(f"https://{hub_config.listen}/v1/disputes",
+                                        content=b'{"target":"45.13.7.9","reason":"other"}')
+        async with HubClient(alice) as client:
+            with pytest.raises(SignalError):
+                await client.request("POST", "/v1/disputes", b" " * (17 * 1024))
+    assert unsigned.status_code == 401 and unsigned.json()["reason"] == "unsigned"

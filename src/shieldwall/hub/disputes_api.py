@@ -7,7 +7,7 @@ group (:func:`~shieldwall.hub.trust_admin.file_dispute`); the writer then
 rebuilds its policy from the ledger, which also publishes the lift to every
 member's stream. Only the hub that decides takes disputes: a PostgreSQL
 follower answers 503 and the member retries (its client tries the other
-addresses).
+addresses); the leader files them through its own writer's ledger.
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ async def post_dispute(request: Request) -> Response:
         claim = _decode.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ProblemError("malformed", f"not a dispute: {exc}", 400) from None
-    writer = hub.writer
+    # On PostgreSQL the desk holds the leader's writer while this replica leads.
+    writer = hub.writer if isinstance(hub.writer, Writer) else getattr(hub.writer, "writer", None)
     if not isinstance(writer, Writer):
         raise ProblemError("not-ready", "this replica does not decide; send the dispute to"
                            " the leader (retry)", 503)
     answer = await file_dispute(
-        hub.ledger, writer.config, writer.base, member.name, claim, hub.clock())
+        writer.ledger, writer.config, writer.base, member.name, claim, hub.clock())
     if answer.lifted:
         # The lift is in the ledger: rebuild the writer's policy, which publishes it too.
         writer.replace_policy(writer.config, writer.base)
