@@ -108,3 +108,14 @@ def test_a_member_who_joined_since_the_last_rebuild_is_judged_on_its_join_time()
     assert not t.founder("late-founder")
     t.rejoin({"founder": NOW - 30 * DAY, "late-founder": NOW - 30 * DAY + 60})
     assert t.founder("late-founder") and t.weight("late-founder") == 1.0
+
+
+def test_the_quarantines_among_journal_entries_are_found_for_the_log() -> None:
+    from shieldwall.hub.ledger.storage import JournalEntry
+    from shieldwall.hub.trust import quarantines
+
+    caught = TrustEvent("quarantine", "m", NOW, "reported canary 198.51.100.7")
+    entries = [JournalEntry("trust", "m", NOW, encode_event(caught)),
+               JournalEntry("trust", "n", NOW, encode_event(TrustEvent("release", "n", NOW))),
+               JournalEntry("readiness", "m", NOW, b"{}")]
+    assert quarantines(entries) == [caught]

@@ -36,6 +36,7 @@ from shieldwall.hub.policy import Policy
 from shieldwall.hub.policy_config import PolicyConfig
 from shieldwall.hub.policy_view import build_policy, member_protections
 from shieldwall.hub.protections import Protections
+from shieldwall.hub.trust import quarantines
 from shieldwall.signals.envelope import Ack, OpenedEnvelope
 
 if TYPE_CHECKING:
@@ -371,6 +372,9 @@ class Writer:
         self._write_error = None
         self._last_write = time.monotonic()
         self.intake.settled(step)
+        for event in quarantines(group.journal):
+            log.warning("member %r quarantined: %s (journal kind 'trust'; release with"
+                        " `shieldwall hub release`)", event.member, event.reason)
         if group.batches:
             self.metrics.commits += 1
             self.metrics.committed_envelopes += len(group.batches)
