@@ -212,3 +212,42 @@ def test_a_demotion_signed_by_another_key_than_the_hubs_is_refused(tmp_path: Pat
         got, changed = update(source)
     assert changed and [(a.status, a.effective) for a in got.rules] == [("experimental", "experimental")]
     assert got.rules[0].demoted
+
+
+def test_a_new_version_runs_in_shadow_beside_the_enforcing_one_and_replaces_it_when_promoted(
+    tmp_path: Path,
+) -> None:
+    council = Council.new()
+    folder, repo = _proposed(tmp_path, council)
+
+    def publish(draft: Metadata[Targets]) -> None:
+        for seed in council.seeds[:2]:
+            draft.sign(signer_of(seed), append=True)
+        repo.publish(draft, council.hub, NOW)  # type: ignore[attr-defined]
+
+    publish(changes.change_status(repo, "fast-guess@1", "test", _figures("fast-guess@1"), NOW))  # type: ignore[arg-type]
+    publish(changes.propose(repo, parse_rule(rule_text("fast-guess", 2, threshold=4)), PASSED, NOW))  # type: ignore[arg-type]
+    with serve(folder) as url:
+        source = member_source(tmp_path / "m", url, repo)  # type: ignore[arg-type]
+        both, _ = update(source)
+        assert sorted((a.rule.id, a.status) for a in both.rules) == [
+            ("fast-guess@1", "test"), ("fast-guess@2", "experimental")]
+        publish(changes.change_status(repo, "fast-guess@2", "test", _figures("fast-guess@2"), NOW))  # type: ignore[arg-type]
+        replaced, _ = update(source)
+    assert sorted((a.rule.id, a.status) for a in replaced.rules) == [
+        ("fast-guess@1", "deprecated"), ("fast-guess@2", "test")]
+
+
+def test_mixed_metadata_an_older_targets_under_a_newer_snapshot_is_refused(tmp_path: Path) -> None:
+    council = Council.new()
+    folder, repo = _proposed(tmp_path, council)
+    draft = changes.change_status(repo, "fast-guess@1", "deprecated", None, NOW)  # type: ignore[attr-defined]
+    for seed in council.seeds[:2]:
+        draft.sign(signer_of(seed), append=True)
+    repo.publish(draft, council.hub, NOW)  # type: ignore[attr-defined]
+    meta = folder / "metadata"
+    # Mix and match: the snapshot names targets v3; a hostile hub serves v2's (validly signed) bytes.
+    (meta / "3.targets.json").write_bytes((meta / "2.targets.json").read_bytes())
+    with serve(folder) as url, pytest.raises(ArsenalError, match="Expected targets v3, got v2") as refusal:
+        update(member_source(tmp_path / "m", url, repo))  # type: ignore[arg-type]
+    assert refusal.value.reason == "tuf-BadVersionNumberError"

@@ -68,10 +68,6 @@ class ActiveSet:
         """The status of ``name@version`` in this set, or ``None``."""
         return next((a.status for a in self.rules if a.rule.id == rule_id), None)
 
-    def by_name(self) -> dict[str, ActiveRule]:
-        """Rules by name (one version of each name is active)."""
-        return {a.rule.name: a for a in self.rules}
-
 
 EMPTY = ActiveSet(version=0)
 

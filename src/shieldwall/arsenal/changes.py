@@ -46,9 +46,9 @@ def propose(repo: Repository, rule: Rule, outcomes: list[Outcome], now: float) -
     if failed:
         raise ArsenalError("regression", f"{rule.id} fails its regression suite:\n  " + "\n  ".join(failed))
     check_change(current_status(repo, rule.id), "experimental")
-    same_name = [p for p in repo.index() if p.startswith(f"rules/{rule.name}@")]
-    return repo.draft({rule.target_path: rule.raw}, {rule.target_path: {"status": "experimental"}},
-                      now, remove=same_name)
+    # An earlier version keeps running (enforcing, if it does) beside the new one in shadow:
+    # both are measured on the same traffic until the new one is promoted in its place.
+    return repo.draft({rule.target_path: rule.raw}, {rule.target_path: {"status": "experimental"}}, now)
 
 
 def change_status(repo: Repository, rule_id: str, status: str, report: Figures | None,
@@ -66,4 +66,12 @@ def change_status(repo: Repository, rule_id: str, status: str, report: Figures |
         data = encode_figures(report)
         files[f"reports/{rule.id}.json"] = data
         fields["report_sha256"] = sha256_hex(data)
-    return repo.draft(files, {path: fields}, now)
+    custom: dict[str, dict[str, object]] = {path: fields}
+    if enforces(status):
+        # The version promoted replaces the enforcing one of the same name, in the same act.
+        targets = repo.targets().signed.targets
+        for other in repo.index():
+            if other != path and other.startswith(f"rules/{rule.name}@") and enforces(
+                    str(custom_of(targets[other]).get("status", ""))):
+                custom[other] = {"status": "deprecated"}
+    return repo.draft(files, custom, now)

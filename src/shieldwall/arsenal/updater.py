@@ -98,9 +98,9 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
     except DownloadError as exc:
         raise ArsenalError("unreachable", f"arsenal update failed: {exc}") from None
     rules = [dataclasses.replace(r, demoted=r.rule.id in demoted) for r in rules]
-    names = [r.rule.name for r in rules]
+    names = [r.rule.name for r in rules if enforces(r.status)]
     if len(set(names)) != len(names):
-        raise ArsenalError("invalid", "the set holds two versions of one rule")
+        raise ArsenalError("invalid", "the set has two enforcing versions of one rule")
     return ActiveSet(version, tuple(rules))
 
 
