@@ -84,6 +84,15 @@ async def test_hostile_sightings_are_refused(hub_config: HubConfig, tmp_path: Pa
         many = msgspec.json.encode(SightingBatch(tuple(
             Sighting("quick@1", "quick", "45.33.1.1", 1.0, "shadow") for _ in range(1001))))
         assert await refused(many) == "malformed"
+        # Dates and targets the figures would be skewed by, and ids that name no rule version.
+        assert await refused(batch().replace(b'"quick@1"', b'"quick"', 1)) == "malformed"
+        old = msgspec.json.encode(SightingBatch((
+            Sighting("quick@1", "quick", "45.33.1.1", time.time() - 8 * 86400, "shadow"),)))
+        assert await refused(old) == "malformed"
+        ahead = msgspec.json.encode(SightingBatch((
+            Sighting("quick@1", "quick", "45.33.1.1", time.time() + 3600, "shadow"),)))
+        assert await refused(ahead) == "malformed"
+        assert await refused(batch().replace(b'"45.33.1.1"', b'"example.org"')) == "malformed"
         assert await hub_context(server).ledger.journal(SIGHTING) == []
 
 

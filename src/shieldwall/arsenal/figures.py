@@ -26,25 +26,30 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from shieldwall.decisions.decision import Decision
+from shieldwall.signals.bounds import Name, Seconds, TargetText
 
 CORROBORATION_WINDOW = 3600.0
 Mode = Literal["live", "shadow"]
 
 
+#: ``name@version``, as :attr:`shieldwall.arsenal.rule.Rule.id` writes it.
+RuleId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*@[0-9]+$")]
+
+
 class Sighting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One detection by an alliance rule on one member (``at``: log time it fired)."""
 
-    rule: str
-    scenario: str
-    target: str
-    at: float
+    rule: RuleId
+    scenario: Name
+    target: TargetText
+    at: Seconds
     mode: Mode
-    member: str = ""
+    member: Name = ""
 
 
 class OtherReport(msgspec.Struct, frozen=True):
@@ -59,10 +64,10 @@ class OtherReport(msgspec.Struct, frozen=True):
 class Usage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What running one rule cost one member since its last report."""
 
-    rule: str
-    lines: int
-    cpu_seconds: float
-    member: str = ""
+    rule: RuleId
+    lines: Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+    cpu_seconds: Annotated[float, msgspec.Meta(ge=0.0, le=1e9)]
+    member: Name = ""
 
 
 class SightingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shieldwall.addresses import canonical_target
 from shieldwall.arsenal.changes import scenario_rules
 from shieldwall.arsenal.figures import SightingBatch
 from shieldwall.arsenal.measure import demote_harmful, sighting_entries
 from shieldwall.arsenal.repository import Repository
-from shieldwall.errors import ArsenalError
+from shieldwall.errors import AddressError, ArsenalError
 from shieldwall.hub.api import authenticate, hub_of, json_response, signed_body
 from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.problem import ProblemError
@@ -30,6 +31,8 @@ from shieldwall.hub.writer import Writer
 log = logging.getLogger(__name__)
 MAX_SIGHTINGS = 1000
 HARM_CHECK_EVERY = 60.0
+#: How old (or how far ahead of the hub's clock) a sighting's log time may be.
+SIGHTING_AGE, SIGHTING_AHEAD = 7 * 86400.0, 300.0
 SIGHTINGS_BODY_LIMIT = 512 * 1024
 _PATH = re.compile(r"^[A-Za-z0-9@._-]+(?:/[A-Za-z0-9@._-]+)*$")
 
@@ -133,6 +136,15 @@ async def post_sightings(request: Request) -> Response:
         raise ProblemError("malformed", f"sightings: {exc}") from None
     if len(batch.sightings) + len(batch.usage) > MAX_SIGHTINGS:
         raise ProblemError("malformed", f"at most {MAX_SIGHTINGS} sightings and usage records a request")
+    now = hub.clock()
+    for index, sighting in enumerate(batch.sightings):
+        # Figures are only as good as their dates and targets: refuse what cannot be a detection.
+        if not now - SIGHTING_AGE <= sighting.at <= now + SIGHTING_AHEAD:
+            raise ProblemError("malformed", f"sightings[{index}].at is not within the last 7 days")
+        try:
+            canonical_target(sighting.target)
+        except AddressError:
+            raise ProblemError("malformed", f"sightings[{index}].target is not an address") from None
     sync_rules(request)
     entries = sighting_entries(member.name, list(batch.sightings), list(batch.usage), hub.clock())
     if entries:
