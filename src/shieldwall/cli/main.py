@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("shieldwall.cli.hub:hub", "Run the alliance hub: init, serve, invite, members..."),
     "join": ("shieldwall.cli.member:join", "Join a hub with a token from `hub invite`."),
     "leave": ("shieldwall.cli.member:leave", "Leave the alliance (revokes this member's key)."),
+    "hubs": ("shieldwall.cli.member:hubs", "The hub addresses this member uses (replicas)."),
     "ban": ("shieldwall.cli.blocks:ban", "Block an address or range now, for a while."),
     "unban": ("shieldwall.cli.blocks:unban", "Lift a block."),
     "blocks": ("shieldwall.cli.blocks:blocks", "List this member's active blocks."),

@@ -64,3 +64,32 @@ def leave(data_dir: Path) -> None:
 
     asyncio.run(run())
     click.echo(f"{state.name} left the hub at {state.hub}")
+
+
+@click.command("hubs")
+@data_option
+@click.option("--add", multiple=True, metavar="HOST:PORT",
+              help="Another address of the same hub (a replica); repeatable.")
+@click.option("--remove", multiple=True, metavar="HOST:PORT",
+              help="An address to stop using; repeatable.")
+def hubs(data_dir: Path, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """Show, or change, the hub addresses this member uses (replicas, in order).
+
+    An added address must present a certificate this member pinned at join (the
+    token's fingerprints): the address of a stranger is refused. Restart the agent
+    to use the new list.
+
+    \b
+    Example:
+      shieldwall hubs
+      shieldwall hubs --add 10.0.0.2:8443 --add 10.0.0.3:8443
+    """
+    from shieldwall.signals.member_state import load_member_state, save_member_state
+    from shieldwall.signals.pinning import change_addresses
+
+    state = load_member_state(data_dir)
+    if add or remove:
+        state = change_addresses(state, add, remove)
+        save_member_state(state)
+    for address in state.addresses:
+        click.echo(address)

@@ -61,7 +61,7 @@ async def ask_hub(
         try:
             health = await client.request("GET", "/healthz")
         except SignalError as exc:
-            return HubView(hub=member.hub, error=f"/healthz answered {exc.reason}: {exc}",
+            return HubView(hub=client.hub, error=f"/healthz answered {exc.reason}: {exc}",
                            stream=stream)
         except HubError as exc:
             return HubView(hub=member.hub, error=_short(str(exc), member.hub), stream=stream)
@@ -69,9 +69,10 @@ async def ask_hub(
         try:
             head = msgspec.json.decode(health.content, type=_Health).head
         except (msgspec.DecodeError, msgspec.ValidationError):
-            return HubView(hub=member.hub, error="/healthz sent an unreadable answer: is this a"
+            return HubView(hub=client.hub, error="/healthz sent an unreadable answer: is this a"
                                                  " Shieldwall hub?", stream=stream)
-        seen = HubView(hub=member.hub, head=head, date=hub_date(health.headers.get("date")),
+        # The replica that answered (the client tries the hub's addresses in turn).
+        seen = HubView(hub=client.hub, head=head, date=hub_date(health.headers.get("date")),
                        sent_at=sent, received_at=received, stream=stream)
         try:
             page = await client.request("GET", f"/v1/decisions?after={cursor}&limit=1")

@@ -12,6 +12,7 @@ exponentially so a dead replica is not hammered; time is an input.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -65,7 +66,7 @@ def _host(host: str, text: str) -> str:
     return host.rstrip(".").lower()
 
 
-def check_addresses(texts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def check_addresses(texts: Iterable[str]) -> tuple[str, ...]:
     """The canonical addresses in order, duplicates dropped; at least one, at most 16."""
     seen: list[str] = []
     for text in texts:
@@ -79,7 +80,7 @@ def check_addresses(texts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def check_fingerprints(texts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def check_fingerprints(texts: Iterable[str]) -> tuple[str, ...]:
     """Certificate fingerprints (hex SHA-256, lower case) in order, duplicates dropped."""
     seen: list[str] = []
     for text in texts:
@@ -135,6 +136,8 @@ class Rotation:
     def succeeded(self, address: str) -> Rotation:
         """``address`` works: stay on it and forget its failures."""
         index = self.addresses.index(address)
+        if index == self.current and not self.failures[index] and not self.retry_at[index]:
+            return self  # the common case, once per decision received: nothing to change
         return replace(
             self, current=index,
             failures=_put(self.failures, index, 0), retry_at=_put(self.retry_at, index, 0.0),
