@@ -64,6 +64,7 @@ def test_the_rotation_stays_on_an_address_that_works() -> None:
     assert rotation.pick(0.0) == (A, 0.0)
     rotation = rotation.succeeded(A)
     assert rotation.pick(100.0) == (A, 0.0)
+    assert rotation.succeeded(A) is rotation  # once per decision: no new value each time
 
 
 def test_a_failure_moves_to_the_next_replica_at_once() -> None:
