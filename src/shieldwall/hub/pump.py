@@ -35,7 +35,7 @@ class Pump:
 
     def __init__(
         self, dsn: str, writer: Writer, clock: Callable[[], float] = time.time,
-        poll: float = 0.005, batch: int = 1024,
+        poll: float = 0.5, batch: int = 1024,
     ) -> None:
         self.dsn = dsn
         self.writer = writer
@@ -72,10 +72,15 @@ class Pump:
         """Pump until cancelled (the replica stopped leading)."""
         conn = await asyncpg.connect(self.dsn, timeout=5.0,
                                      server_settings={"application_name": "shieldwall-pump"})
+        wake = asyncio.Event()
         try:
+            # Woken by the followers' NOTIFY; the poll only bounds a lost notification.
+            await conn.add_listener(inbox.INBOX_CHANNEL, lambda *_: wake.set())
             while True:
+                wake.clear()
                 if await self.round(conn) == 0:
-                    await asyncio.sleep(self.poll)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), self.poll)
                 if time.monotonic() - self._swept > UNCOLLECTED / 4:
                     self._swept = time.monotonic()
                     with contextlib.suppress(asyncpg.PostgresError):

@@ -101,7 +101,7 @@ class Relay:
 
     def __init__(
         self, dsn: str, replica: str, clock: Callable[[], float] = time.time,
-        poll: float = 0.005, patience: float = 10.0, batch: int = 512,
+        poll: float = 0.25, patience: float = 10.0, batch: int = 512,
     ) -> None:
         self.dsn = dsn
         self.replica = replica
@@ -128,11 +128,14 @@ class Relay:
         conn = await asyncpg.connect(self.dsn, timeout=5.0,
                                      server_settings={"application_name": "shieldwall-relay"})
         try:
+            # Woken by submissions and by the leader's NOTIFY of answers; the poll only
+            # bounds a lost notification.
+            await conn.add_listener(inbox.ANSWER_CHANNEL, lambda *_: self._wake.set())
             while True:
                 await self._insert(conn)
+                self._wake.clear()
                 await self._collect(conn)
                 if self._queue.empty():
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll)
         finally:

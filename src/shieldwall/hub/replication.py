@@ -84,6 +84,9 @@ class ReplicaDesk:
         self._probe_problem: str | None = None
         self._status_read = -1.0
         self._figures = (0, 0, 0)
+        #: Members whose reports do not count now (the readiness roster sets it, as on a
+        #: bare Writer); handed to the writer of every leadership.
+        self.discounted: Callable[[], frozenset[str]] = frozenset
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> None:
@@ -130,6 +133,7 @@ class ReplicaDesk:
             self.clock, signals_per_hour=config.signals_per_hour, retention=config.retention,
             operators=frozenset(config.operators),
         )
+        writer.discounted = lambda: self.discounted()
         await writer.start()
         self.writer, self._writer_epoch = writer, epoch
         self._pump = Pump(config.database, writer, self.clock)

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     import asyncpg
 
 
+#: Notified (empty payload, once per statement) when envelopes wait, and when answers do.
+INBOX_CHANNEL = "shieldwall_inbox"
+ANSWER_CHANNEL = "shieldwall_answers"
+
+
 @dataclass(frozen=True, slots=True)
 class Relayed:
     """One envelope waiting for the leader."""
@@ -36,14 +41,23 @@ class Relayed:
 async def put(
     conn: asyncpg.Connection, replica: str, items: Sequence[tuple[str, bytes]], now: float
 ) -> list[int]:
-    """Store ``(key id, raw envelope)`` items in one statement; returns their ids, in order."""
-    found = await conn.fetch(
+    """Store ``(key id, raw envelope)`` items in one statement and wake the leader (one
+    NOTIFY, delivered at commit); returns their ids, in order."""
+    async with conn.transaction():
+        found = await _insert(conn, replica, items, now)
+        await conn.execute("SELECT pg_notify($1, '')", INBOX_CHANNEL)
+    return sorted(int(r["id"]) for r in found)
+
+
+async def _insert(
+    conn: asyncpg.Connection, replica: str, items: Sequence[tuple[str, bytes]], now: float
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
         "INSERT INTO relay_inbox (replica, key_id, body, received)"
         " SELECT $1, k, b, $4 FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS r(k, b, n)"
         " ORDER BY n RETURNING id",
         replica, [k for k, _ in items], [b for _, b in items], now,
     )
-    return sorted(int(r["id"]) for r in found)
 
 
 async def unanswered(
@@ -60,8 +74,12 @@ async def unanswered(
 async def answer(
     conn: asyncpg.Connection, answers: Sequence[tuple[int, bytes]], now: float
 ) -> None:
-    """Write the leader's answers (encoded by :mod:`shieldwall.hub.relay`)."""
-    if answers:
+    """Write the leader's answers (encoded by :mod:`shieldwall.hub.relay`) and wake the
+    replicas waiting for them (one NOTIFY, at commit)."""
+    if not answers:
+        return
+    async with conn.transaction():
+        await conn.execute("SELECT pg_notify($1, '')", ANSWER_CHANNEL)
         await conn.execute(
             "UPDATE relay_inbox SET answer = a.answer, answered = $3 FROM unnest($1::bigint[],"
             " $2::bytea[]) AS a(id, answer) WHERE relay_inbox.id = a.id AND relay_inbox.answer"
