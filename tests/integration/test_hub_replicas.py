@@ -134,12 +134,15 @@ async def test_when_the_leader_stops_another_replica_leads_and_decides(
         leader, follower = sorted(servers, key=lambda s: desk_of(s).writer is None)
         async with HubClient(at(alice, follower)) as client:
             first = await client.send([brute("45.13.9.1")])
+            desk_of(follower).discounted = lambda: frozenset({"ghost"})  # the roster's say
             await desk_of(leader).replica.elector.resign()  # as if its lock connection died
             await until(lambda: desk_of(follower).writer is not None)
             second = await client.send([brute("45.13.9.2")])
+            new_writer = desk_of(follower).writer
         epochs = [desk_of(s).replica.elector.lease.epoch for s in servers]
     assert first.decisions == (1,) and second.decisions == (2,)
     assert max(epochs) == 2
+    assert new_writer is not None and new_writer.discounted() == {"ghost"}
 
 
 async def test_terminating_the_listeners_backends_during_a_load_loses_no_decision(
