@@ -351,3 +351,17 @@ def test_a_hub_whose_charter_expired_refuses_to_decide_until_its_successor_is_pu
     assert version_for(alliance.config, time.time()).startswith("v1:")
     with pytest.raises(HubError, match="expired"):
         version_for(alliance.config, founding.charter.expires)  # frozen: no successor reached it
+
+
+async def test_a_burst_longer_than_the_members_waiting_bound_is_verified_whole(alliance: Alliance) -> None:
+    async with running_hub(alliance.config) as server:
+        (a,) = await alliance.members("a")
+        async with running(a) as runtime:
+            version, now = council_of(server).version, time.time()
+            rows = [DecisionRecord("block", f"45.34.{i // 250}.{i % 250 + 1}", now + 600, "ssh-bruteforce",
+                                   "b", now, policy=version) for i in range(6500)]
+            async with ledger_of(alliance.config) as ledger:
+                await ledger.write(WriteGroup(decisions=rows))
+                head = await ledger.head()
+            await until(lambda: runtime.core.cursor == head, timeout=60)
+            assert len(a.blocked()) == 6500 and not notes(a, "decision.refused")

@@ -86,6 +86,7 @@ class CouncilGate:
         self.notes = notes
         self.clock = clock
         self.verifier: DecisionVerifier | None = None
+        self._asked = 0
 
     @classmethod
     def open(cls, member: MemberState, notes: Notes, clock: Callable[[], float]) -> CouncilGate | None:
@@ -153,7 +154,9 @@ class CouncilGate:
         if not self.verifier.pending:
             await asyncio.wait({upcoming})
             return Released()
-        if self.verifier.pending >= ASK_AT:
+        if self.verifier.pending >= ASK_AT and self.verifier.last_seen >= self._asked + ASK_AT:
+            # A busy stream that is never caught up: ask once per ASK_AT new decisions.
+            self._asked = self.verifier.last_seen
             return await self._ask(http)
         signal = asyncio.ensure_future(arrived.wait())
         try:
