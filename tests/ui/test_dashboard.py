@@ -201,6 +201,9 @@ async def test_members_show_the_rosters_readiness_and_each_checks_reason(tmp_pat
         app = lab.server.config.app
         checks = (Check("R1", "hub link", "ok", "stream connected"),
                   Check("R3", "enforcer", "failing", "table inet shieldwall is missing: <restart>"))
+        # One group through the writer: it has read the membership (join times) since.
+        await lab.ban("203.0.113.7")
+        await wait_for_head(lab, 1)
         app.state.roster.keeper.roster["alice"] = Entry(
             member="alice", state="failing", since=1.0, reason="R3", checks=checks, seen=1.0)
         async with lab.browser_client() as client:

@@ -13,7 +13,12 @@ from shieldwall.cli.member import data_option
 
 @click.group("ui")
 def ui() -> None:
-    """The hub's dashboard (served by `shieldwall hub serve` under /ui/)."""
+    """The hub's dashboard (served by `shieldwall hub serve` under /ui/).
+
+    \b
+    Example:
+      shieldwall ui login --data /var/lib/shieldwall/member
+    """
 
 
 @ui.command("login")
