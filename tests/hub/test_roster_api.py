@@ -1,5 +1,6 @@
-"""``POST /v1/heartbeat`` on a real hub (HTTPS on loopback, SQLite): the roster, its journal,
-the quorum hook, and every hostile heartbeat refused."""
+"""``POST /v1/heartbeat`` on a real hub (HTTPS on loopback; SQLite, and PostgreSQL with one
+replica that leads): the roster, its journal, the quorum hook, and every hostile heartbeat
+refused."""
 
 from __future__ import annotations
 
@@ -23,13 +24,22 @@ from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
 from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 PROBE = "45.13.7.77"
 
 
-@pytest.fixture
-def hub_config(tmp_path: Path) -> HubConfig:
-    config = init_hub(tmp_path / "hub")
+cluster = pg_cluster_fixture()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
+    extra: tuple[str, ...] = ()
+    if request.param == "postgresql":
+        pg: PgCluster = request.getfixturevalue("cluster")
+        extra = ("--database", pg.new_database())
+    config = init_hub(tmp_path / "hub", *extra)
     with (config.data_dir / "hub.toml").open("a") as toml:
         toml.write('readiness_grace = "5s"\n')
     from shieldwall.hub.config import load_hub_config
