@@ -88,12 +88,12 @@ DRILL_RANGES = Ranges([
 
 def is_drill_target(network: IPNetwork) -> bool:
     """True when all of ``network`` lies inside one documentation range a drill may use."""
-    for entry in DRILL_RANGES.entries:
-        outer = entry.network
-        if isinstance(network, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
-            if network.subnet_of(outer):
-                return True
-        elif isinstance(network, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
-            if network.subnet_of(outer):
-                return True
+    return any(_inside(network, entry.network) for entry in DRILL_RANGES.entries)
+
+
+def _inside(inner: IPNetwork, outer: IPNetwork) -> bool:
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
     return False
