@@ -17,7 +17,7 @@ shieldwall's peak RSS (``ru_maxrss`` of that child, from ``wait4``). With
 ``shared/data/honeynet-chuvakin-httpd`` (only shieldwall: neither other tool reads
 access logs the same way). The last lines hold the goals of one run: the sshd ratio
 to sshguard's parser (goal 2.0x), the web rate (goal 1M lines per CPU-second) and
-the peak RSS (goal 60 MB). The replay's first stderr line says which events engine
+the peak RSS (goal 60 MB). The replay's summary line (printed) says which engine
 ran (compiled or pure Python). A benchmark prints; it never asserts.
 
 Example::

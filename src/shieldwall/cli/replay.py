@@ -73,14 +73,10 @@ class _Replayer:
         self.proxy_warnings: list[str] = []
         self.line_stats = LineStats()
         self._every: list[PackSpec] | None = None
-        self.said_engine = False
         self.on_re: set[str] = set()
 
     def _say_engine(self, streams: list[EventStream]) -> None:
-        """Say once which events engine runs, and which packs it leaves to Python's re."""
-        if not self.said_engine and streams:
-            self.said_engine = True
-            click.echo(f"shieldwall replay: events engine: {engine.describe()}", err=True)
+        """Say which packs the compiled engine leaves to Python's re (the summary names the engine)."""
         for s in streams:
             if s.engine == "python" and engine.wanted() == "compiled" and s.pack.name not in self.on_re:
                 self.on_re.add(s.pack.name)
@@ -262,6 +258,6 @@ def replay(
         click.echo(
             f"shieldwall replay: {lines} lines read, {matched} matched, "
             f"{len(detections)} detections, {line_stats.lines_cut} lines cut; "
-            f"{lines / cpu:,.0f} lines per CPU-second ({elapsed:.2f} s)",
+            f"{lines / cpu:,.0f} lines per CPU-second ({elapsed:.2f} s); engine: {engine.describe()}",
             err=True,
         )
