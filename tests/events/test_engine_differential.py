@@ -324,3 +324,23 @@ def test_lines_pcre2_cannot_decide_are_decided_by_re_with_the_same_events(
     for pack in PACKS.values():
         lines = [s.line.encode("utf-8", "surrogateescape") for s in pack.samples]
         _assert_same(pack, [b"\n".join(lines)], "samples through the fallback")
+
+
+@needs_engine
+def test_a_full_connection_table_and_recycled_process_ids_count_alike() -> None:
+    # More live connections than the table holds (65,536): the oldest half is dropped, and
+    # a dropped connection's later 'Failed password' counts again; process ids recycled by
+    # other clients and after the idle time start new connections.
+    pam = "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost="
+    failed = "Failed password for root from {} port 1 ssh2"
+    lines = []
+    for i in range(70_000):
+        second = i * 500 // 70_000
+        lines.append(f"Jan  1 00:{second // 60:02d}:{second % 60:02d} h sshd[{i}]: {pam}45.{i % 200}.1.2 ")
+    for i in range(0, 70_000, 7):
+        lines.append(f"Jan  1 00:08:30 h sshd[{i}]: " + failed.format(f"45.{i % 200}.1.2"))
+        lines.append(f"Jan  1 00:08:31 h sshd[{i}]: " + failed.format(f"46.{i % 200}.1.2"))
+    for i in range(0, 70_000, 1000):
+        lines.append(f"Jan  1 00:30:00 h sshd[{i}]: " + failed.format(f"45.{i % 200}.1.2"))
+    events = _assert_same(PACKS["sshd"], [("\n".join(lines)).encode()], "connection table bounds")
+    assert len(events) > 70_000

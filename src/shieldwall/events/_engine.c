@@ -91,8 +91,14 @@ typedef struct {
     char memo_user[64];
     Py_ssize_t memo_user_len;
     PyObject *memo_user_str;
-    /* connection table */
+    /* connection table; ``conns_version`` changes with every change of it, so that the
+     * memo of the last connection looked up (a run of lines shares one) stays exact */
     PyObject *conns;
+    unsigned long long conns_version;
+    char memo_conn[24];
+    Py_ssize_t memo_conn_len;
+    Conn *memo_conn_state; /* borrowed from conns, valid while the version holds */
+    unsigned long long memo_conn_version;
     double next_sweep;
     Py_ssize_t since_sweep;
     unsigned long long order;
@@ -274,6 +280,7 @@ static int cmp_conn(const void *a, const void *b) {
 
 static int sweep(Feeder *self, double now, int force) {
     double limit = now - CONNECTION_IDLE;
+    self->conns_version++;
     PyObject *stale = PyList_New(0), *k, *v;
     Py_ssize_t pos = 0;
     if (!stale) return -1;
@@ -332,10 +339,23 @@ static int weigh(Feeder *self, int role, const char *conn, Py_ssize_t conn_len, 
     self->since_sweep++;
     if (now >= self->next_sweep && self->since_sweep >= PyDict_GET_SIZE(self->conns))
         if (sweep(self, now, 0) < 0) return -1;
-    PyObject *name = PyBytes_FromStringAndSize(conn, conn_len);
-    if (!name) return -1;
-    Conn *state = (Conn *)PyDict_GetItemWithError(self->conns, name);
-    if (state == NULL && PyErr_Occurred()) { Py_DECREF(name); return -1; }
+    PyObject *name = NULL;
+    Conn *state;
+    if (self->memo_conn_state && self->memo_conn_version == self->conns_version &&
+        conn_len == self->memo_conn_len && memcmp(conn, self->memo_conn, conn_len) == 0) {
+        state = self->memo_conn_state;
+    } else {
+        name = PyBytes_FromStringAndSize(conn, conn_len);
+        if (!name) return -1;
+        state = (Conn *)PyDict_GetItemWithError(self->conns, name);
+        if (state == NULL && PyErr_Occurred()) { Py_DECREF(name); return -1; }
+        if (state != NULL && conn_len <= (Py_ssize_t)sizeof self->memo_conn) {
+            memcpy(self->memo_conn, conn, conn_len);
+            self->memo_conn_len = conn_len;
+            self->memo_conn_state = state;
+            self->memo_conn_version = self->conns_version;
+        }
+    }
     /* A recycled process id, or another client: a new connection, which keeps the
      * old one's place in the table (as a dict value replaced in place does). */
     unsigned long long order = self->order;
@@ -348,7 +368,8 @@ static int weigh(Feeder *self, int role, const char *conn, Py_ssize_t conn_len, 
         state = NULL;
     }
     if (state == NULL) {
-        if (key == NULL) { Py_DECREF(name); return 0; }
+        if (key == NULL) { Py_XDECREF(name); return 0; }
+        if (name == NULL && !(name = PyBytes_FromStringAndSize(conn, conn_len))) return -1;
         if (PyDict_GET_SIZE(self->conns) >= MAX_CONNECTIONS && sweep(self, now, 1) < 0) {
             Py_DECREF(name); return -1;
         }
@@ -367,13 +388,14 @@ static int weigh(Feeder *self, int role, const char *conn, Py_ssize_t conn_len, 
         state->marked = state->exhausted = 0;
         state->order = order;
         if (!replaced) self->order++;
+        self->conns_version++;
         int rc = PyDict_SetItem(self->conns, name, (PyObject *)state);
         Py_DECREF(state); /* the dict holds it */
         if (rc < 0) { Py_DECREF(name); return -1; }
     } else {
         state->last = now;
     }
-    Py_DECREF(name);
+    Py_XDECREF(name);
     PyObject *skey = state->key;
     switch (role) {
     case R_ATTEMPT: {
