@@ -10,7 +10,9 @@
 #   /etc/systemd/system/shieldwall-{hub,agent}.service   units (installed, not enabled)
 #   /etc/shieldwall/agent.toml       sample agent configuration (kept if present)
 #
-# Debian packages it needs and installs when missing: python3, python3-venv, nftables, libnftables1.
+# Debian packages it needs and installs when missing: python3, python3-venv, nftables, libnftables1,
+# and gcc, python3-dev, libpcre2-dev to build the compiled log-matching engine (without them,
+# e.g. with --no-apt, Shieldwall runs its pure-Python engine: same results, ~3x slower).
 # Everything else comes from PyPI. Running it again upgrades in place; state in
 # /var/lib/shieldwall is never touched. Then: `shieldwall up`.
 #
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
     --unit-dir) unit_dir=${2:?--unit-dir needs a folder}; shift 2 ;;
     --config-dir) config_dir=${2:?--config-dir needs a folder}; shift 2 ;;
     --no-apt) use_apt=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die 2 "unknown option $1 (see --help)" ;;
   esac
 done
@@ -47,7 +49,7 @@ if [ "$use_apt" = 1 ]; then
   [ "$(id -u)" = 0 ] || die 3 "run as root (sudo sh $0): it installs Debian packages; or pass --no-apt"
   command -v apt-get >/dev/null 2>&1 || die 3 "no apt-get: install python3-venv and nftables yourself, then pass --no-apt"
   missing=""
-  for package in python3 python3-venv nftables libnftables1; do
+  for package in python3 python3-venv nftables libnftables1 gcc python3-dev libpcre2-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
   done
   if [ -n "$missing" ]; then
