@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import ssl
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,14 @@ THIRD = "45.33.99.9"
 class Alliance:
     """A hub, a three-seat council founded and attached through the CLI, and its members."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *hub_args: str,
+                 before: Callable[[HubConfig], object] = lambda config: None) -> None:
         self.root = root
         self.folder = root / "council"
         (root / "never-block.txt").write_text("192.0.2.0/24\n")
-        init_hub(root / "hub", "--never-block", str(root / "never-block.txt"))
+        # ``hub_args`` (e.g. --database) and ``before`` (run on the hub's files before the
+        # council founds its policy on them) serve the PostgreSQL replicas' council tests.
+        before(init_hub(root / "hub", "--never-block", str(root / "never-block.txt"), *hub_args))
         self.hub_dir = root / "hub"
         self.cards = {name: self.keygen(name) for name in ("alice", "bob", "carol")}
         cards = [arg for name in ("alice", "bob", "carol") for arg in ("--councillor", self.cards[name])]

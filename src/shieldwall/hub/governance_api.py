@@ -26,7 +26,7 @@ from shieldwall.governance.acts import CharterChange
 from shieldwall.governance.charter import SignedCharter
 from shieldwall.governance.checkpoint import encode_checkpoint
 from shieldwall.hub.api import HubContext, authenticate, json_response, signed_body
-from shieldwall.hub.governance_council import HubCouncil
+from shieldwall.hub.governance_council import HubCouncil, always
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.writer import Writer
 
@@ -77,13 +77,15 @@ ROUTES = [
 async def council_lifespan(app: Starlette) -> AsyncIterator[None]:
     """Run the hub under its council when ``hub.toml`` names one (after the hub's own lifespan)."""
     hub = getattr(app.state, "hub", None)
-    # Only the single-writer hub (SQLite) runs under a council for now, not PostgreSQL replicas.
-    if (not isinstance(hub, HubContext) or not isinstance(hub.writer, Writer)
-            or hub.config.council_dir is None):
+    if not isinstance(hub, HubContext) or hub.config.council_dir is None:
         app.state.council = None
         yield
         return
-    council = HubCouncil(hub.config, hub.ledger, hub.feed, hub.writer, hub.clock)
+    leading = always
+    if not isinstance(hub.writer, Writer):  # a PostgreSQL replica: its desk leads or follows
+        desk = hub.writer
+        leading = lambda: desk.writer is not None  # noqa: E731
+    council = HubCouncil(hub.config, hub.ledger, hub.feed, hub.writer, hub.clock, leading)
     app.state.council = council
     await council.start()
     try:

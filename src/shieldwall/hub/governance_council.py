@@ -26,7 +26,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
@@ -70,7 +70,8 @@ from shieldwall.signals.keys import key_id_of, public_key_of
 
 if TYPE_CHECKING:
     from shieldwall.decisions.feed import Feed
-    from shieldwall.hub.writer import Writer
+    from shieldwall.hub.policy_config import PolicyConfig
+    from shieldwall.hub.protections import Protections
 
 log = logging.getLogger("shieldwall.hub.council")
 
@@ -81,6 +82,25 @@ JOURNAL_KIND = "council"
 CHAIN_FILE = "council-chain.json"
 #: ``until`` of a wide-range block the council set without an end (a century).
 UNTIL_LIFTED = 100 * 365 * 86400.0
+
+
+class Governed(Protocol):
+    """What the council drives: the hub's Writer, or a PostgreSQL replica's desk.
+
+    Setting ``governed`` closes the writer's gate until the council read its act log; on
+    a replica the desk hands it to the Writer of every leadership.
+    """
+
+    governed: HubCouncil | None
+
+    def replace_policy(self, config: PolicyConfig, base: Protections) -> None: ...
+
+    def membership_changed(self) -> None: ...
+
+
+def always() -> bool:
+    """A single hub always carries out acts (it is the only process writing its ledger)."""
+    return True
 
 
 class Carried(msgspec.Struct, forbid_unknown_fields=True):
@@ -180,9 +200,12 @@ def version_for(config: HubConfig, now: float) -> str:
 class HubCouncil:
     """One serving hub's governance: see the module docstring."""
 
-    def __init__(self, config: HubConfig, ledger: Ledger, feed: Feed, writer: Writer,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, config: HubConfig, ledger: Ledger, feed: Feed, writer: Governed,
+                 clock: Callable[[], float], leading: Callable[[], bool] = always) -> None:
         self.config = config
+        # Every replica of a PostgreSQL hub gates, stamps and checkpoints (the chain is a
+        # function of the shared log); only the one leading carries out acts, once.
+        self.leading = leading
         self.ledger = ledger
         self.feed = feed
         self.writer = writer
@@ -246,6 +269,7 @@ class HubCouncil:
             except OSError:
                 info = None
             seen.append(None if info is None else (info.st_size, info.st_mtime_ns, info.st_ino))
+        seen.append(self.leading())  # a replica that starts leading carries out what is left
         return tuple(seen)
 
     async def refresh(self, force: bool = False) -> None:
@@ -285,6 +309,8 @@ class HubCouncil:
     # -- acts ------------------------------------------------------------------------
     async def _carry_out(self, records: list[ActRecord], now: float) -> None:
         """Carry out every act not yet carried out; each leaves its record in the journal."""
+        if not self.leading():
+            return
         last = await self.ledger.journal(JOURNAL_KIND, limit=1, newest_first=True)
         applied = _carried.decode(last[0].body).seq if last else 0
         for record in records[applied:]:

@@ -51,6 +51,9 @@ from shieldwall.signals.envelope import Ack, OpenedEnvelope
 
 if TYPE_CHECKING:
     from shieldwall.hub.api import HubContext
+    from shieldwall.hub.governance_council import HubCouncil
+    from shieldwall.hub.policy_config import PolicyConfig
+    from shieldwall.hub.protections import Protections
 
 log = logging.getLogger("shieldwall.hub")
 
@@ -87,6 +90,23 @@ class ReplicaDesk:
         #: Members whose reports do not count now (the readiness roster sets it, as on a
         #: bare Writer); handed to the writer of every leadership.
         self.discounted: Callable[[], frozenset[str]] = frozenset
+        self._governed: HubCouncil | None = None
+        # Under a council no writer runs before the council gates it (hub.governance_council).
+        self._attached = asyncio.Event()
+        if config.council_dir is None:
+            self._attached.set()
+
+    @property
+    def governed(self) -> HubCouncil | None:
+        """The council gating and stamping this replica's decisions (its every writer)."""
+        return self._governed
+
+    @governed.setter
+    def governed(self, council: HubCouncil | None) -> None:
+        self._governed = council
+        if self.writer is not None:
+            self.writer.governed = council
+        self._attached.set()
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> None:
@@ -128,12 +148,14 @@ class ReplicaDesk:
 
     async def _lead(self, epoch: int) -> None:
         config = self.config
+        await self._attached.wait()
         writer = Writer(
             self.ledger, config.policy(), config.protections(), self.feed, self.metrics,
             self.clock, signals_per_hour=config.signals_per_hour, retention=config.retention,
             operators=frozenset(config.operators),
         )
         writer.discounted = lambda: self.discounted()
+        writer.governed = self._governed
         await writer.start()
         self.writer, self._writer_epoch = writer, epoch
         self._pump = Pump(config.database, writer, self.clock)
@@ -159,6 +181,8 @@ class ReplicaDesk:
         writer = self.writer
         if writer is not None:
             return await writer.submit(opened)
+        if self._governed is not None and (problem := self._governed.problem()) is not None:
+            raise HubError(f"the hub refuses to decide: {problem}")  # as the leader's writer
         return await self.relay.submit(opened)
 
     def note_cursor(self, member: str, cursor: int, now: float) -> None:
@@ -174,6 +198,11 @@ class ReplicaDesk:
             self.writer.note_rejection(member)
         else:
             self._rejected[member] = self._rejected.get(member, 0) + 1
+
+    def replace_policy(self, config: PolicyConfig, base: Protections) -> None:
+        """The council's files changed: the leader's writer runs them (a new leader reads them)."""
+        if self.writer is not None:
+            self.writer.replace_policy(config, base)
 
     def membership_changed(self) -> None:
         """A member joined or left through this replica (the leader sees the write)."""
@@ -193,6 +222,8 @@ class ReplicaDesk:
         """Why this replica cannot take envelopes now, or None."""
         if self.writer is not None:
             return await self.writer.readiness()
+        if self._governed is not None and (problem := self._governed.problem()) is not None:
+            return f"the hub refuses to decide: {problem}"
         now = time.monotonic()
         if now - self._last_probe >= 1.0:
             self._last_probe = now
