@@ -36,3 +36,8 @@ def test_drill_run_refuses_a_bad_order_before_writing_it(tmp_path: Path, args: l
     assert result.exit_code != 0 and message in result.output, result.output
     report = CliRunner().invoke(cli, ["drill", "report", "--data", str(config.data_dir)])
     assert report.exit_code != 0 and "no drill has run yet" in report.output
+
+
+def test_the_demo_drill_step_needs_the_netns_lab() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--simulate", "--drill"])
+    assert result.exit_code != 0 and "--drill runs in the netns lab" in result.output
