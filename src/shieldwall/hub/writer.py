@@ -206,6 +206,8 @@ class Writer:
     # -- internals -----------------------------------------------------------------
     async def _reload(self) -> None:
         now = self.clock()
+        # Cleared before reading: a member joining while this runs is refreshed next time.
+        self._members_changed = False
         policy = await build_policy(self.ledger, self.config, self.base, now)
         self.intake = Intake(
             policy, await self.ledger.last_seqs(), self.signals_per_hour, self.operators,
@@ -213,7 +215,6 @@ class Writer:
         )
         self.intake.restore_volume(await self.ledger.recent_volume(now - 3600.0), now)
         self._reload_needed = False
-        self._members_changed = False
         await self._cut_departed()
         await self.feed.catch_up()
 
