@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from shieldwall.cli.main import cli
 from shieldwall.hub.admin import create_invite
 from shieldwall.hub.api import HubContext
-from shieldwall.hub.config import HubConfig, load_hub_config
 from shieldwall.hub.backend import ledger_for
+from shieldwall.hub.config import HubConfig, load_hub_config
 from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.hub.server import HubServer, make_server
 from shieldwall.signals.client import join
