@@ -145,3 +145,36 @@ async def test_a_policy_edited_behind_the_councils_back_is_refused_on_every_repl
             for member in (a, b):
                 (refused,) = notes(member, "decision.refused")
                 assert refused["target"] == "45.33.99.10" and refused["reason"] == "unsigned-policy"
+
+
+async def test_an_expulsion_is_carried_out_once_by_the_leader_and_ends_the_members_stream_on_a_follower(
+        alliance: Alliance) -> None:
+    listens = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    with replica_set(alliance.config, listens) as replicas:
+        first, second = replicas.replicas
+        assert replicas.leader() is first
+        (a, _), (_, state_b) = await joined(alliance, listens, "a", "b")
+        target = "/v1/decisions/stream"
+        headers = sign_request(state_b.seed, state_b.key_id, "GET", target, time.time())
+        # b's stream is held open by hand on the follower, so the test sees that replica end it.
+        async with running(a), httpx.AsyncClient(base_url=f"https://{second.listen}",
+                                                 verify=state_b.ssl_context(), timeout=30.0) as http, \
+                http.stream("GET", target, headers={**headers, "accept": "text/event-stream"}) as stream:
+            assert stream.status_code == 200
+            alliance.run("propose", "expel", str(alliance.folder), "--key", alliance.key("alice"),
+                         "--member", "b", "--note", "leaked key")
+            alliance.vote(["carol"])
+            received = b"".join([chunk async for chunk in stream.aiter_raw()])  # ends when cut
+            assert b"retry:" in received
+            attack(a, SECOND)  # the rest of the alliance carries on
+            await until(lambda: SECOND in a.blocked(), timeout=30)
+        ledger = PostgresLedger(alliance.config.database)
+        await ledger.open()
+        try:
+            (member,) = [m for m in await ledger.members() if m.name == "b"]
+            carried = await ledger.journal("council", key="2")
+        finally:
+            await ledger.close()
+        assert not member.active and "council (act 2)" in member.revoked_why
+        assert len(carried) == 1 and b"key of b revoked" in carried[0].body  # by the leader alone
+    quiet(a)
