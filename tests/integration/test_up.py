@@ -50,6 +50,7 @@ def test_up_starts_a_hub_joins_an_agent_and_stops_cleanly(tmp_path: Path) -> Non
         _, err = child.communicate(timeout=30)
     assert "shieldwall is up" in err
     assert "invite another host" in err
+    assert "dashboard (read-only, from this host): https://127.0.0.1:" in err
     assert (root / "hub" / "hub.toml").exists()
     # The hub child process ends with `up`.
     hub_alive = subprocess.run(["pgrep", "-f", f"--data {root}/hub"], capture_output=True)

@@ -176,7 +176,8 @@ async def _serve_and_run(hub_config: HubConfig, agent_config: AgentConfig, liste
         for line in [f"shieldwall is up. State: {root} (hub: {hub_config.data_dir}, "
                      f"member: {agent_config.data_dir})", *said,
                      f"invite another host: shieldwall hub invite --data {hub_config.data_dir} "
-                     "--name web2   then on it: shieldwall join TOKEN"]:
+                     "--name web2   then on it: shieldwall join TOKEN",
+                     f"dashboard (read-only, from this host): https://{local_address(listen)}/ui/"]:
             click.echo(line, err=True)
         agent = asyncio.ensure_future(runtime.run())
         try:
@@ -190,6 +191,20 @@ async def _serve_and_run(hub_config: HubConfig, agent_config: AgentConfig, liste
     finally:
         server.should_exit = True
         await asyncio.gather(hub, return_exceptions=True)
+
+
+def local_address(listen: str) -> str:
+    """Where a browser on this host reaches a hub listening on ``listen``."""
+    from shieldwall.hub.config import split_host_port
+
+    host, port = split_host_port(listen)
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}"
 
 
 async def _serve(server: HubServer, listen: str) -> None:
