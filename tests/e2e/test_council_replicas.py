@@ -178,3 +178,29 @@ async def test_an_expulsion_is_carried_out_once_by_the_leader_and_ends_the_membe
         assert not member.active and "council (act 2)" in member.revoked_why
         assert len(carried) == 1 and b"key of b revoked" in carried[0].body  # by the leader alone
     quiet(a)
+
+
+async def test_a_wide_range_vote_is_blocked_once_and_verified_by_members_of_either_replica(
+        alliance: Alliance) -> None:
+    listens = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    wide = "198.51.100.0/22"
+    with replica_set(alliance.config, listens) as replicas:
+        first, second = replicas.replicas
+        assert replicas.leader() is first
+        (a, _), = await joined(alliance, listens, "a")
+        (b, _), = await joined(alliance, listens[::-1], "b")  # b follows the follower replica
+        async with running(a), running(b) as on_follower:
+            alliance.run("propose", "wide-range", str(alliance.folder), "--key", alliance.key("alice"),
+                         "--range", wide)
+            alliance.vote(["bob"])
+            await until(lambda: wide in a.blocked() and wide in b.blocked(), timeout=30)
+            assert getattr(on_follower.follower, "hub", None) == second.listen
+        ledger = PostgresLedger(alliance.config.database)
+        await ledger.open()
+        try:
+            blocks = [d for d in await ledger.decisions_after(0, 100) if d.target == wide]
+            carried = await ledger.journal("council", key="2")
+        finally:
+            await ledger.close()
+        assert len(blocks) == 1 and blocks[0].policy.startswith("v1:") and len(carried) == 1
+    quiet(a, b)
