@@ -1,7 +1,8 @@
 """The single writer: group commit, sequence rules, failures that lose nothing.
 
-Runs against the real SQLite ledger in a temporary folder; a write failure is
-simulated by a ledger wrapper (a real disk error cannot be provoked reliably).
+Runs against the real SQLite ledger in a temporary folder and (the writer fixture's
+tests) against a real PostgreSQL ledger too; a write failure is simulated by a ledger
+wrapper (a real disk error cannot be provoked reliably).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pytest
 
 from shieldwall.decisions.feed import Feed
 from shieldwall.errors import HubError, SignalError
+from shieldwall.hub.ledger.postgres.elector import Elector
+from shieldwall.hub.ledger.postgres.ledger import PostgresLedger
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.hub.ledger.storage import InviteRecord, MemberRecord, WriteGroup
 from shieldwall.hub.members import secret_hash
@@ -24,6 +27,7 @@ from shieldwall.hub.writer import Writer
 from shieldwall.signals.envelope import OpenedEnvelope, open_envelope, seal_envelope
 from shieldwall.signals.keys import MemberKey, key_id_of, new_seed, public_key_of
 from shieldwall.signals.signal import Signal
+from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 NOW = 1_764_380_000.0
 SEED = new_seed()
@@ -47,10 +51,36 @@ class FlakyLedger(SQLiteLedger):
         return await super().write(group)
 
 
-@pytest.fixture
-async def writer(tmp_path: Path) -> AsyncIterator[Writer]:
-    ledger = FlakyLedger(tmp_path / "ledger.db")
-    await ledger.open(create=True)
+class FlakyPostgres(PostgresLedger):
+    """The real PostgreSQL ledger (of the leading replica), with chosen writes failing."""
+
+    fail_next = 0
+
+    async def write(self, group: WriteGroup) -> list[int]:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise HubError("database refused the write (simulated)")
+        return await super().write(group)
+
+
+cluster = pg_cluster_fixture()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+async def writer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Writer]:
+    """The writer on each backend (on PostgreSQL: the leading replica's ledger)."""
+    ledger: FlakyLedger | FlakyPostgres
+    elector: Elector | None = None
+    if request.param == "sqlite":
+        ledger = FlakyLedger(tmp_path / "ledger.db")
+        await ledger.open(create=True)
+    else:
+        pg: PgCluster = request.getfixturevalue("cluster")
+        ledger = FlakyPostgres(pg.new_database())
+        await ledger.open(create=True)
+        elector = Elector(ledger.url, "replica-1")
+        await elector.step()
+        ledger.on_lease(elector.lease)
     secret = "s"
     await ledger.add_invite(InviteRecord(secret_hash(secret), "alice", NOW, NOW + 60))
     await ledger.redeem_invite(
@@ -62,6 +92,8 @@ async def writer(tmp_path: Path) -> AsyncIterator[Writer]:
     await w.start()
     yield w
     await w.stop()
+    if elector is not None:
+        await elector.resign()
     await ledger.close()
 
 
@@ -99,7 +131,7 @@ async def test_late_retry_of_an_applied_batch_is_a_duplicate_not_stale(
 
 
 async def test_failed_write_refuses_the_batch_and_forgets_its_effects(writer: Writer) -> None:
-    assert isinstance(writer.ledger, FlakyLedger)
+    assert isinstance(writer.ledger, FlakyLedger | FlakyPostgres)
     writer.ledger.fail_next = 1
     with pytest.raises(HubError):
         await writer.submit(envelope(1, "45.13.7.1"))
