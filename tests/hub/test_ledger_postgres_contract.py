@@ -252,7 +252,8 @@ async def test_decisions_before_pages_newest_first_with_filters(
     page = await ledger.decisions_before(11, 4)
     assert [d.cursor for d in page] == [10, 9, 8, 7]
     assert [d.cursor for d in await ledger.decisions_before(page[-1].cursor, 100)] == list(range(6, 0, -1))
-    assert [d.cursor for d in await ledger.decisions_before(11, 100, scenario="http-probe")] == [10, 8, 6, 4, 2]
+    probes = await ledger.decisions_before(11, 100, scenario="http-probe")
+    assert [d.cursor for d in probes] == [10, 8, 6, 4, 2]
     # A member's whole name: "bob" is not a prefix match of "bobby".
     assert [d.cursor for d in await ledger.decisions_before(11, 100, member="bob")] == [9, 6, 3]
     assert [d.cursor for d in await ledger.decisions_before(11, 100, since=NOW + 8)] == [10, 9]

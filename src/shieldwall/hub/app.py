@@ -35,9 +35,9 @@ from shieldwall.hub.openapi import openapi_document
 from shieldwall.hub.problem import ProblemError, problem_response
 from shieldwall.hub.roster_api import post_heartbeat, roster_lifespan
 from shieldwall.hub.writer import Writer
+from shieldwall.signals.keys import public_key_of
 from shieldwall.ui.context import ui_context
 from shieldwall.ui.routes import ui_mount
-from shieldwall.signals.keys import public_key_of
 
 log = logging.getLogger(__name__)
 
