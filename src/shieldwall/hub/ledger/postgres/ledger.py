@@ -54,9 +54,11 @@ async def _setup(conn: asyncpg.Connection) -> None:
 class PostgresLedger:
     """The hub's ledger in the PostgreSQL database at ``url``."""
 
-    def __init__(self, url: str, pool_size: int = 4) -> None:
+    def __init__(self, url: str, pool_size: int = 10, acquire_timeout: float = 10.0) -> None:
         self.url = url
+        #: Connections shared by the writer, every stream's backlog reads and requests.
         self.pool_size = pool_size
+        self.acquire_timeout = acquire_timeout
         self._pool: asyncpg.Pool | None = None
         #: The leader epoch this replica appends under; None while it does not lead.
         self.epoch: int | None = None
@@ -73,9 +75,16 @@ class PostgresLedger:
         if self._pool is None:
             raise HubError("ledger is closed")
         try:
-            async with self._pool.acquire() as proxy:
+            # Bounded: a request waiting behind a pool held by slow work fails and is
+            # retried by its member, instead of hanging (a stream would stall silently).
+            async with self._pool.acquire(timeout=self.acquire_timeout) as proxy:
                 # The pool hands out a proxy that forwards every Connection method.
                 yield cast("asyncpg.Connection", proxy)
+        except TimeoutError:
+            raise HubError(
+                f"the ledger database {redacted(self.url)} is busy: no connection came free"
+                f" within {self.acquire_timeout:g} s; retry"
+            ) from None
         except (OSError, asyncpg.InterfaceError, asyncpg.exceptions.PostgresConnectionError) as exc:
             raise HubError(f"the ledger database {redacted(self.url)} is unreachable: {exc}") from None
         except asyncpg.PostgresError as exc:
