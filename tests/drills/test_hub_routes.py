@@ -142,3 +142,23 @@ async def test_the_desk_orders_a_scheduled_drill_once_a_period(hub_config: HubCo
         (entry,) = await ledger.journal(ORDER)
         order = read_order(entry)
         assert order is not None and desk.trusted(order) and order.body.members == ("alice",)
+
+
+async def test_a_drill_decision_names_the_policy_the_hub_decides_under(hub_config: HubConfig) -> None:
+    # Under a council, members refuse decisions naming no signed policy: drills' included.
+    from shieldwall.decisions.feed import Feed
+    from shieldwall.drills.conduct import Decide
+
+    seed = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
+    async with ledger_of(hub_config) as ledger:
+        feed = Feed(ledger.decisions_after)
+        await feed.start(await ledger.head())
+        desk = DrillDesk(ledger, feed, public_key_of(seed), time.time, policy=lambda: "v1:" + "ab" * 32)
+        await desk.start()
+        await put_order(ledger, sign_order(seed, order_body(("alice",), id="drill-00aa11ee")),
+                        time.time())
+        await desk.poll()
+        await desk.execute("drill-00aa11ee", [Decide("drill-00aa11ee", "192.0.2.7", time.time() + 60)])
+        (decision,) = await ledger.decisions_after(0, 10)
+        assert (decision.drill, decision.policy) == ("drill-00aa11ee", "v1:" + "ab" * 32)
+        feed.close()

@@ -42,8 +42,11 @@ class DrillDesk:
 
     def __init__(self, ledger: Ledger, feed: Feed, hub_key: bytes, clock: Callable[[], float],
                  protections: Callable[[], Ranges] = Ranges, *, every: float = 0.0,
-                 seed: bytes | None = None) -> None:
+                 seed: bytes | None = None, policy: Callable[[], str] = lambda: "") -> None:
         self.ledger = ledger
+        #: The policy version the hub decides under now (the council's; "" without one):
+        #: members under a council refuse a decision that names none, drills' included.
+        self.policy = policy
         #: hub.toml ``drill_every`` and the hub's identity seed that signs scheduled orders.
         self.every = every
         self.seed = seed
@@ -179,7 +182,7 @@ class DrillDesk:
             record = DecisionRecord(
                 action="block" if isinstance(action, Decide) else "lift", target=action.target,
                 until=action.until if isinstance(action, Decide) else now, scenario="drill",
-                origin="drill", created=now, drill=drill,
+                origin="drill", created=now, drill=drill, policy=self.policy(),
             )
             entries, self.pending = self.pending, []
             try:

@@ -128,8 +128,12 @@ async def drills_lifespan(app: Starlette) -> AsyncIterator[DrillDesk]:
         return hub.config.protections()
 
     seed = (hub.config.data_dir / IDENTITY_FILE).read_bytes() if hub.config.drill_every else None
+    def policy() -> str:
+        governed = getattr(hub.writer, "governed", None)
+        return governed.version if governed is not None else ""
+
     desk = DrillDesk(hub.ledger, hub.feed, hub.hub_key, hub.clock, protections,
-                     every=hub.config.drill_every, seed=seed)
+                     every=hub.config.drill_every, seed=seed, policy=policy)
     await desk.start()
     app.state.drills = desk
     roster = getattr(app.state, "roster", None)
