@@ -3,7 +3,7 @@
 ``POST /ui/session`` is a member request (signed headers): a member listed in the
 hub's ``operators`` gets a one-time login link. ``GET /ui/login`` spends it for a
 session cookie. Every POST from the page must carry the session's CSRF token; an
-action runs through the same code as the CLI (:mod:`shieldwall.hub.admin`).
+action runs through the same code as the CLI (:mod:`shieldwall.hub.operator_relay`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from shieldwall.errors import ShieldwallError
-from shieldwall.hub.admin import lift
 from shieldwall.hub.api import authenticate, hub_of, json_response, signed_body
 from shieldwall.hub.create import with_ledger
+from shieldwall.hub.operator_relay import operator_lift
 from shieldwall.hub.problem import ProblemError
 from shieldwall.ui.access import COOKIE, SESSION_LIFETIME, may_act
 from shieldwall.ui.context import ui_of
@@ -100,7 +100,8 @@ async def _refusal(request: Request) -> tuple[dict[str, str], Response | None]:
 
 
 async def post_lift(request: Request) -> Response:
-    """Lift every block covering the form's target, as ``shieldwall hub lift`` does."""
+    """Lift every block covering the form's target, as ``shieldwall hub lift`` does (on
+    PostgreSQL replicas: the leader lifts on this request)."""
     form, refused = await _refusal(request)
     if refused is not None:
         return refused
@@ -108,7 +109,7 @@ async def post_lift(request: Request) -> Response:
     target = form.get("target", "")
     try:
         lifted = await with_ledger(
-            hub.config, lambda ledger: lift(ledger, hub.config, target, hub.clock())
+            hub.config, lambda ledger: operator_lift(ledger, hub.config, target, hub.clock())
         )
     except ShieldwallError as exc:
         message = f"could not lift {target}: {exc}"
