@@ -50,3 +50,30 @@ async def test_the_leader_lifts_each_request_once_and_a_new_leader_resumes_after
         await ledger.close()
     assert [(d.cursor, d.action) for d in log] == [(1, "block"), (2, "lift")]
     assert [(d.request, d.cursors) for d in done] == [(1, (2,))]
+
+
+async def test_an_operator_ban_on_postgresql_is_written_by_the_leader_and_a_refused_one_says_why(
+    cluster: PgCluster, tmp_path: Path
+) -> None:
+    from shieldwall.hub.operator_relay import operator_ban
+
+    dsn = cluster.new_database()
+    ledger = PostgresLedger(dsn)
+    await ledger.open(create=True)
+    elector = Elector(dsn, "leader")
+    await elector.step()
+    config = HubConfig(data_dir=tmp_path, database=dsn, allowlist=("198.51.100.0/24",))
+    desk = asyncio.create_task(LiftDesk(config, elector.lease.epoch, poll=0.05).run())
+    try:
+        now = time.time()
+        (banned,) = await operator_ban(ledger, config, "45.13.7.9", 7200.0, now)
+        with pytest.raises(HubError, match="refused the ban"):
+            await operator_ban(ledger, config, "198.51.100.7", 7200.0, now)  # allowlisted
+        log = await ledger.decisions_after(0, 10)
+    finally:
+        desk.cancel()
+        await asyncio.gather(desk, return_exceptions=True)
+        await elector.resign()
+        await ledger.close()
+    assert [(d.target, d.action, d.origin) for d in log] == [("45.13.7.9", "block", "operator")]
+    assert banned.cursor == 1 and abs(banned.until - (now + 7200)) < 60

@@ -239,3 +239,28 @@ async def test_the_arsenal_page_shows_each_rules_measured_figures(tmp_path: Path
         # disputes, CPU per million lines (3 s over 4M lines)
         assert cells[:6] == [rule, "0", "2", "1", "2", "100%"]
         assert cells[7:] == ["0", "0", "0", "0.75 s"]
+
+
+async def test_an_operator_bans_from_the_page_under_the_policys_protections(tmp_path: Path) -> None:
+    import time
+    import urllib.parse
+
+    async with lab_alliance(tmp_path) as lab:
+        async with lab.browser_client() as client:
+            anonymous = await client.post("/ui/ban", data={"target": "203.0.113.99"})
+            assert anonymous.status_code == 403
+            csrf = await operator_session(lab, client)
+            assert 'id="ban"' in (await client.get("/ui/decisions")).text
+            done = await client.post("/ui/ban", data={"target": "203.0.113.99", "duration": "2h",
+                                                      "csrf": csrf})
+            assert done.status_code == 303
+            assert "banned 203.0.113.99" in urllib.parse.unquote(done.headers["location"])
+            # The hub's own address is protected: the policy refuses, nothing is written.
+            own = await client.post("/ui/ban", data={"target": "127.0.0.1", "csrf": csrf})
+            assert "could not ban 127.0.0.1" in urllib.parse.unquote(own.headers["location"])
+            bad = await client.post("/ui/ban", data={"target": "203.0.113.98", "duration": "soon",
+                                                     "csrf": csrf})
+            assert "could not ban 203.0.113.98" in urllib.parse.unquote(bad.headers["location"])
+        (decision,) = await hub_context(lab.server).ledger.decisions_after(0, 10)
+        assert (decision.target, decision.origin, decision.scenario) == ("203.0.113.99", "operator", "manual")
+        assert abs(decision.until - (time.time() + 7200)) < 60

@@ -15,6 +15,7 @@ import msgspec
 
 from shieldwall.arsenal.repository import root_pin
 from shieldwall.decisions.decision import Decision
+from shieldwall.errors import HubError
 from shieldwall.governance.standing import decided_under
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.identity import CERT_FILE, fingerprint
@@ -78,6 +79,29 @@ async def lift(ledger: Ledger, config: HubConfig, address: str, now: float) -> l
     records = [msgspec.structs.replace(decision_record(item, now), policy=version) for item in lifts]
     cursors = await ledger.write(WriteGroup(decisions=records))
     return [r.decision(c) for c, r in zip(cursors, records, strict=True)]
+
+
+async def ban(
+    ledger: Ledger, config: HubConfig, address: str, duration: float, now: float
+) -> list[Decision]:
+    """Block ``address`` alliance-wide for ``duration`` seconds, as the operator: the same
+    rules as an operator member's ban (protections, members' own ranges, the policy's
+    caps). Raises :class:`HubError` naming why the policy refuses it."""
+    from shieldwall.hub.governance_council import version_for
+    from shieldwall.hub.policy_values import Block
+    from shieldwall.signals.signal import Signal
+
+    policy = await build_policy(ledger, config.policy(), config.protections(), now)
+    outcome = policy.decide(
+        "operator", Signal(kind="ban", target=address, scenario="manual", duration=duration),
+        now, operator=True,
+    )
+    if not isinstance(outcome.decision, Block):
+        raise HubError(f"{address} is not blocked: {outcome.kind} ({outcome.detail})")
+    version = version_for(config, now)  # under a council: refused unless its policy runs here
+    record = msgspec.structs.replace(decision_record(outcome.decision, now), policy=version)
+    cursors = await ledger.write(WriteGroup(decisions=[record]))
+    return [record.decision(c) for c in cursors]
 
 
 def covering_targets(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Literal
 
 import msgspec
 
@@ -27,6 +28,13 @@ from shieldwall.hub.ledger.storage import JournalEntry, Ledger
 
 REQUEST = "lift-request"
 DONE = "lift-done"
+
+
+class OperatorRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The body of a request: lift (the default, as older requests are ``{}``) or ban."""
+
+    action: Literal["lift", "ban"] = "lift"
+    duration: float = 0.0
 
 
 class LiftDone(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -48,8 +56,6 @@ class LiftDesk:
 
     async def run(self) -> None:
         """Lift what was asked, until cancelled."""
-        from shieldwall.hub.admin import lift
-
         handle = PostgresLedger(self.config.database, pool_size=1)
         await handle.open()
         handle.epoch = self.epoch  # this replica's lease: a deposed leader's lift is refused
@@ -58,9 +64,10 @@ class LiftDesk:
             last = msgspec.json.decode(done[0].body, type=LiftDone).request if done else 0
             while True:
                 for request in await handle.journal(REQUEST, after=last, limit=100):
-                    lifted = await lift(handle, self.config, request.key, self.clock())
+                    written = await carry_out(handle, self.config, request.key, request.body,
+                                              self.clock())
                     body = msgspec.json.encode(LiftDone(request.id,
-                                                        tuple(d.cursor for d in lifted)))
+                                                        tuple(d.cursor for d in written)))
                     await handle.journal_append([JournalEntry(DONE, str(request.id),
                                                               self.clock(), body)])
                     last = request.id
@@ -69,16 +76,35 @@ class LiftDesk:
             await handle.close()
 
 
-async def request_lift(ledger: Ledger, address: str, now: float, patience: float = 15.0
-                       ) -> tuple[int, ...]:
-    """From the operator's process: ask the leader to lift ``address``; its cursors."""
-    (request,) = await ledger.journal_append([JournalEntry(REQUEST, address, now, b"{}")])
+async def carry_out(ledger: Ledger, config: HubConfig, address: str, body: bytes,
+                    now: float) -> list[Decision]:
+    """One request, on the leader: a lift, or a ban (a ban the policy refuses writes
+    nothing; the operator's process then reads no cursor and says so)."""
+    from shieldwall.hub.admin import ban, lift
+
+    try:
+        request = msgspec.json.decode(body, type=OperatorRequest)
+    except msgspec.DecodeError:
+        return []
+    if request.action == "ban":
+        try:
+            return await ban(ledger, config, address, request.duration, now)
+        except HubError:
+            return []
+    return await lift(ledger, config, address, now)
+
+
+async def request_lift(ledger: Ledger, address: str, now: float, patience: float = 15.0,
+                       body: bytes = b"{}") -> tuple[int, ...]:
+    """From the operator's process: ask the leader to lift (or, with ``body``, ban)
+    ``address``; the cursors of the decisions it wrote."""
+    (request,) = await ledger.journal_append([JournalEntry(REQUEST, address, now, body)])
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         for entry in await ledger.journal(DONE, key=str(request)):
             return msgspec.json.decode(entry.body, type=LiftDone).cursors
         await asyncio.sleep(0.1)
-    raise HubError(f"no replica leads to carry out the lift of {address} (request {request}"
+    raise HubError(f"no replica leads to carry out the request on {address} (request {request}"
                    " is kept: the next leader will); check `curl -k https://REPLICA/readyz`")
 
 
@@ -92,4 +118,20 @@ async def operator_lift(
     if not isinstance(ledger, PostgresLedger):
         return await lift(ledger, config, address, now)
     cursors = await request_lift(ledger, address, now)
+    return [d for c in cursors for d in await ledger.decisions_after(c - 1, 1)]
+
+
+async def operator_ban(
+    ledger: Ledger, config: HubConfig, address: str, duration: float, now: float
+) -> list[Decision]:
+    """An operator's ban (the dashboard's) on either backend, as :func:`operator_lift`."""
+    from shieldwall.hub.admin import ban
+
+    if not isinstance(ledger, PostgresLedger):
+        return await ban(ledger, config, address, duration, now)
+    body = msgspec.json.encode(OperatorRequest("ban", duration))
+    cursors = await request_lift(ledger, address, now, body=body)
+    if not cursors:
+        raise HubError(f"{address} is not blocked: the policy refused the ban (protected,"
+                       " a member's own range, or wider than the policy allows)")
     return [d for c in cursors for d in await ledger.decisions_after(c - 1, 1)]

@@ -15,10 +15,11 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from shieldwall.durations import parse_duration
 from shieldwall.errors import ShieldwallError
 from shieldwall.hub.api import authenticate, hub_of, json_response, signed_body
 from shieldwall.hub.create import with_ledger
-from shieldwall.hub.operator_relay import operator_lift
+from shieldwall.hub.operator_relay import operator_ban, operator_lift
 from shieldwall.hub.problem import ProblemError
 from shieldwall.ui.access import COOKIE, SESSION_LIFETIME, may_act
 from shieldwall.ui.context import ui_of
@@ -118,6 +119,27 @@ async def post_lift(request: Request) -> Response:
             f"lifted {', '.join(d.target for d in lifted)}" if lifted
             else f"{target} is not blocked; nothing to lift"
         )
+    return RedirectResponse("/ui/decisions?message=" + urllib.parse.quote(message), 303)
+
+
+async def post_ban(request: Request) -> Response:
+    """Block the form's address or range alliance-wide for its duration, as the operator
+    (the policy's protections, members' own ranges and caps apply as to any ban)."""
+    form, refused = await _refusal(request)
+    if refused is not None:
+        return refused
+    hub = hub_of(request)
+    target = form.get("target", "").strip()
+    try:
+        duration = parse_duration(form.get("duration", "").strip() or "4h", "duration")
+        banned = await with_ledger(
+            hub.config, lambda ledger: operator_ban(ledger, hub.config, target, duration,
+                                                    hub.clock())
+        )
+    except ShieldwallError as exc:
+        message = f"could not ban {target}: {exc}"
+    else:
+        message = f"banned {', '.join(d.target for d in banned)}"
     return RedirectResponse("/ui/decisions?message=" + urllib.parse.quote(message), 303)
 
 

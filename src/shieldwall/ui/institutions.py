@@ -40,14 +40,16 @@ class Institutions:
 
     async def readiness(
         self, hub: HubContext, now: float
-    ) -> tuple[dict[str, str], dict[str, list[Any]]]:
-        """member -> its roster state, and member -> its checks (name, state, reason)."""
+    ) -> tuple[dict[str, str], dict[str, list[Any]], dict[str, str]]:
+        """member -> its roster state, member -> its checks (code, name, state, reason),
+        and member -> when its last heartbeat arrived."""
         roster = getattr(getattr(self.app_state, "roster", None), "keeper", None)
         if roster is None:
-            return {}, {}
+            return {}, {}, {}
         states = {name: entry.state for name, entry in roster.roster.items()}
         checks = {name: list(entry.checks) for name, entry in roster.roster.items()}
-        return states, checks
+        beats = {name: clock_text(entry.seen or 0.0) for name, entry in roster.roster.items()}
+        return states, checks, beats
 
     def trust(self, hub: HubContext, names: Sequence[str], now: float) -> dict[str, str]:
         """member -> its trust weight and, when its word does not decide alone, why

@@ -58,12 +58,12 @@ async def members_page(request: Request) -> Response:
     ui, hub = ui_of(request), hub_of(request)
     now = hub.clock()
     head = await hub.ledger.head()
-    states, checks = await ui.institutions.readiness(hub, now)
+    states, checks, beats = await ui.institutions.readiness(hub, now)
     rows = views.member_rows(await hub.ledger.members(), head, now, states)
     trust = ui.institutions.trust(hub, [r.name for r in rows], now)
     return page(
         "members.html", **common(request, "/ui/", "Members"), rows=rows, checks=checks,
-        head=head, streams=hub.feed.connected, trust=trust,
+        head=head, streams=hub.feed.connected, trust=trust, beats=beats,
     )
 
 

@@ -50,6 +50,7 @@ def ui_mount() -> Mount:
         Route("/static/{name}", guarded(pages.static), methods=["GET"]),
         Route("/login", guarded(actions.get_login), methods=["GET"]),
         Route("/lift", guarded(actions.post_lift), methods=["POST"]),
+        Route("/ban", guarded(actions.post_ban), methods=["POST"]),
         Route("/logout", guarded(actions.post_logout), methods=["POST"]),
         Route("/session", actions.post_session, methods=["POST"]),
     ])
