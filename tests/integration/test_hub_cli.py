@@ -89,6 +89,15 @@ def test_lift_of_an_unblocked_address_says_so(served_hub: Path) -> None:
     assert "not blocked" in run("hub", "lift", "--data", str(served_hub), "45.13.7.9")
 
 
+def test_operator_bans_then_lifts_and_a_protected_ban_is_refused(served_hub: Path) -> None:
+    assert "banned 45.13.7.9 for 7200s" in run(
+        "hub", "ban", "--data", str(served_hub), "45.13.7.9", "--for", "2h")
+    assert "45.13.7.9 is BLOCKED" in run("hub", "explain", "--data", str(served_hub), "45.13.7.9")
+    assert "lifted 45.13.7.9" in run("hub", "lift", "--data", str(served_hub), "45.13.7.9")
+    refused = CliRunner().invoke(cli, ["hub", "ban", "--data", str(served_hub), "10.0.0.1"])
+    assert refused.exit_code != 0 and "is not blocked" in refused.output
+
+
 def test_init_refuses_to_overwrite_a_hub(served_hub: Path) -> None:
     result = CliRunner().invoke(cli, ["hub", "init", "--data", str(served_hub)])
     assert result.exit_code == 2 and "already holds a hub" in result.output

@@ -245,6 +245,32 @@ def expel(data_dir: Path, name: str) -> None:
     click.echo(f"member {record.name} expelled; its key {record.key_id} is revoked")
 
 
+@hub.command("ban")
+@data_option
+@click.argument("address")
+@click.option("--for", "duration", default="4h", show_default=True,
+              help="How long: 90s, 4h, 2d... (the policy's max_duration caps it).")
+def ban(data_dir: Path, address: str, duration: str) -> None:
+    """Block ADDRESS (or a range) on every member, as the operator.
+
+    The policy's protections apply as to any ban: allowlists, never-block lists,
+    members' own ranges and the widest prefix it allows.
+
+    \b
+    Example:
+      shieldwall hub ban 203.0.113.7 --for 2h
+    """
+    from shieldwall.durations import parse_duration
+    from shieldwall.hub.operator_relay import operator_ban
+
+    config = load_hub_config(data_dir)
+    seconds = parse_duration(duration, "--for")
+    banned = with_ledger(
+        config, lambda ledger: operator_ban(ledger, config, address, seconds, time.time()))
+    for d in banned:
+        click.echo(f"banned {d.target} for {seconds:.0f}s (decision #{d.cursor})")
+
+
 @hub.command("lift")
 @data_option
 @click.argument("address")
