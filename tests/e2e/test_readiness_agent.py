@@ -14,13 +14,10 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -29,10 +26,11 @@ import pytest
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.hub.roster import JOURNAL_KIND, Transition
 from tests.conftest import require_root
+from tests.integration.netns_member import NetnsMember, sh
+from tests.integration.netns_member import until as wait_until
 
 pytestmark = pytest.mark.root
 
-HUB_PORT = 18443
 PROBE_PORT = 9571
 #: The issue's deadline for R1 and R3 (the agent checks every second).
 DEADLINE = 30.0
@@ -47,58 +45,12 @@ except urllib.error.HTTPError as exc:
 """
 
 
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, check=check)
-
-
 def until(condition: Callable[[], bool], limit: float = DEADLINE) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
+    return wait_until(condition, limit, step=0.25)
 
 
 @dataclass
-class Member:
-    ns: str
-    root: Path
-    processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
-
-    @property
-    def data(self) -> Path:
-        return self.root / "member"
-
-    @property
-    def hub(self) -> Path:
-        return self.root / "hub"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "auth.log"
-
-    def inside(self, *args: str) -> list[str]:
-        return ["ip", "netns", "exec", self.ns, *args]
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return sh(*self.inside(sys.executable, "-m", "shieldwall.cli.main", *args), check=False)
-
-    def start(self, name: str, *args: str) -> None:
-        argv = self.inside(sys.executable, "-m", "shieldwall.cli.main", *args)
-        with open(self.root / f"{name}.out", "a") as out:  # the child keeps its own descriptor
-            self.processes[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                                    text=True)
-
-    def stop(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
+class Member(NetnsMember):
     def probe(self, path: str) -> tuple[int, dict[str, Any]]:
         done = sh(*self.inside(sys.executable, "-c", FETCH,
                                f"http://127.0.0.1:{PROBE_PORT}{path}"), check=False)
@@ -132,9 +84,6 @@ class Member:
 
         return asyncio.run(read())
 
-    def output(self) -> str:
-        return "".join((self.root / f"{n}.out").read_text() for n in ("hub", "agent"))
-
 
 @pytest.fixture(scope="module")
 def member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Member]:
@@ -142,30 +91,12 @@ def member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Member]:
     root = tmp_path_factory.mktemp("readiness-agent")
     lab = Member(f"swt-readiness-{secrets.token_hex(3)}", root)
     try:
-        sh("ip", "netns", "add", lab.ns)
-        sh(*lab.inside("ip", "link", "set", "lo", "up"))
-        done = lab.cli("hub", "init", "--data", str(lab.hub), "--listen",
-                       f"127.0.0.1:{HUB_PORT}")
-        assert done.returncode == 0, done.stderr
-        lab.start("hub", "hub", "serve", "--data", str(lab.hub))
-        token = lab.cli("hub", "invite", "--data", str(lab.hub), "--name", "alpha").stdout.strip()
-        assert until(lambda: lab.cli("join", token, "--data", str(lab.data)).returncode == 0), \
-            lab.output()
-        lab.log.write_text("Dec  1 10:00:00 host sshd[1]: Connection closed\n")
-        (root / "agent.toml").write_text(
-            f'[agent]\ndata_dir = "{lab.data}"\n'
-            f'[[sources]]\nkind = "file"\npath = "{lab.log}"\npack = "sshd"\n'
-            '[enforce]\nbackend = "nftables"\n'
-            f'[readiness]\ninterval = "1s"\nlisten = "127.0.0.1:{PROBE_PORT}"\n')
-        for address in ("192.0.2.5", "198.51.100.0/24"):
-            done = lab.cli("ban", address, "--for", "1h", "--data-dir", str(lab.data))
-            assert done.returncode == 0, done.stderr
+        lab.found(f'interval = "1s"\nlisten = "127.0.0.1:{PROBE_PORT}"\n')
+        lab.ban("192.0.2.5", "198.51.100.0/24")
         lab.start("agent", "agent", "run", "--config", str(root / "agent.toml"))
         yield lab
     finally:
-        for name in list(lab.processes):
-            lab.stop(name)
-        sh("ip", "netns", "del", lab.ns, check=False)
+        lab.close()
 
 
 def test_a_healthy_member_is_ready_on_readyz_status_and_the_hubs_roster(member: Member) -> None:

@@ -13,72 +13,22 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.conftest import require_root
+from tests.integration.netns_member import NetnsMember, sh, until
 
 pytestmark = pytest.mark.root
 
-HUB_PORT = 18443
-
-
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, check=check)
-
-
-def until(condition: Callable[[], bool], limit: float = 30.0) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @dataclass
-class Member:
-    ns: str
-    root: Path
-    processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
-
-    @property
-    def data(self) -> Path:
-        return self.root / "member"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "auth.log"
-
-    def inside(self, *args: str) -> list[str]:
-        return ["ip", "netns", "exec", self.ns, *args]
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return sh(*self.inside(sys.executable, "-m", "shieldwall.cli.main", *args), check=False)
-
-    def start(self, name: str, *args: str) -> None:
-        argv = self.inside(sys.executable, "-m", "shieldwall.cli.main", *args)
-        with open(self.root / f"{name}.out", "w") as out:  # the child keeps its own descriptor
-            self.processes[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                                    text=True)
-
-    def stop(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
+class Member(NetnsMember):
     def status(self) -> tuple[int, dict[str, dict[str, Any]]]:
         done = self.cli("status", "--json", "--full", "--config", str(self.root / "agent.toml"))
         assert done.returncode in (0, 1), done.stderr
@@ -98,34 +48,16 @@ def member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Member]:
     root = tmp_path_factory.mktemp("readiness")
     lab = Member(f"swt-ready-{secrets.token_hex(3)}", root)
     try:
-        sh("ip", "netns", "add", lab.ns)
-        sh(*lab.inside("ip", "link", "set", "lo", "up"))
-        hub = root / "hub"
-        done = lab.cli("hub", "init", "--data", str(hub), "--listen", f"127.0.0.1:{HUB_PORT}")
-        assert done.returncode == 0, done.stderr
-        lab.start("hub", "hub", "serve", "--data", str(hub))
-        token = lab.cli("hub", "invite", "--data", str(hub), "--name", "alpha").stdout.strip()
-        assert until(lambda: lab.cli("join", token, "--data", str(lab.data)).returncode == 0), \
-            (root / "hub.out").read_text()
-        lab.log.write_text("Dec  1 10:00:00 host sshd[1]: Connection closed\n")
-        (root / "agent.toml").write_text(
-            f'[agent]\ndata_dir = "{lab.data}"\n'
-            f'[[sources]]\nkind = "file"\npath = "{lab.log}"\npack = "sshd"\n'
-            '[enforce]\nbackend = "nftables"\n'
-            # Short, so that a stopped agent shows without a long wait.
-            '[readiness]\nstream_report_age = "3s"\n')
+        # Short, so that a stopped agent shows without a long wait.
+        lab.found('stream_report_age = "3s"\n')
         lab.start("agent", "agent", "run", "--config", str(root / "agent.toml"))
         assert until(lab.stream_connected), (root / "agent.out").read_text()
         # The agent's first heartbeat answer carries the alliance's versions (R5, R8).
         assert until(lambda: (lab.data / "alliance.json").exists()), (root / "agent.out").read_text()
-        for address in ("192.0.2.5", "198.51.100.0/24"):
-            done = lab.cli("ban", address, "--for", "1h", "--data-dir", str(lab.data))
-            assert done.returncode == 0, done.stderr
+        lab.ban("192.0.2.5", "198.51.100.0/24")
         yield lab
     finally:
-        for name in list(lab.processes):
-            lab.stop(name)
-        sh("ip", "netns", "del", lab.ns, check=False)
+        lab.close()
 
 
 def test_a_joined_member_with_its_agent_running_is_ready(member: Member) -> None:
