@@ -136,9 +136,9 @@ async def activity_page(request: Request) -> Response:
 
 async def institution_page(request: Request) -> Response:
     """Drills, council or arsenal: a table from that institution's records."""
-    ui = ui_of(request)
+    ui, hub = ui_of(request), hub_of(request)
     which = request.url.path.rstrip("/").rsplit("/", 1)[-1]
-    table = await ui.institutions.table(which, hub_of(request), hub_of(request).clock())
+    table = await ui.institutions.table(which, hub, hub.clock())
     return page(
         "records.html", **common(request, f"/ui/{which}", table.title), intro=table.intro,
         headings=table.headings, entries=table.rows, empty=table.empty, details=table.details,

@@ -44,9 +44,7 @@ def parse_search(params: dict[str, str]) -> tuple[Search, str]:
     if target:
         try:
             target = canonical_target(target)
-        except ShieldwallError as exc:
-            problem, target = f"not an address or CIDR: {exc}", ""
-        except ValueError as exc:
+        except (ShieldwallError, ValueError) as exc:
             problem, target = f"not an address or CIDR: {exc}", ""
     try:
         before = max(0, int(params.get("before", "0") or 0))
