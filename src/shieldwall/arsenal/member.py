@@ -19,16 +19,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import msgspec
 
 from shieldwall.arsenal import active, updater
 from shieldwall.arsenal.engine import Engine, detections_of
 from shieldwall.arsenal.figures import Sighting, SightingBatch, Usage
-from shieldwall.errors import ArsenalError, HubError, SignalError
+from shieldwall.errors import ArsenalError, GovernanceError, HubError, SignalError
 from shieldwall.sources import SourceSpec
 
 if TYPE_CHECKING:
     from shieldwall.agent.runtime import AgentRuntime
+    from shieldwall.governance.state import CouncilState
     from shieldwall.signals.client import HubClient
     from shieldwall.signals.member_state import MemberState
 
@@ -113,8 +115,34 @@ class ArsenalHook:
         return updater.Source(
             folder=self.folder, url=f"https://{member.hub}/v1/arsenal",
             bootstrap=(self.folder / ROOT).read_bytes(),
-            fetcher=updater.PinnedFetcher(member.ssl_context()),
+            fetcher=updater.PinnedFetcher(member.ssl_context()), council=self.council,
         )
+
+    def council(self) -> CouncilState | None:
+        """The council's state, verified from the hub's act log and the charter this member
+        pinned at join (what a chair-alone trial is checked against); ``None`` without one."""
+        from shieldwall.agent.council_gate import load_council_file
+        from shieldwall.governance.record import ActRecord
+        from shieldwall.governance.standing import standing
+        from shieldwall.signals.request_signature import sign_request
+
+        member = self.runtime.member
+        assert member is not None
+        target = "/v1/council/acts"
+        try:
+            file = load_council_file(member.data_dir)
+            if file is None:
+                return None
+            headers = sign_request(member.seed, member.key_id, "GET", target, self.runtime.clock())
+            with httpx.Client(base_url=member.base_url, verify=member.ssl_context(), timeout=10.0) as http:
+                response = http.get(target, headers=headers)
+            if response.status_code != 200:
+                raise ArsenalError("unreachable", f"{target}: the hub answered {response.status_code}")
+            records = msgspec.json.decode(response.content, type=list[ActRecord])
+            known = (file.acts_seq, bytes.fromhex(file.acts_head)) if file.acts_seq else None
+            return standing(records, bytes.fromhex(file.pinned), int(self.runtime.clock()), known).state
+        except (GovernanceError, httpx.HTTPError, msgspec.DecodeError) as exc:
+            raise ArsenalError("council", f"cannot verify the council's act log: {exc}") from None
 
     def fetch(self) -> active.ActiveSet | None:
         """Fetch and swap in the hub's set on disk (blocking; touches no running rule).
@@ -192,8 +220,6 @@ def join_arsenal(data_dir: Path, root: bytes, root_sha256: str, refresh: float =
 
 async def pin_arsenal(state: MemberState, root_sha256: str, refresh: float = 300.0) -> None:
     """Fetch the arsenal's root v1 from the hub (pinned TLS) and pin it if it hashes to ``root_sha256``."""
-    import httpx
-
     try:
         async with httpx.AsyncClient(verify=state.ssl_context(), timeout=10.0) as http:
             response = await http.get(f"https://{state.hub}/v1/arsenal/metadata/1.root.json")

@@ -40,7 +40,12 @@ from tuf.api.metadata import (
 from tuf.api.serialization.json import JSONSerializer
 
 from shieldwall.arsenal.gates import Gates
+from shieldwall.arsenal.rule import Rule
+from shieldwall.arsenal.trials import INDEX as TRIAL_INDEX
+from shieldwall.arsenal.trials import ROLE as TRIALS
+from shieldwall.arsenal.trials import SIGNED_AT, check_trials, signed_at, trial_path
 from shieldwall.errors import ArsenalError
+from shieldwall.governance.state import CouncilState
 from shieldwall.signals.keys import public_key_of
 
 INDEX = "index.json"
@@ -86,6 +91,13 @@ class Repository:
         self.folder = folder
         self.metadata = folder / "metadata"
         self.targets_dir = folder / "targets"
+        #: Paths (``metadata/…``, ``targets/…``) this object wrote, in order: what a publication
+        #: copies into the ledger (:mod:`shieldwall.arsenal.ledger_copy`) for every replica.
+        self.written: list[str] = []
+
+    def _put(self, path: Path, data: bytes) -> None:
+        _write(path, data)
+        self.written.append(path.relative_to(self.folder).as_posix())
 
     # -- creation -------------------------------------------------------------
     @classmethod
@@ -116,13 +128,19 @@ class Repository:
         except UnsignedMetadataError as exc:
             raise ArsenalError("under-signed", f"root: {exc}") from None
         raw = root_md.to_bytes(_serializer)
-        _write(repo.metadata / "1.root.json", raw)
-        _write(repo.metadata / "root.json", raw)
+        repo._put(repo.metadata / "1.root.json", raw)
+        repo._put(repo.metadata / "root.json", raw)
         targets = Targets(expires=_expiry(now, TARGETS_LIFETIME))
         # The hub's own key may only ever name rules to run in shadow (demoted.json): the
-        # charter's automatic demotion when harm rises, without waiting for a vote.
-        targets.delegations = Delegations(keys={online.keyid: online}, roles={
-            DEMOTIONS: DelegatedRole(DEMOTIONS, [online.keyid], 1, True, paths=[DEMOTED])})
+        # charter's automatic demotion when harm rises, without waiting for a vote. Any one
+        # councillor signs the trials role (new rules in shadow); who may, and when, is the
+        # charter's (shieldwall.arsenal.trials), checked by the hub and by every member.
+        councillors = [key_of(public) for public in council]
+        targets.delegations = Delegations(
+            keys={online.keyid: online, **{k.keyid: k for k in councillors}},
+            roles={DEMOTIONS: DelegatedRole(DEMOTIONS, [online.keyid], 1, True, paths=[DEMOTED]),
+                   TRIALS: DelegatedRole(TRIALS, [k.keyid for k in councillors], 1, True,
+                                         paths=[f"{TRIALS}/*"])})
         repo._sign_demotions([], hub_seed, now)
         draft = Metadata(targets)
         draft.signed.targets = {
@@ -210,11 +228,68 @@ class Repository:
         raw = draft.to_bytes(_serializer)
         # Versioned names (consistent snapshots): a member reading while the hub publishes
         # sees the old set or the new one whole, never new metadata over old files.
-        _write(self.metadata / f"{draft.signed.version}.targets.json", raw)
-        _write(self.metadata / "targets.json", raw)
+        self._put(self.metadata / f"{draft.signed.version}.targets.json", raw)
+        self._put(self.metadata / "targets.json", raw)
         self._snapshot(hub_seed, now)
         (self.folder / "draft.json").unlink(missing_ok=True)
         return draft.signed.version
+
+    # -- chair-alone trials (shieldwall.arsenal.trials) ---------------------------------
+    def trials(self) -> Metadata[Targets] | None:
+        """The published ``trials`` role, ``None`` before the first chair-alone trial."""
+        try:
+            return Metadata[Targets].from_bytes((self.metadata / f"{TRIALS}.json").read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def trial_bytes(self, path: str) -> bytes:
+        """A rule file of the trials role."""
+        trials = self.trials()
+        info = None if trials is None else trials.signed.targets.get(path)
+        if info is None:
+            raise ArsenalError("unknown", f"no trial {path!r} in the published set")
+        return (self.targets_dir / info.get_prefixed_paths()[0]).read_bytes()
+
+    def draft_trial(self, rule: Rule, now: float) -> Metadata[Targets]:
+        """The next ``trials`` version: the published one plus ``rule`` as experimental, dated
+        ``now`` (the chair signs it, then :meth:`publish_trial`)."""
+        current = self.trials()
+        targets = {} if current is None else dict(current.signed.targets)
+        info = _staged(self, trial_path(rule.id), rule.raw)
+        info.unrecognized_fields["custom"] = {"status": "experimental"}
+        targets[info.path] = info
+        targets[TRIAL_INDEX] = _staged(self, TRIAL_INDEX, _index([p for p in targets if p != TRIAL_INDEX]))
+        # A year, like the root: a trial outlives a chair's term without anyone re-signing it.
+        return Metadata(Targets(version=1 if current is None else current.signed.version + 1,
+                                expires=_expiry(now, ROOT_LIFETIME), targets=targets,
+                                unrecognized_fields={SIGNED_AT: int(now)}))
+
+    def publish_trial(self, md: Metadata[Targets], council: CouncilState | None, hub_seed: bytes,
+                      now: float) -> str:
+        """Publish a ``trials`` version; returns the chair who signed it.
+
+        Refused (:class:`ArsenalError`) unless a councillor's key of the delegation signed it
+        (``under-signed``) and :func:`~shieldwall.arsenal.trials.check_trials` passes against the
+        hub's clock: the charter delegates trials, the signer chairs now, experimental only.
+        """
+        top = self.targets().signed
+        if top.delegations is None or top.delegations.roles is None or TRIALS not in top.delegations.roles:
+            raise ArsenalError("not-delegated", "this arsenal's signed targets delegate no trials role")
+        try:
+            top.verify_delegate(TRIALS, md.signed_bytes, md.signatures)
+        except UnsignedMetadataError as exc:
+            raise ArsenalError("under-signed", f"trials v{md.signed.version}: {exc}") from None
+        previous = self.trials()
+        if previous is not None and md.signed.version <= previous.signed.version:
+            raise ArsenalError("invalid", f"trials v{md.signed.version} is not newer than the published"
+                               f" v{previous.signed.version}")
+        floor = 0 if previous is None else signed_at(previous)
+        chair = check_trials(md, top.delegations.keys, council, floor, now, hub=True)
+        raw = md.to_bytes(_serializer)
+        self._put(self.metadata / f"{md.signed.version}.{TRIALS}.json", raw)
+        self._put(self.metadata / f"{TRIALS}.json", raw)
+        self._snapshot(hub_seed, now)
+        return chair
 
     def demoted(self) -> list[str]:
         """Rule ids the hub's charter rule put back in shadow."""
@@ -237,8 +312,9 @@ class Repository:
 
     def _snapshot(self, hub_seed: bytes, now: float) -> None:
         meta = {"targets.json": MetaFile(version=self._version("targets"))}
-        if self._version(DEMOTIONS):
-            meta[f"{DEMOTIONS}.json"] = MetaFile(version=self._version(DEMOTIONS))
+        for role in (DEMOTIONS, TRIALS):
+            if self._version(role):
+                meta[f"{role}.json"] = MetaFile(version=self._version(role))
         snapshot = Snapshot(version=self._version("snapshot") + 1, expires=_expiry(now, SNAPSHOT_LIFETIME),
                             meta=meta)
         self._sign_online(Metadata(snapshot), hub_seed, f"{snapshot.version}.snapshot.json")
@@ -276,7 +352,7 @@ class Repository:
 
     def _sign_online(self, md: Metadata[Any], hub_seed: bytes, name: str) -> None:
         md.sign(signer_of(hub_seed))
-        _write(self.metadata / name, md.to_bytes(_serializer))
+        self._put(self.metadata / name, md.to_bytes(_serializer))
 
 
 def _staged(repo: Repository, path: str, data: bytes) -> TargetFile:
@@ -284,7 +360,7 @@ def _staged(repo: Repository, path: str, data: bytes) -> TargetFile:
     if path.startswith("/") or ".." in path.split("/") or not path:
         raise ArsenalError("invalid", f"target path {path!r} leaves the repository")
     info = TargetFile.from_data(path, data)
-    _write(repo.targets_dir / info.get_prefixed_paths()[0], data)
+    repo._put(repo.targets_dir / info.get_prefixed_paths()[0], data)
     return info
 
 

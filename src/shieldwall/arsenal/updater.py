@@ -4,8 +4,9 @@ TUF checks what it is built for (threshold signatures, rollback, freeze,
 mix-and-match, tampered bytes); this module adds the alliance's own checks on
 the verified set before it may become active: every rule parses, statuses only
 take steps that exist, and an enforcing status comes with a report whose hash
-the signed target names and whose figures pass the signed gates. Any refusal
-keeps the last good set, and says why (:class:`ArsenalError`).
+the signed target names and whose figures pass the signed gates; chair-alone
+trials pass :func:`~shieldwall.arsenal.trials.check_trials` against the council's
+verified state. Any refusal keeps the last good set, and says why (:class:`ArsenalError`).
 
 The TUF metadata folder persists: rollback and freeze protection rest on the
 versions it remembers.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import httpx
 import msgspec
 from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
+from tuf.api.metadata import Metadata, Targets
 from tuf.ngclient import FetcherInterface, Updater
 
 from shieldwall.arsenal import active
@@ -32,7 +35,15 @@ from shieldwall.arsenal.gates import Gates, check_gate, decode_gates
 from shieldwall.arsenal.repository import DEMOTED, GATES, INDEX, custom_of, sha256_hex
 from shieldwall.arsenal.rule import parse_rule
 from shieldwall.arsenal.status import STATUSES, check_change, enforces
+from shieldwall.arsenal.trials import INDEX as TRIAL_INDEX
+from shieldwall.arsenal.trials import ROLE as TRIALS
+from shieldwall.arsenal.trials import SKEW, check_trials, signed_at, trial_path
 from shieldwall.errors import ArsenalError
+from shieldwall.governance.state import CouncilState
+
+#: When this member last verified the hub's set (Unix seconds): a new trials version signed
+#: before it is refused as dated back (see :func:`_trial_rules`).
+CHECKED = "checked_at"
 
 
 class PinnedFetcher(FetcherInterface):
@@ -62,6 +73,9 @@ class Source:
     #: Root v1 bytes from the join token (used only before the first fetch).
     bootstrap: bytes
     fetcher: FetcherInterface | None = None
+    #: The council's verified state (act log from the pinned charter), asked for only when
+    #: the set holds chair-alone trials; ``None`` or returning ``None``: no council.
+    council: Callable[[], CouncilState | None] | None = None
 
 
 def fetch(source: Source, current: ActiveSet) -> ActiveSet:
@@ -71,12 +85,14 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
     downloads = source.folder / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     bootstrap = None if (tuf / "root.json").exists() else source.bootstrap
+    before = _trusted_trials(tuf)
     try:
         updater = Updater(str(tuf), f"{source.url}/metadata/", str(downloads), f"{source.url}/targets/",
                           source.fetcher, bootstrap=bootstrap)
         updater.refresh()
         version = _set_version(tuf)
         if version == current.version:
+            _checked_now(source.folder)
             return current
 
         def download(path: str) -> tuple[bytes, dict[str, object]]:
@@ -93,6 +109,8 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
             data, custom = download(path)
             rules.append(_checked(path, data, custom, download, gates, current))
         demoted = set(msgspec.json.decode(_download_demoted(download), type=dict[str, list[str]])["rules"])
+        council_ids = {r.rule.id for r in rules}
+        rules += [r for r in _trial_rules(tuf, download, source, before) if r.rule.id not in council_ids]
     except RepositoryError as exc:
         raise ArsenalError(f"tuf-{type(exc).__name__}", f"arsenal update refused: {exc}") from None
     except DownloadError as exc:
@@ -101,6 +119,7 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
     names = [r.rule.name for r in rules if enforces(r.status)]
     if len(set(names)) != len(names):
         raise ArsenalError("invalid", "the set has two enforcing versions of one rule")
+    _checked_now(source.folder)
     return ActiveSet(version, tuple(rules))
 
 
@@ -135,6 +154,52 @@ def _checked(path: str, data: bytes, custom: dict[str, object],
             raise ArsenalError("invalid", f"{rule.id} report: {exc}") from None
         check_gate(rule.id, status, measured, gates)
     return ActiveRule(rule, status, report_hash if isinstance(report_hash, str) else "")
+
+
+def _trusted_trials(tuf: Path) -> tuple[int, int]:
+    """Version and signing time of the trials role this member verified last ((0, 0): none)."""
+    try:
+        md = Metadata[Targets].from_bytes((tuf / f"{TRIALS}.json").read_bytes())
+    except (OSError, ValueError):
+        return 0, 0
+    return md.signed.version, signed_at(md)
+
+
+def _checked_now(folder: Path) -> None:
+    (folder / CHECKED).write_text(str(int(time.time())))
+
+
+def _checked_at(folder: Path) -> int:
+    try:
+        return int((folder / CHECKED).read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def _trial_rules(tuf: Path, download: Callable[[str], tuple[bytes, dict[str, object]]], source: Source,
+                 before: tuple[int, int]) -> list[ActiveRule]:
+    """The chair-alone trials of the set, once the charter's check passed (see trials.py)."""
+    snapshot = json.loads((tuf / "snapshot.json").read_bytes())["signed"]["meta"]
+    if f"{TRIALS}.json" not in snapshot:
+        return []
+    paths = msgspec.json.decode(download(TRIAL_INDEX)[0], type=dict[str, list[str]])["rules"]
+    # TUF verified the role against the council-signed delegation and stored it: the charter's turn.
+    md = Metadata[Targets].from_bytes((tuf / f"{TRIALS}.json").read_bytes())
+    top = Metadata[Targets].from_bytes((tuf / "targets.json").read_bytes()).signed
+    keys = {} if top.delegations is None else top.delegations.keys
+    council = source.council() if source.council is not None else None
+    # A new version cannot have been signed before this member's last check (less the skew):
+    # the hub publishes what the chair signed at once, so older means dated back.
+    floor = before[1] if md.signed.version == before[0] else max(before[1], _checked_at(source.folder) - SKEW)
+    check_trials(md, keys, council, floor, time.time())
+    out = []
+    for path in paths:
+        data, _custom = download(path)
+        rule = parse_rule(data, path)
+        if path != trial_path(rule.id):
+            raise ArsenalError("invalid", f"{path} holds {rule.id}")
+        out.append(ActiveRule(rule, "experimental"))
+    return out
 
 
 def _set_version(tuf: Path) -> int:

@@ -12,7 +12,9 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import msgspec
@@ -20,15 +22,18 @@ import msgspec
 from shieldwall import durations
 from shieldwall.arsenal import changes
 from shieldwall.arsenal.figures import Figures, encode_figures
+from shieldwall.arsenal.ledger_copy import pull, push
 from shieldwall.arsenal.measure import measure, protected_of, rules_sighted
 from shieldwall.arsenal.regression import regression
 from shieldwall.arsenal.repository import Repository, custom_of, sha256_hex, signer_of
 from shieldwall.arsenal.rule import parse_rule
 from shieldwall.errors import ArsenalError, ConfigError
+from shieldwall.governance.state import CouncilState
 from shieldwall.governance.store import load_key
 from shieldwall.hub.backend import ledger_for
 from shieldwall.hub.config import HubConfig, load_hub_config
 from shieldwall.hub.identity import IDENTITY_FILE
+from shieldwall.hub.ledger.storage import Ledger
 from shieldwall.signals.keys import public_key_of
 
 HUB_DIR = click.option("--hub-dir", "hub_dir", required=True,
@@ -41,9 +46,31 @@ WINDOW = click.option("--window", default="30d", show_default=True, help="How fa
 #: The act kind a rule's promotion is under the charter (ordinary unless the charter lists it grave).
 PROMOTE_RULE = "promote-rule"
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+T = TypeVar("T")
+
+
+async def _on_ledger(config: HubConfig, work: Callable[[Ledger], Awaitable[T]]) -> T:
+    ledger = ledger_for(config)
+    await ledger.open()
+    try:
+        return await work(ledger)
+    finally:
+        await ledger.close()
+
+
+def _pull(config: HubConfig) -> None:
+    """Bring this hub's copy of the arsenal up to date from the ledger (another replica may
+    have published since)."""
+    asyncio.run(_on_ledger(config, lambda ledger: pull(ledger, config.data_dir / "arsenal")))
+
+
+def _push(config: HubConfig, repo: Repository) -> None:
+    """Copy what ``repo`` wrote into the ledger: every replica serves it from there."""
+    asyncio.run(_on_ledger(config, lambda ledger: push(ledger, repo, time.time())))
 
 
 def _repo(config: HubConfig) -> Repository:
+    _pull(config)
     repo = Repository(config.data_dir / "arsenal")
     if not (repo.metadata / "1.root.json").exists():
         raise ConfigError(f"{config.data_dir} has no arsenal yet; run `shieldwall arsenal init` first")
@@ -64,7 +91,9 @@ def _sign_publish(repo: Repository, config: HubConfig, draft: object, keys: tupl
     assert isinstance(draft, Metadata)
     for seed in _seeds(keys):
         draft.sign(signer_of(seed), append=True)
-    return repo.publish(draft, _hub_seed(config), time.time())
+    version = repo.publish(draft, _hub_seed(config), time.time())
+    _push(config, repo)
+    return version
 
 
 async def _figures(config: HubConfig, rule: str, window: str) -> Figures:
@@ -116,8 +145,10 @@ def init(hub_dir: Path, keys: tuple[Path, ...], council_dir: Path | None, counci
     else:
         council = [bytes.fromhex(c) for c in councillors] or [public_key_of(s) for s in seeds]
         threshold = 2 if threshold is None else threshold
+    _pull(config)
     repo = Repository.create(config.data_dir / "arsenal", council, threshold, seeds, _hub_seed(config),
                              time.time())
+    _push(config, repo)
     digest = hashlib.sha256(repo.root_bytes(1)).hexdigest()
     click.echo(f"arsenal founded: {len(council)} councillors, {threshold} signatures per change")
     click.echo(f"members pin it with: shieldwall arsenal join --root-sha256 {digest}")
@@ -157,9 +188,28 @@ def propose(rule_file: Path, hub_dir: Path, keys: tuple[Path, ...], data_dir: Pa
     outcomes = regression(rule, data_dir)
     for outcome in outcomes:
         click.echo(outcome.explain())
+    if len(keys) == 1 and repo.root().roles["targets"].threshold > 1:
+        # One key, short of the council's threshold: a chair-alone trial, if the charter delegates it.
+        draft = changes.propose_trial(repo, rule, outcomes, time.time())
+        draft.sign(signer_of(load_key(keys[0])))
+        chair = repo.publish_trial(draft, hub_council(config), _hub_seed(config), time.time())
+        _push(config, repo)
+        click.echo(f"{rule.id} published as experimental by the chair ({chair}) alone, as the charter"
+                   " delegates trials: it runs in shadow on every member; promotion needs the council")
+        return
     draft = changes.propose(repo, rule, outcomes, time.time())
     version = _sign_publish(repo, config, draft, keys)
     click.echo(f"{rule.id} published as experimental (targets v{version}): it runs in shadow on every member")
+
+
+def hub_council(config: HubConfig) -> CouncilState | None:
+    """The council the hub runs under, verified from its pinned charter (``None``: none)."""
+    from shieldwall.governance.store import load_state
+
+    if config.council_dir is None or not config.charter:
+        return None
+    _records, state = load_state(config.council_dir, bytes.fromhex(config.charter))
+    return state
 
 
 @arsenal.command()
@@ -186,8 +236,15 @@ def promote(rule: str, status: str, hub_dir: Path, keys: tuple[Path, ...], windo
 
 def _listing(repo: Repository) -> list[dict[str, object]]:
     targets = repo.targets().signed.targets
-    return [{"rule": p.removeprefix("rules/").removesuffix(".toml"), **custom_of(targets[p])}
-            for p in repo.index()]
+    rows: list[dict[str, object]] = [{"rule": p.removeprefix("rules/").removesuffix(".toml"),
+                                      **custom_of(targets[p])} for p in repo.index()]
+    trials = repo.trials()
+    listed = {row["rule"] for row in rows}
+    for path, info in sorted(({} if trials is None else trials.signed.targets).items()):
+        rule = path.removeprefix("trials/").removesuffix(".toml")
+        if path.endswith(".toml") and rule not in listed:  # the council's entry, once it has one, decides
+            rows.append({"rule": rule, **custom_of(info), "trial": True})
+    return rows
 
 
 @arsenal.command("list")
@@ -206,7 +263,8 @@ def list_(hub_dir: Path, as_json: bool) -> None:
         click.echo(msgspec.json.encode(rows).decode())
         return
     for row in rows or [{"rule": "(no rules yet)", "status": ""}]:
-        click.echo(f"{row['rule']:<32} {row.get('status', '')}")
+        trial = "  (chair-alone trial)" if row.get("trial") else ""
+        click.echo(f"{row['rule']:<32} {row.get('status', '')}{trial}")
 
 
 def _print_figures(f: Figures) -> None:
@@ -245,7 +303,9 @@ def show(rule: str, hub_dir: Path, as_json: bool, window: str) -> None:
         click.echo(msgspec.json.encode({**row, "figures": figures}).decode())
         return
     click.echo(f"status: {row.get('status')}")
-    click.echo(repo.target_bytes(f"rules/{rule}.toml").decode("utf-8").strip())
+    raw = (repo.trial_bytes(f"trials/{rule}.toml") if row.get("trial")
+           else repo.target_bytes(f"rules/{rule}.toml"))
+    click.echo(raw.decode("utf-8").strip())
     _print_figures(figures)
 
 

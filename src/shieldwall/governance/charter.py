@@ -36,9 +36,12 @@ MAX_COUNCIL = 64
 MAX_HUB_KEYS = 16
 MAX_CHARTER_BYTES = 256 * 1024
 
-ActKind = Literal["policy", "admit", "expel", "never-block", "wide-range", "charter", "appoint-chair"]
+#: ``trial``: an alliance rule starts as experimental (shadow); the arsenal carries it out
+#: (shieldwall.arsenal.trials), so a charter may delegate it to the chair.
+ActKind = Literal["policy", "admit", "expel", "never-block", "wide-range", "charter", "appoint-chair",
+                  "trial"]
 ACT_KINDS: tuple[ActKind, ...] = (
-    "policy", "admit", "expel", "never-block", "wide-range", "charter", "appoint-chair")
+    "policy", "admit", "expel", "never-block", "wide-range", "charter", "appoint-chair", "trial")
 #: Acts the chair may never sign alone: changing the council, or choosing its own successor.
 NEVER_DELEGATED: frozenset[str] = frozenset({"charter", "appoint-chair", "admit", "expel"})
 Kinds = Annotated[tuple[ActKind, ...], msgspec.Meta(max_length=len(ACT_KINDS))]
