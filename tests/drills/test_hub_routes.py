@@ -2,7 +2,7 @@
 
 Hostile members: a stage report naming another member, signed by another key or
 malformed is refused before it reaches the journal or the conductor; an order in
-the journal not signed by the hub's key is never conducted.
+the journal not signed by the hub's key is conducted as refused, never decided.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from shieldwall.drills.hub_desk import DrillDesk
 from shieldwall.drills.hub_routes import OrdersPage
-from shieldwall.drills.journal import ORDER, REPORT, STAGE, put_order, read_order
+from shieldwall.drills.journal import ORDER, REPORT, STAGE, put_order, read_order, read_report
 from shieldwall.drills.order import OrderBody, sign_order
 from shieldwall.drills.stage import StageReport, sign_stage
 from shieldwall.errors import SignalError
@@ -75,7 +75,7 @@ async def test_stage_reports_are_refused_unless_the_member_signed_its_own(
         assert len(stored) == 1 and b'"member":"alice"' in stored[0].body
 
 
-async def test_orders_are_served_with_the_hub_key_and_only_the_hubs_are_conducted(
+async def test_orders_are_served_with_the_hub_key_and_only_the_hubs_are_decided(
     hub_config: HubConfig, tmp_path: Path,
 ) -> None:
     seed = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
@@ -94,20 +94,27 @@ async def test_orders_are_served_with_the_hub_key_and_only_the_hubs_are_conducte
                         "wait=0.5"):
                 with pytest.raises(SignalError, match="400 bad-request"):
                     await hub.request("GET", f"/v1/drills/orders?{bad}")
-            # Only the hub-signed order runs: alice's word on it finishes it.
+            # The hub-signed order runs; the stranger's is conducted as refused (never
+            # decided): alice's word on each finishes it.
             now = time.time()
-            for name in ("accept", "detect"):
-                report = StageReport(drill="drill-00aa11cc", member="alice", stage=name,
-                                     ok=True, started=now, at=now)
+            for drill, name, ok in (("drill-00aa11cc", "accept", True),
+                                    ("drill-00aa11cc", "detect", True),
+                                    ("drill-00aa11bb", "accept", False)):
+                report = StageReport(drill=drill, member="alice", stage=name,
+                                     ok=ok, started=now, at=now)
                 await hub.request("POST", "/v1/drills/stages",
                                   msgspec.json.encode([sign_stage(alice.seed, report)]))
         async with ledger_of(hub_config) as ledger:
             for _ in range(100):
                 reports = await ledger.journal(REPORT)
-                if reports:
+                if len(reports) == 2:
                     break
                 await asyncio.sleep(0.05)
-            assert [r.key for r in reports] == ["drill-00aa11cc"]
+            found = {r.key: read_report(r) for r in reports}
+            good, forged = found["drill-00aa11cc"], found["drill-00aa11bb"]
+            assert good is not None and good.passed and not good.aborted
+            assert forged is not None and not forged.passed and forged.decision == 0
+            assert forged.aborted.startswith("refused by the hub: the order is signed by key")
 
 
 async def test_the_desk_skips_orders_older_than_itself(hub_config: HubConfig) -> None:

@@ -83,44 +83,60 @@ def parse_limits(items: tuple[str, ...]) -> tuple[StageLimit, ...]:
 @click.option("--limit", "limits", multiple=True, metavar="STAGE=SECONDS",
               help="A stage's time limit (e.g. push=2); repeatable. Slower stops the drill.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sign with this key (the council chair's) instead of the hub's.")
+@click.option("--order", "order_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Run an order signed offline (`shieldwall drill sign`).")
 def run(data_dir: Path, chosen: str, stages: str, target: str | None, ttl: int,
-        limits: tuple[str, ...], as_json: bool) -> None:
-    """Order a drill, signed with the hub's key, and wait for its report.
+        limits: tuple[str, ...], as_json: bool, key_file: Path | None,
+        order_file: Path | None) -> None:
+    """Order a drill and wait for its report.
 
-    The serving hub conducts it; this command only orders and waits. Exit 1 when
-    the drill failed (see the report for which member, which stage and why).
+    The operator orders with the hub's key until a council exists; under a council its
+    chair orders: `--key chair.key` here, or `shieldwall drill sign` on the chair's
+    machine and `--order FILE` here. The serving hub conducts it; this command only
+    orders and waits. Exit 1 when the drill failed (see the report for which member,
+    which stage and why).
 
     \b
     Example:
       shieldwall drill run --data /var/lib/shieldwall/hub --members web1,web2
+      shieldwall drill run --data /var/lib/shieldwall/hub --key alice.key
     """
+    from shieldwall.cli.drill_council import check_signer, load_order, signing_seed
     from shieldwall.drills.journal import put_order, report_of
     from shieldwall.drills.order import sign_order
     from shieldwall.hub.config import load_hub_config
     from shieldwall.hub.create import with_ledger
-    from shieldwall.hub.identity import IDENTITY_FILE
     from shieldwall.hub.ledger.storage import Ledger
 
     config = load_hub_config(data_dir)
-    seed = (config.data_dir / IDENTITY_FILE).read_bytes()
+    seed, issuer = signing_seed(config, key_file)
 
     async def work(ledger: Ledger) -> DrillReport | None:
         active = [m.name for m in await ledger.members() if m.active]
-        names = tuple(active) if chosen == "all" else tuple(
-            n.strip() for n in chosen.split(",") if n.strip())
+        if order_file is not None:
+            order = load_order(order_file)
+            names = order.body.members
+        else:
+            names = tuple(active) if chosen == "all" else tuple(
+                n.strip() for n in chosen.split(",") if n.strip())
         unknown = sorted(set(names) - set(active))
         if unknown:
             raise ConfigError(f"not active members of this hub: {', '.join(unknown)}")
-        address = target or f"198.51.100.{secrets.randbelow(254) + 1}"
-        body = new_order_body(names, tuple(s.strip() for s in stages.split(",")), address,
-                              ttl, time.time())
-        body = msgspec.structs.replace(body, limits=parse_limits(limits))
-        order = sign_order(seed, body)
+        if order_file is None:
+            address = target or f"198.51.100.{secrets.randbelow(254) + 1}"
+            body = new_order_body(names, tuple(s.strip() for s in stages.split(",")), address,
+                                  ttl, time.time())
+            body = msgspec.structs.replace(body, limits=parse_limits(limits), issuer=issuer)
+            order = sign_order(seed, body)
+        body = order.body
+        check_signer(config, order, time.time())  # the hub would refuse it: say why now
         await put_order(ledger, order, time.time())
         if not as_json:
             click.echo(f"drill {body.id} ordered on {body.target} for {len(names)} members;"
                        " waiting for the hub to conduct it...", err=True)
-        deadline = time.time() + ttl + 15
+        deadline = time.time() + body.ttl + 15
         while time.time() < deadline:
             report = await report_of(ledger, body.id)
             if report is not None:
@@ -169,3 +185,13 @@ def _show(report: DrillReport, as_json: bool) -> None:
     from shieldwall.drills.report import render_report
 
     click.echo(msgspec.json.encode(report).decode() if as_json else render_report(report))
+
+
+def _register() -> None:
+    from shieldwall.cli.drill_council import schedule, sign, standing
+
+    for command in (sign, standing, schedule):
+        drill.add_command(command)
+
+
+_register()

@@ -56,13 +56,17 @@ _NEXT = {"accept": "detect", "detect": "signal", "signal": "push", "push": "enfo
 class Conductor:
     """One drill on the hub; see the module docstring."""
 
-    def __init__(self, order: OrderBody, now: float, protected: str | None = None) -> None:
+    def __init__(self, order: OrderBody, now: float, protected: str | None = None,
+                 refused: str | None = None, issuer: str = "") -> None:
         self.order = order
-        self.record = Record(order, now, {m: Track() for m in order.members})
+        self.record = Record(order, now, {m: Track() for m in order.members}, issuer=issuer)
         self.finished = False
         self._lifting = False
         self._deciding = False
-        why = target_refusal(order.target)
+        # An order the hub refuses (not signed by whoever may order drills now) is still
+        # conducted, never decided: members' refusals belong in its report too.
+        why = None if refused is None else f"refused by the hub: {refused}"
+        why = why or target_refusal(order.target)
         if why is None and protected is not None:
             why = f"the drill target {order.target} is protected on the hub ({protected})"
         if why is not None:

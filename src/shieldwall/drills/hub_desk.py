@@ -1,11 +1,17 @@
 """The hub's drill desk: runs a :class:`~.conduct.Conductor` per drill and carries out its actions.
 
-One supervised task (:meth:`DrillDesk.run`) picks new orders out of the journal
-(``shieldwall drill run`` writes them from another process), checks that each is
-signed by this hub's identity key, and ticks every running drill; members' stage
-reports arrive through :meth:`DrillDesk.stage` from the endpoint. Decide and lift
-are appended to the real decision log (``drill`` set to the drill id) and published
-to every stream at once; a finished drill's report goes to the journal.
+One supervised task (:meth:`DrillDesk.run`) runs on every replica. Where it leads
+(a single hub always does) it picks new orders out of the journal (``shieldwall drill
+run`` writes them from another process), checks who signed each (:mod:`.authority`:
+the hub's key, or the council's chair under a charter; a refused order is conducted
+as refused, never decided, so members' refusals reach its report), and ticks every
+running drill. Members' stage reports arrive through :meth:`DrillDesk.stage` from the
+endpoint of whichever replica they reach; a replica that does not lead journals them
+at once and the leader reads them from the journal. Decide and lift are appended to
+the real decision log (``drill`` set to the drill id) and published to every stream
+(the other replicas' feeds follow the log); a finished drill's report goes to the
+journal. A replica that does not lead watches the journal for new orders, so that its
+members' long polls answer at once too.
 
 Orders journaled before this process started are not resumed (their stage reports
 were not kept in memory): their drill blocks end with their TTL on every member.
@@ -16,25 +22,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Callable
 
 import msgspec
 
 from shieldwall.addresses import Ranges, target_network
 from shieldwall.decisions.feed import Feed
+from shieldwall.drills.authority import signer_key
 from shieldwall.drills.conduct import Action, Conductor, Decide, Finish
-from shieldwall.drills.journal import ORDER, REPORT, put_order, read_order
-from shieldwall.drills.order import DrillOrder, order_digest, sign_order
-from shieldwall.drills.schedule import due, scheduled_order
-from shieldwall.drills.stage import StageReport
+from shieldwall.drills.hub_schedule import Schedule
+from shieldwall.drills.journal import ORDER, REPORT, STAGE, read_order
+from shieldwall.drills.order import DrillOrder, Refusal, order_digest
+from shieldwall.drills.stage import StageReport, decode_stage, stage_verifies
 from shieldwall.errors import AddressError, HubError
 from shieldwall.governance.signatures import verifies
+from shieldwall.governance.standing import Standing
 from shieldwall.hub.ledger.storage import DecisionRecord, JournalEntry, Ledger, WriteGroup
 from shieldwall.signals.keys import key_id_of
 
 log = logging.getLogger("shieldwall.drills")
 TICK = 0.05
+#: A replica that does not lead looks for new orders this often (one indexed query).
+WATCH = 0.2
+#: Stand-in for "the council's standing" on a hub without a council.
+NoCouncil = None
 
 
 class DrillDesk:
@@ -42,15 +53,21 @@ class DrillDesk:
 
     def __init__(self, ledger: Ledger, feed: Feed, hub_key: bytes, clock: Callable[[], float],
                  protections: Callable[[], Ranges] = Ranges, *, every: float = 0.0,
-                 seed: bytes | None = None, policy: Callable[[], str] = lambda: "") -> None:
+                 seed: bytes | None = None, policy: Callable[[], str] = lambda: "",
+                 council: Callable[[], Standing | None] | None = NoCouncil,
+                 leading: Callable[[], bool] = lambda: True) -> None:
         self.ledger = ledger
+        #: The council's verified standing now (``None`` inside: not read yet); the
+        #: callable itself is ``None`` on a hub without a council.
+        self.council = council
+        #: Whether this replica conducts drills now (PostgreSQL: the leader; else always).
+        self.leading = leading
+        self.stages_after = 0
         #: The policy version the hub decides under now (the council's; "" without one):
         #: members under a council refuse a decision that names none, drills' included.
         self.policy = policy
         #: hub.toml ``drill_every`` and the hub's identity seed that signs scheduled orders.
-        self.every = every
-        self.seed = seed
-        self.last_order_at: float | None = None
+        self.scheduled = Schedule(ledger, clock, every, seed, council)
         self.feed = feed
         self.hub_key = hub_key
         self.clock = clock
@@ -72,23 +89,67 @@ class DrillDesk:
         """Skip orders journaled before this process (see the module docstring)."""
         newest = await self.ledger.journal(ORDER, limit=1, newest_first=True)
         self.after = newest[0].id if newest else 0
+        stages = await self.ledger.journal(STAGE, limit=1, newest_first=True)
+        self.stages_after = stages[0].id if stages else 0
         # Never drilled: the first scheduled drill comes one period after this start.
-        self.last_order_at = newest[0].at if newest else self.clock()
+        self.scheduled.last_order_at = newest[0].at if newest else self.clock()
+
+    def refused(self, order: DrillOrder) -> str | None:
+        """Why this hub will not conduct ``order`` as ordered (``None``: it will)."""
+        council = None
+        if self.council is not None:
+            council = self.council()
+            if council is None:
+                return "the hub has not verified the council's act log yet (see /readyz)"
+        public = signer_key(order, council, {key_id_of(self.hub_key): self.hub_key.hex()},
+                            self.clock())
+        if isinstance(public, Refusal):
+            return public.detail
+        if not verifies(public, order_digest(order.body), order.signature.sig):
+            return "the order's signature does not verify: forged or altered"
+        return None
 
     def trusted(self, order: DrillOrder) -> bool:
-        """Whether ``order`` is signed by this hub's identity key."""
-        return (order.signature.key_id == key_id_of(self.hub_key)
-                and verifies(self.hub_key.hex(), order_digest(order.body), order.signature.sig))
+        """Whether ``order`` is signed by whoever may order drills on this hub now."""
+        return self.refused(order) is None
+
+    def issuer(self, order: DrillOrder) -> str:
+        """Who ordered ``order``, for its report (``chair alice``)."""
+        if self.council is None or order.body.issuer == "operator":
+            return order.body.issuer
+        council = self.council()
+        if council is None or council.state.trusted is None:
+            return order.body.issuer
+        key = (order.standing.signature if order.standing else order.signature).key_id
+        for seat in council.state.trusted.charter.council:
+            if key_id_of(bytes.fromhex(seat.public_key)) == key:
+                return f"{order.body.issuer} {seat.name}"
+        return order.body.issuer
 
     async def run(self) -> None:
-        """Pick up new orders and tick every drill, until cancelled."""
-        self.active = True
+        """Conduct drills while this replica leads, watch for orders while not; until cancelled."""
         try:
             while True:
-                await self.poll()
-                await asyncio.sleep(TICK)
+                if self.leading():
+                    self.active = True
+                    await self.poll()
+                    await asyncio.sleep(TICK)
+                else:
+                    self.active = False
+                    self.running.clear()  # a replica that stops leading drops its drills
+                    await self.watch()
+                    await asyncio.sleep(WATCH)
         finally:
             await self.flush()
+
+    async def watch(self) -> None:
+        """Not leading: wake the members' long polls when an order comes."""
+        entries = await self.ledger.journal(ORDER, after=self.after, limit=100)
+        if entries:
+            self.after = entries[-1].id
+            self.scheduled.last_order_at = entries[-1].at
+            self._orders.set()
+            self._orders = asyncio.Event()
 
     @property
     def orders_seen(self) -> asyncio.Event:
@@ -111,10 +172,36 @@ class DrillDesk:
     async def poll(self) -> None:
         """One round: new orders from the journal, then every drill's deadlines."""
         await self.pick_up()
+        if self.running:
+            await self.journaled_stages()
         for drill, conductor in list(self.running.items()):
             async with self._lock:
                 await self.execute(drill, conductor.tick(self.clock()))
         await self.schedule()
+
+    async def journaled_stages(self) -> None:
+        """Stage reports other replicas took (and journaled) reach their conductors here."""
+        entries = await self.ledger.journal(STAGE, after=self.stages_after, limit=1000)
+        if not entries:
+            return
+        self.stages_after = entries[-1].id
+        keys = {m.name: m for m in await self.ledger.members()}
+        for entry in entries:
+            if entry.key not in self.running:
+                continue
+            try:
+                signed = decode_stage(entry.body)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                continue
+            member = keys.get(signed.report.member)
+            # Checked again here: the journal is shared by every replica.
+            if member is None or not stage_verifies(signed, {member.key_id: member.public_key}):
+                log.warning("journaled drill stage %d ignored: not signed by its member", entry.id)
+                continue
+            conductor = self.running.get(signed.report.drill)
+            if conductor is not None:
+                async with self._lock:
+                    await self.execute(signed.report.drill, conductor.stage(signed.report, entry.at))
 
     async def pick_up(self) -> None:
         """Start a conductor for each new order in the journal (before a member can see it:
@@ -125,31 +212,28 @@ class DrillDesk:
     async def _pick_up(self) -> None:
         for entry in await self.ledger.journal(ORDER, after=self.after, limit=100):
             self.after = entry.id
-            self.last_order_at = entry.at
+            self.scheduled.last_order_at = entry.at
             order = read_order(entry)
-            if order is None or not self.trusted(order):
-                log.warning("drill order %s ignored: not signed by this hub's key", entry.key)
+            if order is None:
+                log.warning("drill order %s ignored: it does not decode", entry.key)
                 continue
             if order.body.id in self.running or await self.ledger.journal(REPORT, key=entry.key,
                                                                           limit=1):
                 continue
+            refused = self.refused(order)
+            if refused is not None:
+                log.warning("drill order %s refused: %s", entry.key, refused)
             self.running[order.body.id] = Conductor(order.body, self.clock(),
-                                                    self._protected(order.body.target))
+                                                    self._protected(order.body.target),
+                                                    refused, self.issuer(order))
             self._orders.set()  # wake the members' long polls
             self._orders = asyncio.Event()
         await self.flush()
 
     async def schedule(self) -> None:
-        """Order a drill on every active member when ``drill_every`` has passed since the last."""
-        now = self.clock()
-        if self.seed is None or self.running or not due(self.every, self.last_order_at, now):
-            return
-        self.last_order_at = now  # also when nobody is there to drill: ask again next period
-        members = [m.name for m in await self.ledger.members() if m.active]
-        body = scheduled_order(members, now, secrets.token_hex(6), secrets.randbelow(254))
-        if body is not None:
-            await put_order(self.ledger, sign_order(self.seed, body), now)
-            log.info("scheduled drill %s ordered on %d members", body.id, len(members))
+        """Order a scheduled drill when one is due (see :class:`~.hub_schedule.Schedule`)."""
+        if not self.running:
+            await self.scheduled.tick()
 
     async def stage(self, report: StageReport, entry: JournalEntry) -> None:
         """A verified stage report from a member, and its journal entry (kept, then written)."""
@@ -167,7 +251,9 @@ class DrillDesk:
 
     async def execute(self, drill: str, actions: list[Action]) -> None:
         """Carry out a conductor's actions (and whatever they lead to), in order."""
-        conductor = self.running[drill]
+        conductor = self.running.get(drill)
+        if conductor is None:
+            return  # finished meanwhile (a stage from another path, under the lock)
         while actions:
             action = actions.pop(0)
             if isinstance(action, Finish):

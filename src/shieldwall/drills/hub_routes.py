@@ -26,6 +26,7 @@ from shieldwall.drills.hub_desk import DrillDesk
 from shieldwall.drills.journal import ORDER, STAGE, drill_news
 from shieldwall.drills.order import MAX_TTL
 from shieldwall.drills.stage import Posted, SignedStage, stage_verifies
+from shieldwall.governance.standing import Standing
 from shieldwall.hub import api
 from shieldwall.hub.identity import IDENTITY_FILE
 from shieldwall.hub.ledger.storage import JournalEntry
@@ -121,19 +122,34 @@ async def drills_lifespan(app: Starlette) -> AsyncIterator[DrillDesk]:
     """Inside the hub's lifespan: the drill desk under supervision (``app.state.drills``)."""
     hub: api.HubContext = app.state.hub
 
+    def writer() -> Writer | None:
+        # The Writer deciding here: the hub's own, or a PostgreSQL replica's while it leads.
+        if isinstance(hub.writer, Writer):
+            return hub.writer
+        leading = getattr(hub.writer, "writer", None)
+        return leading if isinstance(leading, Writer) else None
+
     def protections() -> Ranges:
         # The writer's protections include what members own; a follower has the config's.
-        if isinstance(hub.writer, Writer):
-            return hub.writer.policy.protections
-        return hub.config.protections()
+        deciding = writer()
+        return deciding.policy.protections if deciding is not None else hub.config.protections()
 
-    seed = (hub.config.data_dir / IDENTITY_FILE).read_bytes() if hub.config.drill_every else None
+    governed = hub.config.council_dir is not None
+    scheduled = bool(hub.config.drill_every) or governed
+    seed = (hub.config.data_dir / IDENTITY_FILE).read_bytes() if scheduled else None
+
     def policy() -> str:
-        governed = getattr(hub.writer, "governed", None)
-        return governed.version if governed is not None else ""
+        council = getattr(hub.writer, "governed", None)
+        return council.version if council is not None else ""
+
+    def standing() -> Standing | None:
+        council = getattr(hub.writer, "governed", None)
+        return None if council is None else council.standing
 
     desk = DrillDesk(hub.ledger, hub.feed, hub.hub_key, hub.clock, protections,
-                     every=hub.config.drill_every, seed=seed, policy=policy)
+                     every=hub.config.drill_every, seed=seed, policy=policy,
+                     council=standing if governed else None,
+                     leading=lambda: writer() is not None)
     await desk.start()
     app.state.drills = desk
     roster = getattr(app.state, "roster", None)
@@ -144,9 +160,8 @@ async def drills_lifespan(app: Starlette) -> AsyncIterator[DrillDesk]:
 
         roster.drills = news
     supervisor = Supervisor()
-    # One conductor per alliance: the hub that writes decisions (not a follower replica).
-    if isinstance(hub.writer, Writer):
-        supervisor.start("drills.desk", desk.run)
+    # On every replica; one conductor per alliance: the replica that writes decisions.
+    supervisor.start("drills.desk", desk.run)
     try:
         yield desk
     finally:

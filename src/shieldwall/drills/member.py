@@ -1,14 +1,17 @@
 """The member's drill task: fetch orders, refuse or run them, report each stage signed.
 
 Runs under the agent's supervisor (``drills`` task). Orders are fetched with signed
-requests (``GET /v1/drills/orders``); the hub's identity key is pinned on first use
-in ``drills.json`` beside the seen order ids (replays are refused even after a
-restart). An accepted order runs the chain on this member: synthetic lines through
-the real pack and scenarios (:func:`~.inject.rehearse`), the drill signal to the
-hub, then the drill decision as it arrives over the agent's real decision stream
-(the agent applies it in its real enforcer; :meth:`DrillMember.decision` is the
-hook), read back from the firewall, and the lift, read back too. Each stage is
-reported with this member's signature; the hub conductor judges the whole.
+requests (``GET /v1/drills/orders``); the hub's identity key is pinned on first use in
+``drills.json`` beside the seen order ids (replays are refused even after a restart).
+A member under a council (``council.json``) takes orders from its chair only: it reads
+the act log from the hub and verifies it from the pinned charter before it judges an
+order naming it (:mod:`.authority`). An accepted order runs the chain on this member:
+synthetic lines through the real pack and scenarios (:func:`~.inject.rehearse`), the
+drill signal to the hub, then the drill decision as it arrives over the agent's real
+decision stream (the agent applies it in its real enforcer;
+:meth:`DrillMember.decision` is the hook), read back from the firewall, and the lift,
+read back too. Each stage is reported with this member's signature; the hub conductor
+judges the whole.
 """
 
 from __future__ import annotations
@@ -26,16 +29,20 @@ import msgspec
 
 from shieldwall.addresses import Ranges, target_network
 from shieldwall.agent.core import signal_of
+from shieldwall.agent.council_gate import load_council_file
 from shieldwall.agent.supervise import Supervisor
 from shieldwall.decisions.decision import Decision
 from shieldwall.detection.scenario import Scenario
 from shieldwall.drills.arrivals import Arrivals
+from shieldwall.drills.authority import signer_key
 from shieldwall.drills.inject import rehearse
-from shieldwall.drills.order import DrillOrder, OrderBody, decode_order, refusal
+from shieldwall.drills.order import DrillOrder, OrderBody, Refusal, decode_order, refusal
 from shieldwall.drills.stage import Failure, StageReport, Step, sign_stage
 from shieldwall.enforcers.enforcer import Enforcer
-from shieldwall.errors import HubError, SignalError
+from shieldwall.errors import GovernanceError, HubError, SignalError
 from shieldwall.events.packs import PackSpec
+from shieldwall.governance.record import ActRecord
+from shieldwall.governance.standing import Standing, standing
 from shieldwall.signals.keys import key_id_of
 from shieldwall.signals.member_state import MemberState
 
@@ -52,6 +59,8 @@ class _State(msgspec.Struct):
     after: int = 0
     hub_key: str = ""
     seen: list[str] = msgspec.field(default_factory=list)
+    #: When the last scheduled drill accepted here was issued (a standing order's pace).
+    scheduled: float = 0.0
 
 
 class _Page(msgspec.Struct):
@@ -142,15 +151,24 @@ class DrillMember:
         if not state.hub_key:
             state.hub_key = page.hub_key  # pinned on first use, over the pinned TLS channel
         trusted = {key_id_of(bytes.fromhex(state.hub_key)): state.hub_key}
+        named: list[DrillOrder] = []
         for raw in page.orders:
             try:
                 order = decode_order(bytes(raw))
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 self.notes("drill.unreadable", {"error": str(exc)[:200]})
                 continue
-            if self.member.name not in order.body.members:
-                continue
-            why = refusal(order, trusted, self.clock(), set(state.seen))
+            if self.member.name in order.body.members:
+                named.append(order)
+        council: Standing | None = None
+        problem = ""
+        if named and load_council_file(self.member.data_dir) is not None:
+            try:
+                council = await self._council(hub)
+            except (GovernanceError, HubError, SignalError) as exc:
+                problem = str(exc)[:300]
+        for order in named:
+            why = self._judge(order, council, problem, trusted, state)
             if order.body.id in state.seen:
                 # Answered once already (run or refused): a second answer only adds noise.
                 self.notes("drill.refused", {"drill": order.body.id, "reason": "replay",
@@ -165,6 +183,8 @@ class DrillMember:
                 await self._send(hub, [self._report(order.body, "accept", False, now, now,
                                                     "refused", f"{why.reason}: {why.detail}")])
                 continue
+            if order.standing is not None:
+                state.scheduled = float(order.body.issued)
             # Each drill runs on its own (supervised): a drill waiting for its block or
             # lift must not keep this member from the next order.
             running = self.running.tasks
@@ -172,6 +192,33 @@ class DrillMember:
             self.running.start(f"drill {order.body.id}", functools.partial(self._drill, hub, order))
         state.after = page.last
         self._save(state)
+
+    def _judge(self, order: DrillOrder, council: Standing | None, problem: str,
+               trusted: dict[str, str], state: _State) -> Refusal | None:
+        """Why this member refuses ``order`` (its signer first, then the order itself)."""
+        now = self.clock()
+        if problem:
+            return Refusal("council", "this member could not verify the council's act log, so"
+                                      f" it cannot tell who chairs: {problem}")
+        public = signer_key(order, council, trusted, now, state.scheduled or None)
+        if isinstance(public, Refusal):
+            return public
+        return refusal(order, {order.signature.key_id: public}, now, set(state.seen))
+
+    async def _council(self, hub: Any) -> Standing:
+        """The council's standing, verified here from the charter pinned at join."""
+        file = load_council_file(self.member.data_dir)
+        if file is None:
+            raise GovernanceError("no-council", "this member pinned no charter")
+        response = await hub.request("GET", "/v1/council/acts")
+        if response.status_code != 200:
+            raise HubError(f"the council's act log: hub answered {response.status_code}")
+        try:
+            records = msgspec.json.decode(response.content, type=list[ActRecord])
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise GovernanceError("malformed", f"the hub's act log is not valid: {exc}") from None
+        known = (file.acts_seq, bytes.fromhex(file.acts_head)) if file.acts_seq else None
+        return standing(records, bytes.fromhex(file.pinned), int(self.clock()), known)
 
     def _report(self, order: OrderBody, stage: Step, ok: bool, started: float, at: float,
                 failure: Failure = "", detail: str = "", **extra: Any) -> StageReport:

@@ -5,7 +5,9 @@ An order names one drill target from the documentation ranges
 to run and each stage's time limit, and a time-to-live of at most :data:`MAX_TTL`.
 It is signed the house way (:func:`~shieldwall.governance.signatures.digest` of a
 domain tag and the body's canonical bytes) by the hub's identity key (the
-operator's, until the council exists) or by the council's chair.
+operator's, until the council exists) or by the council's chair; a scheduled drill
+under a council is signed by the hub and carries the chair's :class:`StandingOrder`
+(who may sign what is :mod:`.authority`).
 
 :func:`refusal` is the member's gate, pure and total: every order is checked before
 anything runs, and a refused order is answered with the reason, never run in part.
@@ -63,8 +65,9 @@ class OrderBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     members: Members
     stages: Annotated[tuple[Stage, ...], msgspec.Meta(min_length=1, max_length=5)] = STAGES
     limits: Annotated[tuple[StageLimit, ...], msgspec.Meta(max_length=16)] = ()
-    #: ``operator`` (the hub's identity key) or ``chair`` (the council's chair).
-    issuer: Literal["operator", "chair"] = "operator"
+    #: ``operator`` (the hub's identity key), ``chair`` (the council's chair) or
+    #: ``standing`` (scheduled by the hub under the chair's standing order).
+    issuer: Literal["operator", "chair", "standing"] = "operator"
 
     @property
     def expires(self) -> int:
@@ -83,17 +86,40 @@ class OrderBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return stage in self.stages or (stage == "lift" and "push" in self.stages)
 
 
+class StandingBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The chair's standing order for scheduled drills under a council (the signed part)."""
+
+    id: Annotated[str, msgspec.Meta(pattern=r"^standing-[0-9a-f]{8,32}$")]
+    issued: Time
+    expires: Time
+    #: Seconds between scheduled drills.
+    every: Annotated[int, msgspec.Meta(ge=60, le=366 * 86400)]
+    #: Members drilled (empty: every active member).
+    members: Annotated[tuple[Name, ...], msgspec.Meta(max_length=10_000)] = ()
+    stages: Annotated[tuple[Stage, ...], msgspec.Meta(min_length=1, max_length=5)] = STAGES
+    ttl: Annotated[int, msgspec.Meta(ge=1, le=MAX_TTL)] = 120
+
+
+class StandingOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A standing order and the chair's signature."""
+
+    body: StandingBody
+    signature: Signature
+
+
 class DrillOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """An order and its signature."""
+    """An order and its signature (and, for a scheduled drill under a council, its mandate)."""
 
     body: OrderBody
     signature: Signature
+    standing: StandingOrder | None = None
 
 
 class Refusal(msgspec.Struct, frozen=True):
     """Why a member will not run an order: a short ``reason`` code and a sentence."""
 
-    reason: Literal["signature", "replay", "target", "ttl", "expired", "future", "stages"]
+    reason: Literal["signature", "replay", "target", "ttl", "expired", "future", "stages",
+                    "chair", "standing", "council"]
     detail: str
 
 
@@ -102,9 +128,22 @@ def order_digest(body: OrderBody) -> bytes:
     return digest(DOMAIN, body)
 
 
-def sign_order(seed: bytes, body: OrderBody) -> DrillOrder:
-    """``body`` signed with the 32-byte Ed25519 ``seed``."""
-    return DrillOrder(body, sign_digest(seed, order_digest(body)))
+def sign_order(seed: bytes, body: OrderBody, standing: StandingOrder | None = None) -> DrillOrder:
+    """``body`` signed with the 32-byte Ed25519 ``seed`` (``standing``: its mandate)."""
+    return DrillOrder(body, sign_digest(seed, order_digest(body)), standing)
+
+
+STANDING_DOMAIN = b"shieldwall drill standing order v1\n"
+
+
+def standing_digest(body: StandingBody) -> bytes:
+    """What the chair's signature of a standing order covers."""
+    return digest(STANDING_DOMAIN, body)
+
+
+def sign_standing(seed: bytes, body: StandingBody) -> StandingOrder:
+    """A standing order signed with the chair's 32-byte ``seed``."""
+    return StandingOrder(body, sign_digest(seed, standing_digest(body)))
 
 
 def decode_order(data: bytes) -> DrillOrder:

@@ -45,6 +45,8 @@ class Record:
     lift_at: float | None = None
     lift: int = 0
     aborted: str = ""
+    #: Who ordered it, as the report says (``chair alice``); the order's issuer if "".
+    issuer: str = ""
 
 
 class StageResult(msgspec.Struct, frozen=True):
@@ -147,7 +149,7 @@ def build_report(record: Record, now: float) -> DrillReport:
         rows.append(MemberResult(name, not bad, results, to_block, why))
     passed = not record.aborted and all(r.passed for r in rows)
     return DrillReport(
-        id=order.id, target=order.target, issuer=order.issuer, issued=order.issued,
+        id=order.id, target=order.target, issuer=record.issuer or order.issuer, issued=order.issued,
         started=record.started, finished=now, passed=passed, stages=order.stages,
         members=tuple(rows), aborted=record.aborted, decision=record.decision,
         lift=record.lift, p50=percentile(blocked, 50), p99=percentile(blocked, 99),
