@@ -23,11 +23,17 @@ from shieldwall.durations import parse_duration
 from shieldwall.errors import SourceError
 from shieldwall.events import engine
 from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES
-from shieldwall.events.autodetect import SNIFF_BYTES, PackSniffer
+from shieldwall.events.autodetect import PackSniffer
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
 from shieldwall.events.stream import EventStream
 from shieldwall.sources.lines import LineStats
 from shieldwall.sources.replay import iter_file_chunks
+
+#: Bytes of each chunk (a MiB) whose user agents are counted: a proxy's many clients show
+#: in any sample of its traffic; reading every line would cost a tenth of a web replay.
+_SPREAD_SAMPLE = 16 * 1024
+#: Detections per write of the report (one system call each when stdout is unbuffered).
+_REPORT_BATCH = 256
 
 
 def _written(path: str) -> float | None:
@@ -117,7 +123,7 @@ class _Replayer:
             for s in streams:
                 self.detector.feed(self.reorder.push(self.guard.filter(s.feed(chunk))))
                 if s.pack.format == "access":
-                    self.proxy_warnings += self.spread.observe(chunk[:SNIFF_BYTES])
+                    self.proxy_warnings += self.spread.observe(chunk[:_SPREAD_SAMPLE])
             # A stream counts the lines it is fed (a chunk is complete lines): not twice.
             count = streams[0].stats.lines - counted if streams else chunk.count(b"\n")
             lines += count
@@ -217,6 +223,8 @@ def replay(
                                         parse_ranges(own, "--own-address", widen=False)))
         lines = matched = 0
         sizes = {path: _size(path) for path in files}
+        if engine.compiled is not None:
+            engine.compiled.hold_heap()  # chunk buffers reuse their pages (see _engine.c)
         # Events, windows and detections hold no reference cycles: the cyclic collector
         # would only walk the (many) live windows again and again during a replay.
         collecting = gc.isenabled()
@@ -242,17 +250,24 @@ def replay(
             click.echo(f"shieldwall replay: {replayer.guard.describe()}", err=True)
         for address in replayer.proxy_warnings:
             click.echo(f"shieldwall replay: warning: {UserAgentSpread.warning(address)}", err=True)
-        out = sys.stdout
         encoder = msgspec.json.Encoder()
         detections = detector.detections or []
+        # The report is written a few hundred lines at a time: with PYTHONUNBUFFERED (or a
+        # stream that flushes per line) one write per detection is one system call each.
+        report: list[str] = []
         for detection in detections:
             if as_json:
-                out.write(encoder.encode(detection.to_json()).decode() + "\n")
+                report.append(encoder.encode(detection.to_json()).decode())
             else:
                 d = detection.to_json()
-                out.write(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
-                          f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]\n")
-        out.flush()
+                report.append(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
+                              f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]")
+            if len(report) >= _REPORT_BATCH:
+                sys.stdout.write("\n".join(report) + "\n")
+                report.clear()
+        if report:
+            sys.stdout.write("\n".join(report) + "\n")
+        sys.stdout.flush()
         cpu = max(time.process_time() - started, 1e-9)
         elapsed = time.perf_counter() - wall
         click.echo(

@@ -18,6 +18,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <structmember.h>
@@ -78,6 +81,7 @@ typedef struct {
     PyObject *minutes, *clf_minutes, *bsd_days, *times, *keys, *users, *seconds;
     Py_ssize_t cache_size;
     int keep;
+    int to_line_end; /* a match ends at its line's end (see engine.pcre2_source) */
     long max_tries;
     /* one-entry memos in front of the dict lookups (a run of lines shares them):
      * the minute (valid until the clock parses again: only then can its table change),
@@ -148,11 +152,14 @@ static int Feeder_init(Feeder *self, PyObject *args, PyObject *kw) {
     PyObject *pack_name, *event_type, *key_of, *parse_time, *fallback, *clock, *times, *keys,
         *users, *seconds;
     unsigned long match_limit = 0; /* 0: PCRE2's own; tests set 1 to send every line to re */
-    if (!PyArg_ParseTuple(args, "y*nO!iUOOOOOO!O!O!O!npl|k", &source, &groups, &PyList_Type, &slots,
+    int to_line_end = 0;           /* the source was cut short (engine.pcre2_source) */
+    if (!PyArg_ParseTuple(args, "y*nO!iUOOOOOO!O!O!O!npl|kp", &source, &groups, &PyList_Type, &slots,
                           &npatterns, &pack_name, &event_type, &key_of, &parse_time, &fallback,
                           &clock, &PyDict_Type, &times, &PyDict_Type, &keys, &PyDict_Type, &users,
-                          &PyDict_Type, &seconds, &cache_size, &keep, &max_tries, &match_limit))
+                          &PyDict_Type, &seconds, &cache_size, &keep, &max_tries, &match_limit,
+                          &to_line_end))
         return -1;
+    self->to_line_end = to_line_end;
     int err;
     PCRE2_SIZE erroff;
     pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
@@ -665,7 +672,9 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             }
             if (group < 0) { s = line_end; continue; } /* cannot happen: every branch has a marker */
             mstart = ov[0];
-            mend = ov[1];
+            /* a pattern cut short by (*ACCEPT) stops before the line's end, where the
+             * regex as Python's re reads it ends (its trailer ends with $) */
+            mend = self->to_line_end ? line_end : (Py_ssize_t)ov[1];
             Slot *slot = &self->slots[group];
             for (int f = 0; f < NFIELDS; f++) {
                 int g = slot->fields[f];
@@ -1333,8 +1342,22 @@ fail:
     return NULL;
 }
 
+/* A replay reads its input in chunks of a MiB and makes two or three buffers of that
+ * size from each. glibc serves such a block by mmap and gives it back at free, so every
+ * chunk's pages are faulted in and zeroed again (a fifth of a web replay's CPU time).
+ * Serving them from the heap, and keeping a few MiB there, reuses the same pages. */
+static PyObject *engine_hold_heap(PyObject *mod, PyObject *Py_UNUSED(ignored)) {
+#ifdef __GLIBC__
+    if (mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) && mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024))
+        Py_RETURN_TRUE;
+#endif
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef module_methods[] = {
     {"detect", engine_detect, METH_VARARGS, "Detector.feed's loop (see detection/detector.py)."},
+    {"hold_heap", engine_hold_heap, METH_NOARGS,
+     "Serve MiB-sized buffers from the heap and keep them (glibc): True when it could."},
     {NULL}};
 
 static struct PyModuleDef module = {

@@ -127,12 +127,13 @@ class EventStream:
             return blame_key_from_text(text.decode("ascii", "replace"), prefix) or ""
 
         regex = self.scanner.regex
+        source, to_line_end = engines.pcre2_source(regex.pattern)
         try:
             return module.Feeder(
-                regex.pattern, regex.groups, slots, len(self.pack.patterns), self.pack.name, Event,
+                source, regex.groups, slots, len(self.pack.patterns), self.pack.name, Event,
                 key_of, self._parse_time, self._fallback, self.clock, self._times, self._keys,
                 self._users, SECONDS, CACHE_SIZE, self.keep_lines, self.connections.max_tries,
-                _MATCH_LIMIT,
+                _MATCH_LIMIT, to_line_end,
             )
         except ValueError:
             # PCRE2 reads this pack's regex differently (or not at all): Python's re decides.
