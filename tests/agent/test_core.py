@@ -310,3 +310,17 @@ def test_a_drill_decision_is_applied_only_on_a_documentation_address() -> None:
     assert not of(Enforce, commands) and "8.8.8.8" not in c.blocks
     assert any(isinstance(n, Note) and n.event == "decision.skipped" for n in commands)
     assert of(SaveCursor, commands)
+
+
+def test_held_names_the_last_decision_whose_block_the_firewall_holds() -> None:
+    agent = core(enforce_allow=parse_ranges(["10.0.0.0/8"], "enforce.allow"))
+    agent.decision(Decision(cursor=1, action="block", target="45.33.99.9", until=NOW + 600), NOW)
+    assert agent.held == 1
+    # Already held for longer: still held, so it counts as applied here too.
+    agent.decision(Decision(cursor=2, action="block", target="45.33.99.9", until=NOW + 60), NOW)
+    assert agent.held == 2
+    # Protected here, expired, a lift: none is held.
+    agent.decision(Decision(cursor=3, action="block", target="10.1.2.3", until=NOW + 60), NOW)
+    agent.decision(Decision(cursor=4, action="block", target="45.33.99.10", until=NOW - 1), NOW)
+    agent.decision(Decision(cursor=5, action="lift", target="45.33.99.9", until=0), NOW)
+    assert agent.held == 2

@@ -4,6 +4,7 @@ refused."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ from shieldwall.hub.config import HubConfig
 from shieldwall.hub.roster import JOURNAL_KIND, Transition
 from shieldwall.hub.roster_api import RosterContext
 from shieldwall.hub.roster_keeper import RosterKeeper
-from shieldwall.readiness.heartbeat import CheckReport, Heartbeat, decode_answer, encode
+from shieldwall.readiness.heartbeat import (
+    MAX_HEARTBEAT_BODY,
+    CheckReport,
+    Heartbeat,
+    decode_answer,
+    encode,
+)
 from shieldwall.readiness.verdict import State
 from shieldwall.signals.client import HubClient
 from shieldwall.signals.keys import new_seed
@@ -164,7 +171,7 @@ async def test_hostile_heartbeats_are_refused_and_leave_the_roster_alone(
                                beat("alice"))
         assert await refused(beat("alice", "failing"), swapped) == "altered"
         # Too large to be a heartbeat.
-        assert await refused(b"{" + b" " * 40_000 + b"}") == "too-large"
+        assert await refused(b"{" + b" " * MAX_HEARTBEAT_BODY + b"}") == "too-large"
         assert keeper.roster["alice"] == before and "bob" not in keeper.roster
         assert keeper.refused["replayed"] == 1 and keeper.refused["forged"] == 2
 
@@ -201,3 +208,53 @@ async def test_the_answer_carries_the_members_last_drill_and_a_new_report_is_see
     assert second.drill.passed is False and second.drill.id == "d-1"
     assert "no table" in second.drill.detail and second.drill.alliance_last == 3.0
     assert third.drill == second.drill and looked == ["alice"]  # remembered, not re-read
+
+
+async def test_applied_reports_are_journaled_on_the_hubs_clock_for_every_replica(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    from shieldwall.readiness.applied import (
+        APPLIED_EVERY,
+        APPLIED_KIND,
+        HEAD_SLACK,
+        decode_record,
+    )
+
+    shift = [0.0]
+    async with running_hub(hub_config, clock=lambda: time.time() + shift[0]) as server:
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        async with HubClient(alice) as client:
+            await client.send([Signal(kind="ban", target=PROBE, scenario="manual",
+                                      duration=60.0)])
+        hub = server.config.app.state.hub
+        for _ in range(200):
+            if hub.feed.head >= 1:
+                break
+            await asyncio.sleep(0.05)
+        head = hub.feed.head
+        assert head >= 1
+        # Alice's clock runs 100 s ahead of the hub's.
+        sent = time.time() + 100.0
+        checks = (CheckReport("R1", "hub link", "ok", "fine"),)
+        body = encode(Heartbeat(member="alice", at=sent, interval=5.0, checks=checks,
+                                applied=((head, sent - 0.5), (head, sent - 0.1),
+                                         (head + HEAD_SLACK + 1, sent - 0.2), (head, sent + 50.0))))
+        assert (await post(alice, body)).status_code == 200
+        # A second report at once: over the member's budget, not journaled.
+        again = encode(Heartbeat(member="alice", at=sent + 0.01, interval=5.0, checks=checks,
+                                 applied=((head, sent),)))
+        assert (await post(alice, again)).status_code == 200
+        stored = await hub.ledger.journal(APPLIED_KIND, key="alice")
+        shift[0] = APPLIED_EVERY + 1
+        later = encode(Heartbeat(member="alice", at=sent + 5, interval=5.0, checks=checks,
+                                 applied=((head, sent + 4),)))
+        assert (await post(alice, later)).status_code == 200
+        after = await hub.ledger.journal(APPLIED_KIND, key="alice")
+    assert len(stored) == 1
+    record = decode_record(stored[0].body)
+    assert record is not None and record.member == "alice"
+    assert 99.0 < record.skew < 101.0
+    # The first report of the seq counts; the unknown seq and the future one are gone.
+    assert [seq for seq, _ in record.applied] == [head]
+    assert abs(record.applied[0][1] - (record.at - 0.5)) < 0.01
+    assert len(after) == 2

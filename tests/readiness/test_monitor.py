@@ -118,3 +118,48 @@ async def test_a_hub_older_than_heartbeats_is_still_probed_for_r1(
         await loop.close()
     assert checks["R1"].state == "ok", checks["R1"]
     assert checks["R5"].state == "degraded" and "no heartbeat answer" in checks["R5"].reason
+
+
+async def test_a_round_carries_the_applied_blocks_and_forgets_them_once_taken(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    from shieldwall.readiness.applied import APPLIED_KIND, decode_record
+
+    async with running_hub(hub_config) as server:
+        member = await new_member(hub_config, tmp_path / "member", "alpha")
+        loop = monitor(config(tmp_path, tmp_path / "member"), member, [], stream=Stream())
+        loop.applied.record(0, time.time() - 0.5)  # seq 0: at or below any head
+        await loop.round()
+        stored = await server.config.app.state.hub.ledger.journal(APPLIED_KIND, key="alpha")
+        await loop.close()
+    assert len(loop.applied) == 0
+    record = decode_record(stored[0].body)
+    assert record is not None and [seq for seq, _ in record.applied] == [0]
+
+
+async def test_a_hub_older_than_the_applied_field_still_takes_the_heartbeat(
+    hub_config: HubConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shieldwall.hub.roster_api as roster_api
+    from shieldwall.errors import SignalError
+
+    real = roster_api.decode_heartbeat
+    bodies: list[bytes] = []
+
+    def old_hub(raw: bytes, signer: str, last_at: float | None) -> Any:
+        bodies.append(raw)
+        if b'"applied"' in raw:  # what forbid_unknown_fields does on a hub before the field
+            raise SignalError("malformed", "heartbeat: Object contains unknown field `applied`")
+        return real(raw, signer, last_at)
+
+    monkeypatch.setattr(roster_api, "decode_heartbeat", old_hub)
+    async with running_hub(hub_config):
+        member = await new_member(hub_config, tmp_path / "member", "alpha")
+        loop = monitor(config(tmp_path, tmp_path / "member"), member, [], stream=Stream())
+        loop.applied.record(0, time.time())
+        verdict = await loop.round()
+        loop.applied.record(0, time.time())
+        await loop.round()
+        await loop.close()
+    assert {c.code: c.state for c in verdict.checks}["R1"] == "ok"
+    assert b'"applied"' in bodies[0] and all(b'"applied"' not in b for b in bodies[1:])

@@ -125,6 +125,9 @@ class AgentCore:
         #: store is what someone else (``shieldwall ban``/``unban``/``import``) changed.
         self.stored: dict[str, Block] = dict(self.blocks)
         self.cursor = cursor
+        #: The cursor of the last decision whose block this member's firewall holds once
+        #: its commands ran (readiness reports when it was applied: readiness/applied.py).
+        self.held = 0
         self.streams: dict[str, list[EventStream]] = {}
 
     def add_source(self, label: str, packs: Iterable[PackSpec], year: int,
@@ -227,6 +230,8 @@ class AgentCore:
                 created=decision.created or now,
             )
             commands += self._add([block], now)
+            if target in self.blocks:  # added now, or already held at least as long
+                self.held = decision.cursor
         commands.append(SaveCursor(decision.cursor))
         return commands
 

@@ -47,6 +47,7 @@ from shieldwall.enforcers.registry import NoteSink, make_enforcer
 from shieldwall.enforcers.store import BlockStore
 from shieldwall.errors import EnforcerError, HubError, SignalError
 from shieldwall.events.packs import load_pack
+from shieldwall.readiness.applied import AppliedLog
 from shieldwall.readiness.stream_report import Following, report_following
 from shieldwall.signals.member_state import STATE_FILE, MemberState, load_member_state
 from shieldwall.sources import SourceSpec, make_source
@@ -113,7 +114,7 @@ class AgentRuntime:
         self.core = AgentCore(
             load_scenarios(config.scenarios),
             detect_allow=parse_ranges(config.detect_allow, "detection.allow", widen=False),
-            enforce_allow=_enforce_allowlist(config.enforce_allow),
+            enforce_allow=_enforce_allowlist(config.enforce_allow, config.proxies + config.own_addresses),
             ipv6_prefix=config.ipv6_prefix,
             local_first=config.local_first,
             blocks=self.store.active(now),
@@ -130,6 +131,8 @@ class AgentRuntime:
         self._outbox = asyncio.Event()
         self._exports_dirty = True
         self.applied = 0
+        #: When each alliance block was applied here: the next heartbeat tells the hub.
+        self.applied_log = AppliedLog()
         self.repairs = 0
         self.follower: Following | None = None
         self.arsenal = ArsenalHook(self)  # the alliance's rules, hot-loaded (shieldwall.arsenal)
@@ -209,6 +212,7 @@ class AgentRuntime:
         if self.member is not None:
             self.supervisor.start("hub.send", self._send)
             self.supervisor.start("hub.follow", self._follow)
+            self.supervisor.start("hub.proxies", self._declare_proxies)
             if self.state.backlog():
                 self._outbox.set()
         self.supervisor.start("tick", self._tick)
@@ -222,6 +226,23 @@ class AgentRuntime:
             self.positions.save()
             self.state.close()
             self.store.close()
+
+    async def _declare_proxies(self) -> None:
+        """Once at start: tell the hub this host's proxies (an empty list withdraws old ones).
+
+        Unreachable: raised, so the supervisor retries with backoff. Refused (the hub
+        answered no, or is too old to know the request): said once, not retried.
+        """
+        from shieldwall.signals.client import HubClient
+
+        assert self.member is not None  # started only for a member
+        async with HubClient(self.member) as hub:
+            try:
+                stored = await hub.declare_proxies(self.config.proxies)
+            except SignalError as exc:
+                self.notes("hub.proxies.refused", {"proxies": list(self.config.proxies), "why": str(exc)})
+                return
+        self.notes("hub.proxies", {"proxies": stored})
 
     async def _read(self, source: SourceSpec) -> None:
         async for chunk in make_source(source, self.positions).chunks():
@@ -278,6 +299,9 @@ class AgentRuntime:
             async for decision in decisions:
                 received, repairs = self.clock(), self.repairs
                 self.handle(functools.partial(self.core.decision, decision))
+                if self.core.held == decision.cursor and not decision.drill:
+                    # After the enforcer ran: the firewall holds it now (drills time their own).
+                    self.applied_log.record(decision.cursor, self.clock())
                 if decision.drill and self.drills is not None:  # timed and read back there
                     self.drills.decision(decision, received, self.repairs > repairs)
         if follower.incident is not None:
@@ -301,7 +325,12 @@ class AgentRuntime:
             write_exports(Path(self.config.exports_dir), self.core.blocks.values(), now)
 
 
-def _enforce_allowlist(entries: tuple[str, ...]) -> Ranges:
-    """The configured allowlist plus this host's own addresses."""
+def _enforce_allowlist(entries: tuple[str, ...], protected: tuple[str, ...] = ()) -> Ranges:
+    """The configured allowlist plus this host's own addresses and its declared proxies.
+
+    The hub judges other members' reports of this host's proxies as usual (hub/proxies.py):
+    whatever the alliance decides, this host never blocks what it declared its own.
+    """
     own = (Labelled(net, "this host's address") for net in host_addresses())
-    return parse_ranges(entries, "enforce.allow").with_entries(own)
+    declared = parse_ranges(protected, "detection.proxies / detection.own_addresses", widen=False)
+    return parse_ranges(entries, "enforce.allow").with_entries(own).with_entries(declared.entries)

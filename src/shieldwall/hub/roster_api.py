@@ -22,12 +22,14 @@ from shieldwall.errors import HubError, SignalError
 from shieldwall.events.packs import builtin_pack_names
 from shieldwall.hub import api
 from shieldwall.hub.config import HubConfig
-from shieldwall.hub.ledger.storage import Ledger
+from shieldwall.hub.ledger.storage import JournalEntry, Ledger
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.roster_keeper import RosterKeeper
+from shieldwall.readiness.applied import APPLIED_EVERY, APPLIED_KIND, accept, encode_record
 from shieldwall.readiness.heartbeat import (
     MAX_HEARTBEAT_BODY,
     DrillNews,
+    Heartbeat,
     HeartbeatAnswer,
     decode_heartbeat,
     encode,
@@ -57,6 +59,8 @@ class RosterContext:
     #: Set by the drills room (``drills_lifespan``); called through :meth:`drill_news`.
     drills: DrillLookup = _no_drills
     _news: dict[str, DrillNews] = field(default_factory=dict)
+    #: member -> when its last ``applied`` report was journaled (hub clock).
+    applied_at: dict[str, float] = field(default_factory=dict)
     _newest: int = -1
     _checked: float = float("-inf")
 
@@ -108,6 +112,25 @@ async def roster_lifespan(app: Starlette, config: HubConfig) -> AsyncIterator[Ro
         await supervisor.stop()
 
 
+async def journal_applied(roster: RosterContext, hub: api.HubContext, beat: Heartbeat) -> None:
+    """Journal when ``beat``'s member applied its recent decisions (hub clock), so every
+    replica's dashboard measures propagation from the same records. A member may add
+    one record per :data:`~shieldwall.readiness.applied.APPLIED_EVERY` seconds on each
+    replica: a member beating faster (honest ones beat every second at most) cannot
+    flood it."""
+    if not beat.applied:
+        return
+    now = hub.clock()
+    if now - roster.applied_at.get(beat.member, float("-inf")) < APPLIED_EVERY:
+        return
+    record = accept(beat.member, beat.at, beat.applied, now, hub.feed.head)
+    if record is None:
+        return
+    roster.applied_at[beat.member] = now
+    await hub.ledger.journal_append([JournalEntry(APPLIED_KIND, beat.member, now,
+                                                  encode_record(record))])
+
+
 def roster_of(request: Request) -> RosterContext:
     """The roster context stored on the app."""
     context: RosterContext = request.app.state.roster
@@ -135,6 +158,7 @@ async def post_heartbeat(request: Request) -> Response:
         raise ProblemError(exc.reason, str(exc)) from None
     try:
         entry = await keeper.heard(beat)
+        await journal_applied(roster, hub, beat)
     except HubError as exc:
         raise ProblemError("unavailable", str(exc)) from None
     answer = HeartbeatAnswer(

@@ -6,8 +6,12 @@ the signature covers the body's hash). The body names the member (it must be the
 signer), the member's clock when it was sent (strictly increasing per member: a
 replayed heartbeat is refused; the hub also reads clock skew from it), the interval
 it promises (the hub marks it failing after three silent intervals) and each check's
-state and reason. The answer carries the hub's clock and head and the alliance's
-versions, so that R5, R6 and R8 can be judged against the alliance.
+state and reason, and (``applied``) when the member enforced each decision since its
+last accepted heartbeat (:mod:`shieldwall.readiness.applied`: at most
+:data:`~shieldwall.readiness.applied.APPLIED_CAP` pairs, newest kept; omitted when
+empty, so a hub older than the field still takes a beat with nothing applied). The
+answer carries the hub's clock and head and the alliance's versions, so that R5, R6
+and R8 can be judged against the alliance.
 
 Pure: decoding and the checks no schema can express take ``now`` and values.
 """
@@ -19,11 +23,13 @@ from typing import Annotated
 import msgspec
 
 from shieldwall.errors import SignalError
+from shieldwall.readiness.applied import APPLIED_CAP
 from shieldwall.readiness.verdict import Check, State, Verdict
 from shieldwall.signals.bounds import Cursor, Name, Seconds
 
-#: Heartbeats are small: a member with every check's reason at its longest fits.
-MAX_HEARTBEAT_BODY = 32 * 1024
+#: Heartbeats are small: a member with every check's reason at its longest and a full
+#: ``applied`` list (~30 bytes a pair) fits.
+MAX_HEARTBEAT_BODY = 64 * 1024
 MIN_INTERVAL, MAX_INTERVAL = 1.0, 3600.0
 #: How many intervals of silence make a member failing.
 SILENT_INTERVALS = 3
@@ -44,8 +50,8 @@ class CheckReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: _Text
 
 
-class Heartbeat(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The signed body of ``POST /v1/heartbeat``."""
+class Heartbeat(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The signed body of ``POST /v1/heartbeat`` (defaults are left out on the wire)."""
 
     member: Name
     #: The member's clock when it sent this heartbeat.
@@ -54,6 +60,9 @@ class Heartbeat(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     checks: Annotated[tuple[CheckReport, ...], msgspec.Meta(max_length=16)]
     #: Pack name -> version (digest) this member runs.
     packs: Annotated[dict[_Label, _Digest], msgspec.Meta(max_length=64)] = {}
+    #: ``(decision seq, applied at on the member's clock)`` since the last accepted beat.
+    applied: Annotated[tuple[tuple[Cursor, Seconds], ...],
+                       msgspec.Meta(max_length=APPLIED_CAP)] = ()
 
 
 class DrillNews(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -90,12 +99,14 @@ _answer_decoder = msgspec.json.Decoder(HeartbeatAnswer)
 
 
 def heartbeat_of(member: str, verdict: Verdict, at: float, interval: float,
-                 packs: dict[str, str] | None = None) -> Heartbeat:
-    """The heartbeat for ``verdict`` (reasons cut to the wire's bound)."""
+                 packs: dict[str, str] | None = None,
+                 applied: tuple[tuple[int, float], ...] = ()) -> Heartbeat:
+    """The heartbeat for ``verdict`` (reasons cut to the wire's bound, ``applied`` to
+    its newest :data:`~shieldwall.readiness.applied.APPLIED_CAP`)."""
     checks = tuple(CheckReport(c.code, c.name[:64], c.state, c.reason[:1024])
                    for c in verdict.checks)
     return Heartbeat(member=member, at=float(at), interval=float(interval), checks=checks,
-                     packs=dict(packs or {}))
+                     packs=dict(packs or {}), applied=applied[-APPLIED_CAP:])
 
 
 def encode(value: Heartbeat | HeartbeatAnswer) -> bytes:

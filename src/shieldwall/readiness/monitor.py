@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from shieldwall.enforcers.nftables import NftablesEnforcer, open_runner
 from shieldwall.errors import ConfigError, HubError, ShieldwallError, SignalError
 from shieldwall.readiness.alliance_cache import drill_of, save_answer, with_alliance
+from shieldwall.readiness.applied import AppliedLog
 from shieldwall.readiness.evaluate import Observation, evaluate
 from shieldwall.readiness.heartbeat import (
     MAX_INTERVAL,
@@ -63,6 +64,7 @@ class Monitor:
         following: Callable[[], Following | None],
         notes: NoteSink,
         clock: Callable[[], float] = time.time,
+        applied: AppliedLog | None = None,
     ) -> None:
         self.config = config
         self.limits = config.readiness
@@ -78,6 +80,10 @@ class Monitor:
         self._client: HubClient | None = None
         self._nft: NftablesEnforcer | None = None
         self._sent_at = 0.0
+        #: Blocks applied since the last accepted heartbeat (the runtime records them).
+        self.applied = applied if applied is not None else AppliedLog()
+        #: False once the hub refused a heartbeat carrying them (a hub older than the field).
+        self._hub_takes_applied = True
 
     async def run(self) -> None:
         """Judge and report every interval until cancelled."""
@@ -166,10 +172,11 @@ class Monitor:
                     cursor: int) -> tuple[HubView, HeartbeatAnswer | None]:
         from shieldwall.signals.client import HubClient
 
+        applied = self.applied.pending() if self._hub_takes_applied else ()
         # Strictly later than the last one sent: the hub refuses an equal time as a replay.
         self._sent_at = max(self.clock(), self._sent_at + 0.001)
         body = encode(heartbeat_of(member.name, verdict, self._sent_at,
-                                   self.limits.interval, packs))
+                                   self.limits.interval, packs, applied))
         if self._client is None:  # kept between rounds: no TLS handshake per heartbeat
             self._client = HubClient(member, timeout=self.limits.hub_timeout, attempts=1,
                                      clock=self.clock)
@@ -177,7 +184,13 @@ class Monitor:
         try:
             response = await self._client.request("POST", "/v1/heartbeat", body)
             answer = decode_answer(response.content)
+            self.applied.sent(applied)
         except SignalError as exc:
+            if exc.reason == "malformed" and applied:
+                # A hub older than ``applied`` refuses the unknown field: beat without it.
+                self._hub_takes_applied = False
+                self.applied.sent(applied)
+                return await self._beat(member, verdict, packs, cursor)
             if exc.reason == "not-found":  # a hub older than heartbeats: probe as `status` does
                 return await ask_hub(member, cursor, timeout=self.limits.hub_timeout,
                                      clock=self.clock), None
@@ -223,7 +236,7 @@ def start_readiness(runtime: AgentRuntime) -> Monitor:
     check_interval(limits.interval)
     address = parse_listen(limits.listen) if limits.listen else None
     monitor = Monitor(runtime.config, runtime.member, lambda: runtime.follower,
-                      runtime.notes, runtime.clock)
+                      runtime.notes, runtime.clock, runtime.applied_log)
     runtime.supervisor.start("readiness", monitor.run)
     if address is not None:
         listener = ProbeListener(monitor, *address)

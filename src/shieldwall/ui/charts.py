@@ -6,7 +6,8 @@ Keeping the geometry here means the pictures are tested like any other value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 #: Fixed colours per series, in order (colour-blind friendly palette).
@@ -82,18 +83,25 @@ def histogram(
 ) -> Chart:
     """Counts of ``values`` between consecutive ``edges`` (the last bin is open-ended):
     propagation latency, detection to block on all."""
+    chart = histograms({"count": values}, edges, unit, width, height)
+    return Chart(chart.width, chart.height, chart.bars, chart.labels, (), chart.peak)
+
+
+def histograms(
+    series: Mapping[str, Sequence[float]], edges: Sequence[float], unit: str = "ms",
+    width: int = 720, height: int = 180,
+) -> Chart:
+    """One histogram of several series, stacked per bin with a legend (drills and real
+    decisions); a value below the first edge counts in the first bin."""
     if len(edges) < 1:
         raise ValueError("a histogram needs at least one edge")
-    counts = [0] * len(edges)
-    for v in values:
-        slot = 0
-        for i, edge in enumerate(edges):
-            if v >= edge:
-                slot = i
-        counts[slot] += 1
+    counted: dict[str, list[int]] = {}
+    for name, values in series.items():
+        counts = counted[name] = [0] * len(edges)
+        for v in values:
+            counts[max(0, bisect.bisect_right(edges, v) - 1)] += 1
     names = [
         f"{edges[i]:g}-{edges[i + 1]:g} {unit}" if i + 1 < len(edges) else f"≥ {edges[i]:g} {unit}"
         for i in range(len(edges))
     ]
-    chart = stacked_bars(names, {"count": counts}, width, height, every=1)
-    return Chart(chart.width, chart.height, chart.bars, chart.labels, (), chart.peak)
+    return stacked_bars(names, counted, width, height, every=1)

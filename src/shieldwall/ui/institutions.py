@@ -6,13 +6,21 @@ figures); when a room has nothing yet, the page says how to start it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shieldwall.ui.views import clock_text
 
 if TYPE_CHECKING:
+    from shieldwall.decisions.decision import Decision
     from shieldwall.hub.api import HubContext
+    from shieldwall.ui.propagation import Remembered
+
+
+def _remembered() -> Remembered:
+    from shieldwall.ui.propagation import Remembered  # the hub's ledger types, lazily
+
+    return Remembered()
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class Institutions:
     a room that is not running on this hub shows as empty)."""
 
     app_state: Any = None
+    #: What the propagation figures need not read or measure again (bounded).
+    _propagation: Remembered = field(default_factory=lambda: _remembered())
 
     async def readiness(
         self, hub: HubContext, now: float
@@ -64,18 +74,41 @@ class Institutions:
             shown[name] = f"{trust.weight(name):.2f}" + (f" · {why}" if why else "")
         return shown
 
-    async def propagation(self, hub: HubContext, now: float) -> tuple[list[float], str]:
-        """Detection -> block on all, in milliseconds, from the recent drill reports."""
+    async def propagation(
+        self, hub: HubContext, now: float, recent: Sequence[Decision] = (),
+    ) -> tuple[dict[str, list[float]], str]:
+        """Detection -> block on all, in milliseconds, per series: the recent drill
+        reports (their ``on_all``) and the real blocks among ``recent`` (measured from
+        the members' applied reports: :mod:`shieldwall.readiness.propagation`); and a
+        note saying what was measured and how many of each."""
         from shieldwall.drills.journal import recent_reports
+        from shieldwall.ui.propagation import GIVE_UP_AFTER, real_figures
 
         reports = await recent_reports(hub.ledger, limit=50)
-        values = [
-            m.detect_to_block * 1000 for r in reports for m in r.members
-            if m.detect_to_block is not None
+        drills = [r.on_all * 1000 for r in reports if r.on_all is not None]
+        roster = getattr(getattr(self.app_state, "roster", None), "keeper", None)
+        skews = {} if roster is None else {
+            name: e.skew for name, e in roster.roster.items() if e.skew is not None}
+        real = await real_figures(hub.ledger, recent, self._propagation, skews, now)
+        notes = [
+            "Detection (the earliest evidence's log time, corrected for the member's clock"
+            " skew) to the moment the last member expected to enforce it (ready, not owning"
+            " the target) applied the block, from the members' heartbeats."
+            if real.latencies or real.waiting else
+            "No real block measured yet: members report when they applied each decision"
+            " in their heartbeats.",
+            f"Real decisions: {len(real.latencies)} measured"
+            + (f", {real.waiting} waiting for a member (or given up on after"
+               f" {GIVE_UP_AFTER / 60:.0f} min)"
+               if real.waiting else "")
+            + (f", {real.undetected} without a live detection (operator bans, replayed logs)"
+               if real.undetected else "") + ".",
+            f"Drills: {len(drills)} of the last {len(reports)} report(s) blocked on every"
+            " member." if reports else
+            "No drill yet: `shieldwall drill run` measures the chain on every member.",
         ]
-        if not reports:
-            return [], "No drill yet: `shieldwall drill run` measures the chain on every member."
-        return values, f"From the last {len(reports)} drill report(s), per member."
+        series = {"real decisions": [v * 1000 for v in real.latencies], "drills": drills}
+        return series, " ".join(notes)
 
     async def table(self, which: str, hub: HubContext, now: float) -> Table:
         """The records page of ``which`` (drills, council or arsenal)."""

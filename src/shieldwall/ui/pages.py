@@ -121,12 +121,12 @@ async def activity_page(request: Request) -> Response:
     head = await hub.ledger.head()
     recent = await hub.ledger.decisions_before(head + 1, 20_000, since=now - 86400)
     labels, series = views.attacks_by_hour(recent, now)
-    latencies, note = await ui.institutions.propagation(hub, now)
+    latencies, note = await ui.institutions.propagation(hub, now, recent)
     blocks = [d for d in recent if d.action == "block" and not d.drill]
     return page(
         "activity.html", **common(request, "/ui/activity", "Activity"),
         attacks=charts.stacked_bars(labels, series),
-        propagation=charts.histogram(latencies, LATENCY_EDGES),
+        propagation=charts.histograms(latencies, LATENCY_EDGES),
         propagation_note=note,
         sources=views.top(d.target for d in blocks),
         reporters=views.top(m for d in blocks for m in d.origin.split(",")),
