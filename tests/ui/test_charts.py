@@ -31,3 +31,14 @@ def test_a_histogram_counts_each_value_in_its_bin_and_the_last_is_open() -> None
     assert titles == ["0-50 ms count: 2", "50-100 ms count: 2", "≥ 100 ms count: 1"]
     with pytest.raises(ValueError):
         charts.histogram([1], [])
+
+
+def test_histograms_stack_their_series_per_bin_with_a_legend() -> None:
+    chart = charts.histograms({"real decisions": [10, 60, 60], "drills": [70, 5000]},
+                              [0, 50, 100])
+    titles = sorted(b.title for b in chart.bars)
+    assert titles == ["0-50 ms real decisions: 1", "50-100 ms drills: 1",
+                      "50-100 ms real decisions: 2", "≥ 100 ms drills: 1"]
+    assert [name for name, _ in chart.legend] == ["real decisions", "drills"]
+    assert chart.peak == 3  # the 50-100 bin holds both series
+    assert charts.histograms({"real decisions": [], "drills": []}, [0, 50]).empty
