@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,7 @@ import msgspec
 
 from shieldwall.arsenal import active, updater
 from shieldwall.arsenal.engine import Engine, detections_of
-from shieldwall.arsenal.figures import Sighting, SightingBatch, Usage
+from shieldwall.arsenal.figures import RULE_ID, Sighting, SightingBatch, Usage
 from shieldwall.errors import ArsenalError, GovernanceError, HubError, SignalError
 from shieldwall.sources import SourceSpec
 
@@ -33,11 +35,13 @@ if TYPE_CHECKING:
     from shieldwall.governance.state import CouncilState
     from shieldwall.signals.client import HubClient
     from shieldwall.signals.member_state import MemberState
+    from shieldwall.signals.signal import Signal
 
 TRUST = "trust.json"
 ROOT = "bootstrap-root.json"
 MAX_PENDING = 10_000
 REPORT_EVERY = 5.0
+_RULE = re.compile(RULE_ID)
 
 
 class Trust(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -107,6 +111,18 @@ class ArsenalHook:
                 # Enforcing rules act like the member's own scenarios: noted, reported to the
                 # policy, and blocked here at once when the scenario has a local_block.
                 self.runtime.handle(functools.partial(self.runtime.core._detected, source.label, live))
+
+    def shipped(self, signals: Iterable[Signal]) -> None:
+        """The member's own scenarios' detections, as live sightings of their rule versions:
+        the hub measures shipped rules with the same figures as alliance ones."""
+        if self.trust is None:
+            return
+        for signal in signals:
+            if (signal.kind == "detection" and signal.rule not in self.engine.runs
+                    and _RULE.match(signal.rule) and len(signal.rule) <= 64
+                    and len(self.pending) < MAX_PENDING):
+                self.pending.append(Sighting(signal.rule, signal.scenario, signal.target,
+                                             signal.last_seen or signal.first_seen, "live"))
 
     def source(self) -> updater.Source:
         """Where the set comes from: the hub, over the member's pinned TLS."""
