@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from shieldwall.arsenal.repository import root_pin
+from shieldwall.arsenal.ledger_copy import published_root_pin
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import HubError
 from shieldwall.governance.standing import decided_under
@@ -40,15 +40,20 @@ async def create_invite(
 ) -> str:
     """Store a one-time invite and return the printable join token.
 
+    Refused (:class:`HubError` saying what to do instead) for a hub under a council:
+    admitting a member is then a council act (``shieldwall council propose admit``).
+
     ``owns`` names the ranges the invited member holds: its claims at join must lie
     inside them (and may then be wider than a member could claim unaided).
     ``addresses`` (default: the configured ``public_addresses``, else
     ``public_address``) are the replicas the member may reach, in order; ``pins``
     (default: ``pinned``) are other replicas' certificate fingerprints.
     """
-    hubs = check_addresses(addresses or config.join_addresses)
-    cert = (config.data_dir / CERT_FILE).read_text()
-    fingerprints = check_fingerprints((fingerprint(cert), *(pins or config.pinned)))
+    if config.council_dir is not None:
+        from shieldwall.hub.admitted import invite_refusal
+
+        raise HubError(invite_refusal(config))
+    hubs, fingerprints = join_hubs(config, addresses, pins)
     secret = new_secret()
     await ledger.add_invite(InviteRecord(
         secret_hash(secret), name=name, created=now, expires=now + lifetime,
@@ -57,9 +62,18 @@ async def create_invite(
     token = JoinToken(
         hub=hubs[0], fingerprint=fingerprints[0], secret=secret, expires=now + lifetime,
         name=name, replicas=hubs[1:], pins=fingerprints[1:], charter=config.charter,
-        arsenal=root_pin(config.data_dir / "arsenal"),
+        arsenal=await published_root_pin(ledger, config.data_dir / "arsenal"),
     )
     return encode_token(token)
+
+
+def join_hubs(config: HubConfig, addresses: tuple[str, ...] = (), pins: tuple[str, ...] = ()
+              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The hub addresses and certificate fingerprints a new member is given (a token or,
+    under a council, the welcome of an admitted member)."""
+    hubs = check_addresses(addresses or config.join_addresses)
+    cert = (config.data_dir / CERT_FILE).read_text()
+    return hubs, check_fingerprints((fingerprint(cert), *(pins or config.pinned)))
 
 
 async def expel(ledger: Ledger, name: str, now: float) -> MemberRecord:
@@ -193,7 +207,7 @@ async def explain(ledger: Ledger, config: HubConfig, address: str, now: float) -
     if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
         result.protections = policy.explain_protection(network)
     result.signals = await ledger.signals_for(targets, 10)
-    result.trust = trust_lines(policy, [s.member for s in result.signals], now)
+    result.trust = trust_lines(policy, [s.member for s in result.signals], now, targets)
     result.disputes = [
         f"{r.member} ({r.dispute.reason}) on {r.dispute.target} -> {r.outcome}: {r.detail}"
         for r in await disputes_on(ledger, targets)

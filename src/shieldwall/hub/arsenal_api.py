@@ -2,6 +2,9 @@
 
 Repository files are public within the hub's TLS: their trust comes from the
 council's signatures, which every member checks, not from who may read them.
+They are served from the hub's folder, brought up to date from the ledger's copy
+(:mod:`shieldwall.arsenal.ledger_copy`) at every member poll: every replica serves
+the same set. Only the deciding replica signs with the hub key (timestamp, demotions).
 Sightings are authenticated like every member request, and go to the arsenal's
 journal only: a trial never enters the policy, so it can never become a decision.
 """
@@ -20,6 +23,7 @@ from starlette.routing import Route
 from shieldwall.addresses import canonical_target
 from shieldwall.arsenal.changes import scenario_rules
 from shieldwall.arsenal.figures import SightingBatch
+from shieldwall.arsenal.ledger_copy import pull, push
 from shieldwall.arsenal.measure import demote_harmful, sighting_entries
 from shieldwall.arsenal.repository import Repository
 from shieldwall.errors import AddressError, ArsenalError
@@ -51,19 +55,30 @@ def arsenal_folder(request: Request) -> Path:
     return Path(hub_of(request).config.data_dir) / "arsenal"
 
 
+def _writer(request: Request) -> Writer | None:
+    """The writer deciding here: the hub's own, or a PostgreSQL replica's while it leads."""
+    from shieldwall.hub.replication import ReplicaDesk
+
+    writer = hub_of(request).writer
+    if isinstance(writer, ReplicaDesk):
+        return writer.writer
+    return writer if isinstance(writer, Writer) else None
+
+
 def sync_rules(request: Request) -> None:
     """Tell the writer which scenarios are enforcing arsenal rules, when the published set changed.
 
-    Publication is a CLI's file write: the hub notices it at the next member poll or report.
+    Publication is a CLI's write (into the ledger, then every replica's folder): the hub
+    notices it at the next member poll or report.
     """
-    writer = hub_of(request).writer
+    writer = _writer(request)
     folder = arsenal_folder(request)
     try:
-        stamp = (folder / "metadata" / "targets.json").stat().st_mtime_ns
+        stamp = (id(writer), (folder / "metadata" / "targets.json").stat().st_mtime_ns)
     except OSError:
         return
     state = request.app.state
-    if not isinstance(writer, Writer) or getattr(state, "arsenal_stamp", None) == stamp:
+    if writer is None or getattr(state, "arsenal_stamp", None) == stamp:
         return
     try:
         writer.rules = scenario_rules(Repository(folder))
@@ -73,12 +88,16 @@ def sync_rules(request: Request) -> None:
     state.arsenal_stamp = stamp
 
 
-def keep_fresh(request: Request) -> None:
-    """Re-sign the timestamp with the hub's key before it gets close to expiry."""
+async def keep_fresh(request: Request) -> None:
+    """Re-sign the timestamp with the hub's key before it gets close to expiry (the deciding
+    replica only: one signer, so replicas never publish two different timestamps)."""
     hub = hub_of(request)
+    if _writer(request) is None:
+        return
     repo = Repository(arsenal_folder(request))
     try:
         if repo.keep_fresh((Path(hub.config.data_dir) / IDENTITY_FILE).read_bytes(), hub.clock()):
+            await push(hub.ledger, repo, hub.clock())
             log.info("arsenal: timestamp re-signed (valid for another day)")
     except (OSError, ValueError) as exc:
         log.warning("arsenal: cannot re-sign the timestamp: %s", exc)
@@ -91,6 +110,8 @@ async def check_harm(request: Request) -> None:
     state = request.app.state
     now = hub.clock()
     fresh = getattr(state, "arsenal_sighted", False)
+    if _writer(request) is None:
+        return  # the deciding replica demotes, once for all
     if not fresh and now - getattr(state, "arsenal_checked", 0.0) < HARM_CHECK_EVERY:
         return
     state.arsenal_checked, state.arsenal_sighted = now, False
@@ -98,8 +119,9 @@ async def check_harm(request: Request) -> None:
         return
     try:
         seed = (Path(hub.config.data_dir) / IDENTITY_FILE).read_bytes()
-        demoted = await demote_harmful(Repository(arsenal_folder(request)), hub.ledger,
-                                       hub.config.protections(), seed, now)
+        repo = Repository(arsenal_folder(request))
+        demoted = await demote_harmful(repo, hub.ledger, hub.config.protections(), seed, now)
+        await push(hub.ledger, repo, now)
     except (ArsenalError, OSError, ValueError) as exc:
         log.warning("arsenal: harm check failed: %s", exc)
         return
@@ -113,15 +135,22 @@ async def get_file(request: Request) -> Response:
     path = str(request.path_params["path"])
     if part not in ("metadata", "targets") or not _PATH.match(path) or ".." in path.split("/"):
         raise ProblemError("not-found", "no such arsenal file", 404)
-    file = arsenal_folder(request) / part / path
+    folder = arsenal_folder(request)
+    file = folder / part / path
     if part == "metadata" and path == "timestamp.json":
+        # What any replica (or the CLI) published: the ledger holds it, this folder copies it.
+        await pull(hub_of(request).ledger, folder)
         sync_rules(request)
         await check_harm(request)
-        keep_fresh(request)
+        await keep_fresh(request)
     try:
         data = file.read_bytes()
     except OSError:
-        raise ProblemError("not-found", f"no arsenal file {part}/{path}", 404) from None
+        data = b""
+        if await pull(hub_of(request).ledger, folder):
+            data = file.read_bytes() if file.exists() else b""
+        if not data:
+            raise ProblemError("not-found", f"no arsenal file {part}/{path}", 404) from None
     return Response(data, media_type="application/octet-stream")
 
 
