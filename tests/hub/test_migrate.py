@@ -46,6 +46,7 @@ async def fill(ledger: Ledger) -> None:
     await ledger.add_invite(InviteRecord("h1", "alice", NOW, NOW + 60))
     await ledger.add_invite(InviteRecord("h2", "", NOW, NOW + 60, owns=("45.13.9.0/24",)))
     await ledger.redeem_invite("h1", MemberRecord("alice", "ka", b"\x00a" * 16, (), 0), NOW)
+    await ledger.declare_proxies("alice", ("45.13.9.80", "2001:db8:1::/48"), NOW)
     await ledger.add_invite(InviteRecord("h3", "bob", NOW, NOW + 60))
     await ledger.redeem_invite("h3", MemberRecord("bob", "kb", b"b" * 32, ("45.13.8.0/24",), 0), NOW)
     for seq, target in enumerate(TARGETS, start=1):
@@ -70,6 +71,7 @@ async def snapshot(ledger: Ledger) -> tuple[object, ...]:
         await ledger.decisions_for(TARGETS), await ledger.signals_for(TARGETS, 100),
         await ledger.last_seqs(), await ledger.invite("h2"), await ledger.invite("h1"),
         await ledger.journal("readiness"), await ledger.batch_digest("alice", 2),
+        await ledger.declared_proxies(),
     )
 
 
@@ -87,7 +89,7 @@ async def test_the_copy_equals_the_sqlite_ledger_and_the_log_goes_on_after_it(
     report = await migrate_to_postgres(hub.ledger_path, dsn)
     assert {c.table: (c.source, c.target) for c in report} == {
         "invites": (3, 3), "members": (2, 2), "batches": (3, 3), "signals": (3, 3),
-        "decisions": (3, 3), "journal": (1, 1)}
+        "decisions": (3, 3), "journal": (1, 1), "member_proxies": (1, 1)}
     pg = PostgresLedger(dsn)
     await pg.open()
     elector = Elector(dsn, "replica-1")

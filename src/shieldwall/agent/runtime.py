@@ -166,6 +166,7 @@ class AgentRuntime:
                 if self.member is not None:
                     self.state.queue(list(command.signals))
                     self._outbox.set()
+                    self.arsenal.shipped(command.signals)  # measured like alliance rules
             elif isinstance(command, SaveCursor):
                 self.state.set_cursor(command.cursor)
             elif isinstance(command, Note):

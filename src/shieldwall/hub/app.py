@@ -21,7 +21,7 @@ from starlette.routing import Route
 from shieldwall.decisions.feed import Feed
 from shieldwall.drills.hub_routes import ROUTES as DRILL_ROUTES
 from shieldwall.drills.hub_routes import drills_lifespan
-from shieldwall.hub import api, arsenal_api, join
+from shieldwall.hub import admitted, api, arsenal_api, join
 from shieldwall.hub.backend import replicated
 from shieldwall.hub.body import BodyBudget
 from shieldwall.hub.config import HubConfig
@@ -33,6 +33,7 @@ from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.hub.metrics import HubMetrics
 from shieldwall.hub.openapi import openapi_document
 from shieldwall.hub.problem import ProblemError, problem_response
+from shieldwall.hub.proxies_api import post_proxies
 from shieldwall.hub.roster_api import post_heartbeat, roster_lifespan
 from shieldwall.hub.writer import Writer
 from shieldwall.signals.keys import public_key_of
@@ -119,9 +120,11 @@ def create_app(
         Route("/v1/decisions", api.get_decisions, methods=["GET"]),
         Route("/v1/decisions/stream", api.stream_decisions, methods=["GET"]),
         Route("/v1/join", join.post_join, methods=["POST"]),
+        Route("/v1/join/admitted", admitted.post_admitted_join, methods=["POST"]),
         Route("/v1/leave", api.post_leave, methods=["POST"]),
         Route("/v1/disputes", post_dispute, methods=["POST"]),
         Route("/v1/heartbeat", post_heartbeat, methods=["POST"]),
+        Route("/v1/proxies", post_proxies, methods=["POST"]),
         Route("/metrics", api.get_metrics, methods=["GET"]),
         Route("/healthz", api.get_health, methods=["GET"]),
         Route("/readyz", api.get_ready, methods=["GET"]),

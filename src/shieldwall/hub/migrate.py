@@ -31,6 +31,8 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
                  "last_seen", "last_seq", "signals", "rejected", "cursor"),
                 "SELECT name, key_id, public_key, owns, joined, revoked_at, revoked_why,"
                 " last_seen, last_seq, signals, rejected, cursor FROM members"),
+    "member_proxies": (("member", "proxies", "declared"),
+                       "SELECT member, proxies, declared FROM member_proxies"),
     "batches": (("member", "seq", "digest", "received", "count", "first_signal"),
                 "SELECT member, seq, digest, received, count, first_signal FROM batches"),
     "signals": (("id", "member", "seq", "kind", "target", "scenario", "count", "first_seen",

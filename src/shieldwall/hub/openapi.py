@@ -8,11 +8,13 @@ import msgspec
 
 from shieldwall import __version__
 from shieldwall.decisions.codec import DecisionPage
+from shieldwall.governance.admission import AdmissionRequest, SignedWelcome
 from shieldwall.governance.checkpoint import SignedCheckpoint
 from shieldwall.hub.api import LeaveResponse
 from shieldwall.hub.disputes import Dispute, DisputeAnswer
 from shieldwall.hub.join import JoinRequest, JoinResponse
 from shieldwall.hub.problem import Problem
+from shieldwall.hub.proxies import ProxiesAnswer, ProxyDeclaration
 from shieldwall.signals.envelope import Ack, Envelope
 
 _SIGNED: list[dict[str, list[str]]] = [
@@ -42,7 +44,8 @@ def openapi_document() -> dict[str, Any]:
     """The document served at ``/openapi.json``."""
     _, components = msgspec.json.schema_components(
         [Envelope, Ack, DecisionPage, JoinRequest, JoinResponse, LeaveResponse, Dispute,
-         DisputeAnswer, Problem, SignedCheckpoint],
+         DisputeAnswer, Problem, SignedCheckpoint, AdmissionRequest, SignedWelcome,
+         ProxyDeclaration, ProxiesAnswer],
         ref_template="#/components/schemas/{name}",
     )
     cursor_param = {
@@ -147,6 +150,21 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/join/admitted": {
+                "post": {
+                    "summary": "Under a council: the signed welcome of a member admitted by vote",
+                    "security": _SIGNED,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/AdmissionRequest"}}},
+                    },
+                    "responses": {
+                        "200": _json("SignedWelcome", "What a join token would have carried"),
+                        **_problems(400, 401, 403, 404, 408, 413),
+                    },
+                }
+            },
             "/v1/leave": {
                 "post": {
                     "summary": "Leave the alliance (revokes the signing key)",
@@ -165,6 +183,19 @@ def openapi_document() -> dict[str, Any]:
                         "schema": {"$ref": "#/components/schemas/Dispute"}}}},
                     "responses": {
                         "200": _json("DisputeAnswer", "What the dispute led to"),
+                        **_problems(400, 401, 408, 413, 503),
+                    },
+                }
+            },
+            "/v1/proxies": {
+                "post": {
+                    "summary": "Declare the member's reverse proxies (its own detections of them"
+                               " are refused; a new declaration replaces the last)",
+                    "security": _SIGNED,
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/ProxyDeclaration"}}}},
+                    "responses": {
+                        "200": _json("ProxiesAnswer", "The proxies stored, canonical and sorted"),
                         **_problems(400, 401, 408, 413, 503),
                     },
                 }

@@ -36,6 +36,7 @@ from shieldwall.hub.policy import Policy
 from shieldwall.hub.policy_config import PolicyConfig
 from shieldwall.hub.policy_view import build_policy, member_protections
 from shieldwall.hub.protections import Protections
+from shieldwall.hub.proxies import guard_ranges
 from shieldwall.hub.trust import quarantines
 from shieldwall.signals.envelope import Ack, OpenedEnvelope
 
@@ -112,7 +113,8 @@ class Writer:
         #: The council this hub runs under (gate, policy version, chain), if any.
         self.governed: HubCouncil | None = None
         #: scenario -> alliance rule version (``name@version``) of the enforcing arsenal rules,
-        #: kept by :mod:`shieldwall.hub.arsenal_api`: every decision names the rule that caused it.
+        #: kept by :mod:`shieldwall.hub.arsenal_api`: what a decision names when its signal
+        #: named no rule (an older agent).
         self.rules: dict[str, str] = {}
         self.crashes = 0
 
@@ -211,7 +213,7 @@ class Writer:
         policy = await build_policy(self.ledger, self.config, self.base, now)
         self.intake = Intake(
             policy, await self.ledger.last_seqs(), self.signals_per_hour, self.operators,
-            member_guards(await self.ledger.members()),
+            member_guards(await self.ledger.members(), guard_ranges(await self.ledger.declared_proxies())),
         )
         self.intake.restore_volume(await self.ledger.recent_volume(now - 3600.0), now)
         self._reload_needed = False
@@ -335,8 +337,10 @@ class Writer:
             step.group.decisions = [msgspec.structs.replace(d, policy=version)
                                     for d in step.group.decisions]
         if self.rules:
-            step.group.decisions = [msgspec.structs.replace(d, rule=self.rules.get(d.scenario, d.rule))
-                                    for d in step.group.decisions]
+            # The signal's own rule version first (agents name it); else the published set's.
+            step.group.decisions = [
+                msgspec.structs.replace(d, rule=d.rule or self.rules.get(d.scenario, ""))
+                for d in step.group.decisions]
         return _Prepared(step, items)
 
     def _retry_alone(self, prepared: _Prepared, error: Exception, attempted: bool = True) -> None:

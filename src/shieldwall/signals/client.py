@@ -211,6 +211,23 @@ class HubClient:
             return response
         raise HubError("; ".join(errors))
 
+    async def declare_proxies(self, proxies: Sequence[str]) -> list[str]:
+        """Tell the hub the reverse proxies in front of this member (``POST /v1/proxies``).
+
+        Returns what the hub stored (canonical, sorted); an empty list withdraws the last
+        declaration. Raises :class:`SignalError` when the hub refuses it (say, a network
+        wider than it takes), :class:`HubError` when no address answers.
+        """
+        body = msgspec.json.encode({"proxies": list(proxies)})
+        response = await self.request("POST", "/v1/proxies", body)
+        try:
+            stored = msgspec.json.decode(response.content, type=dict[str, object])["proxies"]
+        except (msgspec.DecodeError, KeyError) as exc:
+            raise HubError(f"hub sent an unreadable answer to the proxy declaration: {exc}") from None
+        if not isinstance(stored, list) or not all(isinstance(p, str) for p in stored):
+            raise HubError("hub sent an unreadable answer to the proxy declaration")
+        return stored
+
     async def leave(self) -> None:
         """Revoke this member's key at the hub and forget the membership locally."""
         await self.request("POST", "/v1/leave", b"{}")

@@ -28,6 +28,7 @@ from shieldwall.hub.ledger.storage import (
     DecisionRecord,
     InviteRecord,
     JournalEntry,
+    MemberChange,
     MemberRecord,
     StoredDecision,
     StoredJournalEntry,
@@ -53,6 +54,8 @@ CREATE TABLE IF NOT EXISTS members (
     last_seen REAL NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
     signals INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
     cursor INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS member_proxies (
+    member TEXT PRIMARY KEY, proxies TEXT NOT NULL, declared REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
     member TEXT NOT NULL, seq INTEGER NOT NULL, digest TEXT NOT NULL, received REAL NOT NULL,
     count INTEGER NOT NULL, first_signal INTEGER NOT NULL DEFAULT 0,
@@ -140,6 +143,46 @@ def _insert_journal(conn: sqlite3.Connection, entries: Sequence[JournalEntry]) -
         )
         ids.append(int(cur.lastrowid or 0))
     return ids
+
+
+def _change_members(conn: sqlite3.Connection, change: MemberChange, now: float) -> None:
+    """Inside the caller's transaction: register ``change.admit``, revoke ``change.revoke``."""
+    member = change.admit
+    if member is not None:
+        if conn.execute("SELECT 1 FROM members WHERE name = ? OR key_id = ?",
+                        (member.name, member.key_id)).fetchone() is not None:
+            raise HubError(f"a member named {member.name!r} (or with this key) already exists")
+        conn.execute(
+            "INSERT INTO members (name, key_id, public_key, owns, joined) VALUES (?,?,?,?,?)",
+            (member.name, member.key_id, member.public_key,
+             msgspec.json.encode(list(member.owns)).decode(), now),
+        )
+    if change.revoke and conn.execute(
+        "UPDATE members SET revoked_at = COALESCE(revoked_at, ?), revoked_why = ? WHERE name = ?",
+        (now, change.why, change.revoke),
+    ).rowcount == 0:
+        raise HubError(f"no member named {change.revoke!r}; see `shieldwall hub members`")
+
+
+#: Rows per INSERT statement when a group is written. sqlite3 lets go of the GIL for each
+#: statement's step and must win it back from the busy event loop before binding the
+#: next: one statement per row paid that hand-over for every signal. One statement for
+#: hundreds of rows pays it once (measured in bench/hub_replicas.py: see the README).
+ROWS_PER_STATEMENT = 500
+
+
+def _insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``head VALUES (...), (...), ...``: ``rows`` (all of one width) in few statements."""
+    if not rows:
+        return
+    width = len(rows[0])
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(ROWS_PER_STATEMENT, limit // width))
+    marks = "(" + ",".join("?" * width) + ")"
+    for start in range(0, len(rows), per):
+        chunk = rows[start:start + per]
+        conn.execute(f"{head} VALUES {','.join([marks] * len(chunk))}",
+                     [value for row in chunk for value in row])
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -500,6 +543,28 @@ class SQLiteLedger:
         rows = self._reader().execute(f"SELECT {_MEMBER_COLUMNS} FROM members ORDER BY name")
         return [_member(r) for r in rows]
 
+    async def declare_proxies(self, name: str, proxies: Sequence[str], now: float) -> None:
+        """Replace ``name``'s declared reverse proxies (hub/proxies.py); empty withdraws them."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT revoked_at FROM members WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] is not None:
+                raise HubError(f"no active member named {name!r} to declare proxies for")
+            if proxies:
+                conn.execute(
+                    "INSERT OR REPLACE INTO member_proxies (member, proxies, declared) VALUES (?, ?, ?)",
+                    (name, msgspec.json.encode(list(proxies)).decode(), now),
+                )
+            else:
+                conn.execute("DELETE FROM member_proxies WHERE member = ?", (name,))
+
+        await self._on_writer(work)
+
+    async def declared_proxies(self) -> dict[str, tuple[str, ...]]:
+        """member -> its declared reverse proxies."""
+        rows = self._reader().execute("SELECT member, proxies FROM member_proxies ORDER BY member")
+        return {member: tuple(msgspec.json.decode(text, type=list[str])) for member, text in rows}
+
     async def member_by_key(self, key_id: str) -> MemberRecord | None:
         """The member owning ``key_id``, revoked or not."""
         row = self._reader().execute(
@@ -539,10 +604,10 @@ class SQLiteLedger:
                 ).fetchone()
                 base = max(int(head), int(sequence[0]) if sequence else 0)
                 cursors = list(range(base + 1, base + 1 + len(group.decisions)))
-                conn.executemany(
+                _insert_rows(
+                    conn,
                     "INSERT INTO decisions (cursor, action, target, until, scenario, origin,"
-                    " created, charged, evidence, policy, rule, drill)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " created, charged, evidence, policy, rule, drill)",
                     [
                         (c, d.action, d.target, d.until, d.scenario, d.origin, d.created,
                          d.charged, d.evidence, d.policy, d.rule, d.drill)
@@ -557,10 +622,10 @@ class SQLiteLedger:
                      for b in group.batches],
                 )
                 encode = msgspec.json.encode
-                conn.executemany(
+                _insert_rows(
+                    conn,
                     "INSERT INTO signals (member, seq, kind, target, scenario, count, first_seen,"
-                    " last_seen, duration, received, reason, evidence, outcome, note, decision)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " last_seen, duration, received, reason, evidence, outcome, note, decision)",
                     [
                         (
                             r.member, r.seq, r.signal.kind, r.signal.target, r.signal.scenario,
@@ -740,6 +805,29 @@ class SQLiteLedger:
             StoredJournalEntry(id=int(i), kind=str(k), key=str(y), at=float(a), body=bytes(b))
             for i, k, y, a, b in rows
         ]
+
+    async def carry_out(self, record: JournalEntry, change: MemberChange) -> bool:
+        """The act's change and its record in one transaction, unless its record is there."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT 1 FROM journal WHERE kind = ? AND key = ? LIMIT 1",
+                                (record.kind, record.key)).fetchone() is not None:
+                    conn.execute("ROLLBACK")
+                    return False
+                _change_members(conn, change, record.at)
+                _insert_journal(conn, [record])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return True
+
+        try:
+            return await self._on_writer(work)
+        except sqlite3.Error as exc:
+            raise HubError(f"carrying out the council act failed, nothing was written: {exc}") from None
 
     async def changed_elsewhere(self) -> bool:
         """Whether another connection committed since the last call (first call: False)."""

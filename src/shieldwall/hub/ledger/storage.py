@@ -145,6 +145,16 @@ class StoredJournalEntry(msgspec.Struct, frozen=True):
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """What a council act does to membership, carried out with its journal record
+    (:meth:`Ledger.carry_out`): register ``admit``, or revoke member ``revoke`` for ``why``."""
+
+    admit: MemberRecord | None = None
+    revoke: str = ""
+    why: str = ""
+
+
 @dataclass(slots=True)
 class WriteGroup:
     """Everything one group commit writes, in one transaction."""
@@ -228,6 +238,13 @@ class Ledger(Protocol):
     async def members(self) -> list[MemberRecord]:
         """Every member, active or not, by name."""
 
+    async def declare_proxies(self, name: str, proxies: Sequence[str], now: float) -> None:
+        """Replace active member ``name``'s declared reverse proxies (checked networks; empty
+        withdraws them); raises HubError if there is no such active member."""
+
+    async def declared_proxies(self) -> dict[str, tuple[str, ...]]:
+        """member -> its declared reverse proxies (members that declared none are absent)."""
+
     async def member_by_key(self, key_id: str) -> MemberRecord | None:
         """The member that owns ``key_id``."""
 
@@ -275,6 +292,12 @@ class Ledger(Protocol):
     ) -> list[StoredJournalEntry]:
         """Entries of ``kind`` (and ``key``) with an id above ``after``, oldest first
         (or newest first), at most ``limit``."""
+
+    async def carry_out(self, record: JournalEntry, change: MemberChange) -> bool:
+        """Carry out one act once: apply ``change`` and append ``record`` in one transaction,
+        unless an entry of the record's kind and key exists (then write nothing, return
+        False). Raises HubError (nothing written) if the change is refused; on PostgreSQL
+        it is fenced by the leader's epoch like a decision (``FencedError``)."""
 
     async def changed_elsewhere(self) -> bool:
         """True when another process or replica wrote since the last call."""

@@ -20,12 +20,13 @@ import asyncpg
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import HubError
-from shieldwall.hub.ledger.postgres import decision_log, journal, membership, rows, signals
+from shieldwall.hub.ledger.postgres import decision_log, journal, membership, roster, rows, signals
 from shieldwall.hub.ledger.postgres.lease import Lease, Role
 from shieldwall.hub.ledger.postgres.schema import migrate, redacted, require_current
 from shieldwall.hub.ledger.storage import (
     InviteRecord,
     JournalEntry,
+    MemberChange,
     MemberRecord,
     StoredDecision,
     StoredJournalEntry,
@@ -204,6 +205,16 @@ class PostgresLedger:
         async with self._conn() as conn:
             return await membership.members(conn)
 
+    async def declare_proxies(self, name: str, proxies: Sequence[str], now: float) -> None:
+        """Replace ``name``'s declared reverse proxies (hub/proxies.py); empty withdraws them."""
+        async with self._writing("storing the declared proxies") as conn:
+            await membership.declare_proxies(conn, name, proxies, now)
+
+    async def declared_proxies(self) -> dict[str, tuple[str, ...]]:
+        """member -> its declared reverse proxies."""
+        async with self._conn() as conn:
+            return await membership.declared_proxies(conn)
+
     async def member_by_key(self, key_id: str) -> MemberRecord | None:
         """The member owning ``key_id``, revoked or not."""
         async with self._conn() as conn:
@@ -295,6 +306,39 @@ class PostgresLedger:
         """Entries of ``kind`` (and ``key``) with an id above ``after``."""
         async with self._conn() as conn:
             return await journal.read(conn, kind, key, after, limit, newest_first)
+
+    # -- the shared readiness roster (not policy input: no change counted) --------------
+    async def roster_put(self, entries: Sequence[roster.Row]) -> None:
+        """Upsert members' latest roster entries (see :mod:`.roster`)."""
+        async with self._conn() as conn:
+            await roster.put(conn, entries)
+
+    async def roster_since(self, seen: float) -> list[roster.Row]:
+        """Roster rows heard after ``seen``."""
+        async with self._conn() as conn:
+            return await roster.since(conn, seen)
+
+    async def carry_out(self, record: JournalEntry, change: MemberChange) -> bool:
+        """Under this replica's epoch (fenced as a decision is): the act's change and its
+        record in one transaction, unless its record is there already.
+
+        A leader deposed between reading the journal and carrying an act out is refused
+        here (the new leader's epoch has begun), so the act is carried out once, by the
+        new leader, whichever of the two gets here first.
+        """
+        epoch = self.epoch
+        if epoch is None:
+            raise decision_log.FencedError(
+                "this replica does not lead, so it cannot carry out council acts; nothing was"
+                " written"
+            )
+        async with self._writing("carrying out the council act") as conn:
+            await decision_log.fence(conn, epoch)
+            if await journal.exists(conn, record.kind, record.key):
+                return False
+            await membership.change(conn, change, record.at)
+            await journal.append(conn, [record])
+        return True
 
 
 if TYPE_CHECKING:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from shieldwall.errors import HubError
 from shieldwall.hub.ledger.postgres import rows
-from shieldwall.hub.ledger.storage import InviteRecord, MemberRecord, WriteGroup
+from shieldwall.hub.ledger.storage import InviteRecord, MemberChange, MemberRecord, WriteGroup
 
 if TYPE_CHECKING:
     import asyncpg
@@ -71,10 +74,48 @@ async def revoke(conn: asyncpg.Connection, name: str, why: str, now: float) -> M
     return rows.member(row)
 
 
+async def change(conn: asyncpg.Connection, change: MemberChange, now: float) -> None:
+    """In the caller's transaction: register ``change.admit``, revoke ``change.revoke``."""
+    if change.admit is not None:
+        member = change.admit
+        taken = await conn.fetchval(
+            "SELECT 1 FROM members WHERE name = $1 OR key_id = $2", member.name, member.key_id
+        )
+        if taken is not None:
+            raise HubError(f"a member named {member.name!r} (or with this key) already exists")
+        await conn.execute(
+            "INSERT INTO members (name, key_id, public_key, owns, joined) VALUES ($1,$2,$3,$4,$5)",
+            member.name, member.key_id, member.public_key, rows.ranges_text(member.owns), now,
+        )
+    if change.revoke:
+        await revoke(conn, change.revoke, change.why, now)
+
+
 async def members(conn: asyncpg.Connection) -> list[MemberRecord]:
     """Every member by name."""
     found = await conn.fetch(f"SELECT {rows.MEMBER_COLUMNS} FROM members ORDER BY name")
     return [rows.member(r) for r in found]
+
+
+async def declare_proxies(conn: asyncpg.Connection, name: str, proxies: Sequence[str], now: float) -> None:
+    """In the caller's transaction: replace ``name``'s declared proxies (empty: withdraw)."""
+    revoked = await conn.fetchrow("SELECT revoked_at FROM members WHERE name = $1", name)
+    if revoked is None or revoked["revoked_at"] is not None:
+        raise HubError(f"no active member named {name!r} to declare proxies for")
+    if proxies:
+        await conn.execute(
+            "INSERT INTO member_proxies (member, proxies, declared) VALUES ($1, $2, $3)"
+            " ON CONFLICT (member) DO UPDATE SET proxies = EXCLUDED.proxies, declared = EXCLUDED.declared",
+            name, rows.ranges_text(tuple(proxies)), now,
+        )
+    else:
+        await conn.execute("DELETE FROM member_proxies WHERE member = $1", name)
+
+
+async def declared_proxies(conn: asyncpg.Connection) -> dict[str, tuple[str, ...]]:
+    """member -> its declared reverse proxies."""
+    found = await conn.fetch("SELECT member, proxies FROM member_proxies ORDER BY member")
+    return {str(r["member"]): tuple(msgspec.json.decode(str(r["proxies"]), type=list[str])) for r in found}
 
 
 async def by_key(conn: asyncpg.Connection, key_id: str) -> MemberRecord | None:
