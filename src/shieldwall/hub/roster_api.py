@@ -25,6 +25,7 @@ from shieldwall.hub.config import HubConfig
 from shieldwall.hub.ledger.storage import JournalEntry, Ledger
 from shieldwall.hub.problem import ProblemError
 from shieldwall.hub.roster_keeper import RosterKeeper
+from shieldwall.hub.roster_share import RosterShare, SharedRoster
 from shieldwall.readiness.applied import APPLIED_EVERY, APPLIED_KIND, accept, encode_record
 from shieldwall.readiness.heartbeat import (
     MAX_HEARTBEAT_BODY,
@@ -97,8 +98,13 @@ async def roster_lifespan(app: Starlette, config: HubConfig) -> AsyncIterator[Ro
     """Inside the hub's lifespan: load the roster, sweep it under supervision, feed the
     writer's policy the members whose reports do not count (``app.state.roster``)."""
     hub: api.HubContext = app.state.hub
-    keeper = RosterKeeper(hub.ledger, hub.clock, grace=config.readiness_grace)
+    # A PostgreSQL replica desk leads while it holds a writer; a single hub always does.
+    keeper = RosterKeeper(hub.ledger, hub.clock, grace=config.readiness_grace,
+                          leading=lambda: getattr(hub.writer, "writer", hub.writer) is not None)
     await keeper.load()
+    share = RosterShare(hub.ledger, keeper) if isinstance(hub.ledger, SharedRoster) else None
+    if share is not None:  # PostgreSQL: one roster for every replica (hub.roster_share)
+        await share.start()
     packs, policy = alliance_versions(config)
     context = RosterContext(keeper, packs, policy)
     app.state.roster = context
@@ -106,6 +112,8 @@ async def roster_lifespan(app: Starlette, config: HubConfig) -> AsyncIterator[Ro
     hub.writer.discounted = lambda: keeper.discounted
     supervisor = Supervisor()
     supervisor.start("roster.sweep", keeper.run)
+    if share is not None:
+        supervisor.start("roster.share", share.run)
     try:
         yield context
     finally:

@@ -186,7 +186,7 @@ class Monitor:
             answer = decode_answer(response.content)
             self.applied.sent(applied)
         except SignalError as exc:
-            if exc.reason == "malformed" and applied:
+            if exc.reason == "malformed" and applied and "applied" in str(exc):
                 # A hub older than ``applied`` refuses the unknown field: beat without it.
                 self._hub_takes_applied = False
                 self.applied.sent(applied)
