@@ -90,17 +90,17 @@ class Institutions:
         skews = {} if roster is None else {
             name: e.skew for name, e in roster.roster.items() if e.skew is not None}
         real = await real_figures(hub.ledger, recent, self._propagation, skews, now)
+        measured = (f"{len(real.latencies)} measured" if real.latencies or real.waiting
+                    else "none measured yet (members report when they applied each block"
+                         " in their heartbeats)")
         notes = [
-            "Detection (the earliest evidence's log time, corrected for the member's clock"
-            " skew) to the moment the last member expected to enforce it (ready, not owning"
-            " the target) applied the block, from the members' heartbeats."
-            if real.latencies or real.waiting else
-            "No real block measured yet: members report when they applied each decision"
-            " in their heartbeats.",
-            f"Real decisions: {len(real.latencies)} measured"
+            "Measured: detection (the earliest evidence's log time, corrected for that"
+            " member's clock skew; drills: the injected line's detection) to the moment the"
+            " last member expected to enforce the block (ready when it was decided, not"
+            " owning the target) applied it.",
+            f"Real decisions: {measured}"
             + (f", {real.waiting} waiting for a member (or given up on after"
-               f" {GIVE_UP_AFTER / 60:.0f} min)"
-               if real.waiting else "")
+               f" {GIVE_UP_AFTER / 60:.0f} min)" if real.waiting else "")
             + (f", {real.undetected} without a live detection (operator bans, replayed logs)"
                if real.undetected else "") + ".",
             f"Drills: {len(drills)} of the last {len(reports)} report(s) blocked on every"
