@@ -35,6 +35,16 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_session_cluster() -> Generator[object, None, None]:
+    """One private PostgreSQL cluster for the whole run (each test takes a database of its
+    own); modules bind it with ``cluster = pg_cluster_fixture()``. One initdb, not one per module."""
+    from tests.integration.pg_cluster import running_cluster
+
+    with running_cluster() as cluster:
+        yield cluster
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

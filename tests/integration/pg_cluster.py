@@ -164,13 +164,14 @@ def running_cluster(fsync: bool = False) -> Iterator[PgCluster]:
         cluster.stop()
 
 
-def pg_cluster_fixture() -> Callable[[], Iterator[PgCluster]]:
-    """A module-scoped pytest fixture yielding a private cluster, for a test module to bind
-    to a name (``cluster = pg_cluster_fixture()``): one initdb per module, a database per test."""
+def pg_cluster_fixture() -> Callable[..., PgCluster]:
+    """A module-scoped pytest fixture giving the run's private cluster, for a test module to
+    bind to a name (``cluster = pg_cluster_fixture()``): one initdb per run (the session
+    fixture ``pg_session_cluster`` in tests/conftest.py), a database per test. Databases,
+    advisory locks and LISTEN channels are per database, so tests sharing it do not meet."""
 
     @pytest.fixture(scope="module")
-    def cluster() -> Iterator[PgCluster]:
-        with running_cluster() as running:
-            yield running
+    def cluster(pg_session_cluster: PgCluster) -> PgCluster:
+        return pg_session_cluster
 
     return cluster

@@ -1,6 +1,7 @@
 """SIGKILL the hub while members send: every acknowledged batch survives exactly once.
 
-The hub runs as a real `shieldwall hub serve` process; the test kills it with
+On both backends (SQLite; PostgreSQL with one replica). The hub runs as a real
+`shieldwall hub serve` process; the test kills it with
 SIGKILL (by the PID it started) in the middle of a stream of batches, starts it
 again on the same data, and then checks the ledger and a follower's view.
 """
@@ -24,6 +25,7 @@ from shieldwall.signals.client import HubClient
 from shieldwall.signals.envelope import Ack
 from shieldwall.signals.signal import Signal
 from tests.integration.hub_harness import init_hub, ledger_of, new_member
+from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 BATCHES = 60
 PER_BATCH = 15  # 900 decisions: under the default 1000-per-member-per-hour limit
@@ -61,8 +63,15 @@ def batch(number: int) -> list[Signal]:
     ]
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> HubConfig:
+cluster = pg_cluster_fixture()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
+    if request.param == "postgresql":
+        pg: PgCluster = request.getfixturevalue("cluster")
+        return init_hub(tmp_path / "hub", "--database", pg.new_database())
     return init_hub(tmp_path / "hub")
 
 

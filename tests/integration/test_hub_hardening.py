@@ -1,8 +1,10 @@
 """Hub hardening (issue 10): one hostile member, client or disk fault must not take it down.
 
 Each test reproduces one finding against a real hub over HTTPS on loopback, with
-real SQLite and real member clients, then holds the line. Raw TLS sockets stand
-in for clients that misbehave below HTTP (half-sent headers or bodies).
+real member clients, then holds the line, on both backends (SQLite; PostgreSQL with
+one replica) except the findings about the SQLite file itself (F8's damaged WAL, F9,
+F10). Raw TLS sockets stand in for clients that misbehave below HTTP (half-sent
+headers or bodies).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from shieldwall.errors import HubError, SignalError
 from shieldwall.hub.admin import expel
 from shieldwall.hub.config import HubConfig
 from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.hub.replication import ReplicaDesk
+from shieldwall.hub.server import HubServer
+from shieldwall.hub.writer import Writer
 from shieldwall.signals.client import HubClient, join
 from shieldwall.signals.envelope import Envelope, EnvelopeBody, body_digest, seal_envelope
 from shieldwall.signals.keys import new_seed
@@ -46,14 +51,28 @@ from tests.integration.hub_harness import (
     new_member,
     running_hub,
 )
+from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 
 def brute(target: str) -> Signal:
     return Signal(kind="detection", target=target, scenario="ssh-bruteforce", count=6)
 
 
+cluster = pg_cluster_fixture()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
+    if request.param == "postgresql":
+        pg: PgCluster = request.getfixturevalue("cluster")
+        return init_hub(tmp_path / "hub", "--database", pg.new_database())
+    return init_hub(tmp_path / "hub")
+
+
 @pytest.fixture
-def hub_config(tmp_path: Path) -> HubConfig:
+def sqlite_hub_config(tmp_path: Path) -> HubConfig:
+    """For the findings about the SQLite file itself (deleted, read-only, a damaged WAL)."""
     return init_hub(tmp_path / "hub")
 
 
@@ -132,6 +151,15 @@ async def until(check: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+def deciding_writer(server: HubServer) -> Writer:
+    """The writer that runs the policy: the hub's own, or on PostgreSQL the leader's."""
+    writer = hub_context(server).writer
+    if isinstance(writer, ReplicaDesk):
+        assert writer.writer is not None, "the only replica should lead"
+        return writer.writer
+    return writer
+
+
 # -- F1: oversize integers -----------------------------------------------------------------
 def sealed_anyway(state: MemberState, seq: int, signal: Signal) -> bytes:
     """A correctly signed envelope whatever its values (what a hostile member sends)."""
@@ -162,17 +190,19 @@ async def test_f1_an_oversize_integer_is_a_400_naming_the_field_and_others_are_a
                 return await client.post("/v1/signals", content=poison,
                                          headers=signed(mallory, poison))
 
-        async def honest(i: int) -> int:
-            async with HubClient(alice) as client:
-                return len((await client.send([brute(f"45.13.8.{i}")])).decisions)
+        async def honest(client: HubClient, i: int) -> int:
+            return len((await client.send([brute(f"45.13.8.{i}")])).decisions)
 
-        results = await asyncio.gather(*(poison_once() for _ in range(20)),
-                                       *(honest(i) for i in range(20)))
+        # One client for alice, as an agent has: it sends her envelopes in sequence order
+        # (separate clients racing each other would have the later sequence land first).
+        async with HubClient(alice) as client:
+            results = await asyncio.gather(*(poison_once() for _ in range(20)),
+                                           *(honest(client, i) for i in range(20)))
         poisoned = [r for r in results if isinstance(r, httpx.Response)]
         assert {r.status_code for r in poisoned} == {400}
         assert all(field in r.json()["detail"] for r in poisoned)
         assert [r for r in results if isinstance(r, int)] == [1] * 20
-        assert hub_context(server).writer.crashes == 0
+        assert deciding_writer(server).crashes == 0
     async with ledger_of(hub_config) as ledger:
         assert await ledger.head() == 20
 
@@ -357,20 +387,20 @@ async def test_f12_a_stranger_knowing_a_key_id_cannot_raise_its_rejected_count(
 
 
 # -- F9, F10: a missing or read-only ledger ------------------------------------------
-def test_f9_a_deleted_ledger_is_an_error_not_a_new_empty_hub(hub_config: HubConfig) -> None:
-    hub_config.ledger_path.unlink()
-    result = CliRunner().invoke(cli, ["hub", "serve", "--data", str(hub_config.data_dir)])
+def test_f9_a_deleted_ledger_is_an_error_not_a_new_empty_hub(sqlite_hub_config: HubConfig) -> None:
+    sqlite_hub_config.ledger_path.unlink()
+    result = CliRunner().invoke(cli, ["hub", "serve", "--data", str(sqlite_hub_config.data_dir)])
     assert result.exit_code != 0
     assert "hub init" in result.output and "restore" in result.output
-    assert not hub_config.ledger_path.exists()
+    assert not sqlite_hub_config.ledger_path.exists()
 
 
 async def test_f10_a_ledger_refusing_writes_fails_readyz_while_healthz_stays_ok(
-    hub_config: HubConfig, tmp_path: Path
+    sqlite_hub_config: HubConfig, tmp_path: Path
 ) -> None:
-    async with running_hub(hub_config) as server:
-        alice = await new_member(hub_config, tmp_path / "a", "alice")
-        base = f"https://{hub_config.listen}"
+    async with running_hub(sqlite_hub_config) as server:
+        alice = await new_member(sqlite_hub_config, tmp_path / "a", "alice")
+        base = f"https://{sqlite_hub_config.listen}"
         async with httpx.AsyncClient(verify=False) as client:
             assert (await client.get(base + "/readyz")).status_code == 200
             ledger = hub_context(server).ledger
@@ -397,15 +427,15 @@ async def test_f10_a_ledger_refusing_writes_fails_readyz_while_healthz_stays_ok(
 
 # -- F8: a ledger that went back ------------------------------------------------------
 async def test_f8_a_flipped_byte_in_the_wal_makes_the_hub_refuse_to_serve_then_recover(
-    hub_config: HubConfig, tmp_path: Path
+    sqlite_hub_config: HubConfig, tmp_path: Path
 ) -> None:
     copy = tmp_path / "crashed"
-    async with running_hub(hub_config) as server:
-        alice = await new_member(hub_config, tmp_path / "a", "alice")
+    async with running_hub(sqlite_hub_config) as server:
+        alice = await new_member(sqlite_hub_config, tmp_path / "a", "alice")
         async with HubClient(alice) as client:
             for i in range(40):
                 await client.send([brute(f"45.13.7.{i}")])
-        mark = hub_config.ledger_path.with_name("ledger.db.head")
+        mark = sqlite_hub_config.ledger_path.with_name("ledger.db.head")
 
         async def marked() -> bool:
             return mark.exists() and b'"head":40' in mark.read_bytes()
@@ -413,7 +443,7 @@ async def test_f8_a_flipped_byte_in_the_wal_makes_the_hub_refuse_to_serve_then_r
         await until(marked)
         assert hub_context(server).feed.head == 40
         # The files as a SIGKILL would leave them (the WAL not yet checkpointed).
-        shutil.copytree(hub_config.data_dir, copy)
+        shutil.copytree(sqlite_hub_config.data_dir, copy)
     wal = copy / "ledger.db-wal"
     data = bytearray(wal.read_bytes())
     assert len(data) > 100_000, "the commits should still be in the WAL"
