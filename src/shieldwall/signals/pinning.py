@@ -2,13 +2,13 @@
 
 The member trusts only certificates whose SHA-256 fingerprint its join token named.
 Replicas that share one certificate need nothing more. Replicas with certificates
-of their own are a pinned *set*; since every hub certificate is self-signed under
-the same subject name, a TLS library handed all of them at once may check a
-replica's certificate against another's key and refuse it. So :class:`Connections`
-keeps one HTTP client per address: it starts trusting every pinned certificate, and
-when an address's certificate is refused it fetches what that address presents and,
-if its fingerprint is pinned, trusts exactly that one there (remembering it in the
-member state when it was missing, a replica that was down at join).
+of their own are a pinned *set*, trusted at every address at once: behind one name
+(a load balancer) each connection may reach a different replica. Every hub
+certificate is self-signed under the same subject name, so the TLS context matches
+the presented certificate exactly against the set (see
+:func:`~shieldwall.signals.member_state.pinned_context`), never by name. A pinned
+certificate missing from the set (its replica was down at join) is fetched when an
+address presents it and refused, and kept in the member state from then on.
 """
 
 from __future__ import annotations
@@ -86,54 +86,72 @@ def pin_certificates(
 
 
 class Connections:
-    """One HTTP client per hub address, each trusting the pinned certificate(s) for it."""
+    """One HTTP client per hub address, each trusting every pinned certificate held."""
 
     def __init__(self, state: MemberState, timeout: httpx.Timeout | float) -> None:
         self.state = state
         self.timeout = timeout
-        self._clients: dict[str, httpx.AsyncClient] = {}
-        #: Addresses whose own pinned certificate is known: trusted alone there.
-        self._own: dict[str, str] = {}
+        #: address -> (the certificates its client trusts, the client)
+        self._clients: dict[str, tuple[str, httpx.AsyncClient]] = {}
 
     def http(self, address: str) -> httpx.AsyncClient:
         """The client for ``address`` (created on first use)."""
-        client = self._clients.get(address)
-        if client is None:
-            context = pinned_context(self._own.get(address, self.state.cert_pem))
-            client = httpx.AsyncClient(verify=context, timeout=self.timeout)
-            self._clients[address] = client
-        return client
+        entry = self._clients.get(address)
+        if entry is None:
+            client = httpx.AsyncClient(verify=pinned_context(self.state.cert_pem),
+                                       timeout=self.timeout)
+            entry = self._clients[address] = (self.state.cert_pem, client)
+        return entry[1]
 
     async def repin(self, address: str, error: BaseException) -> bool:
-        """After ``error`` at ``address``: trust its certificate there if it is pinned.
+        """After ``error`` at ``address``: trust a pinned certificate it presents, if missing.
 
-        ``True`` when ``address`` should now be trusted where it was refused. Only a
-        certificate refusal with several fingerprints pinned is worth the extra look.
+        ``True`` when ``address`` should now be tried again: its client was built before
+        the last certificate was learnt, or the certificate it presents was pinned but
+        not held (its replica was down at join). With every pin held, a refusal is a
+        certificate outside the set, and stays one.
         """
-        if (len(self.state.fingerprints) < 2 or address in self._own
-                or "CERTIFICATE_VERIFY_FAILED" not in str(error)):
+        if len(self.state.fingerprints) < 2 or "CERTIFICATE_VERIFY_FAILED" not in str(error):
             return False
-        try:
-            pem = await asyncio.to_thread(
-                fetch_pinned_certificate, address, self.state.fingerprints, 5.0
-            )
-        except HubError as exc:
-            log.warning("hub certificate at %s not trusted: %s", address, exc)
-            return False
-        if certificate_fingerprints(pem)[0] not in certificate_fingerprints(self.state.cert_pem):
+        entry = self._clients.get(address)
+        stale = entry is not None and entry[0] != self.state.cert_pem
+        if not stale:
+            if not self.state.missing_pins():
+                return False
+            pem = await self._missing_certificate(address)
+            if pem is None:
+                return False
             # A replica that was down at join: remember its certificate from now on.
             self.state = replace(self.state, cert_pem=self.state.cert_pem + pem)
             await asyncio.to_thread(save_member_state, self.state)
-        self._own[address] = pem
         old = self._clients.pop(address, None)
         if old is not None:
-            await old.aclose()
+            await old[1].aclose()
         return True
+
+    async def _missing_certificate(self, address: str) -> str | None:
+        """A pinned certificate ``address`` presents that is not held yet, or ``None``.
+
+        Behind a balancer each look is a new connection and may reach another replica
+        than the one refused, so it looks once more than certificates are missing.
+        """
+        held = certificate_fingerprints(self.state.cert_pem)
+        for _ in range(len(self.state.missing_pins()) + 1):
+            try:
+                pem = await asyncio.to_thread(
+                    fetch_pinned_certificate, address, self.state.fingerprints, 5.0
+                )
+            except HubError as exc:
+                log.warning("hub certificate at %s not trusted: %s", address, exc)
+                return None
+            if certificate_fingerprints(pem)[0] not in held:
+                return pem
+        return None
 
     async def aclose(self) -> None:
         """Close every client."""
         clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
+        for _, client in clients:
             await client.aclose()
 
 
