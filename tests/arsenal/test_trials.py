@@ -17,8 +17,9 @@ from shieldwall.arsenal import active, changes
 from shieldwall.arsenal.engine import Engine, detections_of
 from shieldwall.arsenal.figures import Figures
 from shieldwall.arsenal.regression import Outcome
-from shieldwall.arsenal.repository import TRIALS, Repository, _serializer, signer_of
+from shieldwall.arsenal.repository import Repository, _serializer, signer_of
 from shieldwall.arsenal.rule import parse_rule
+from shieldwall.arsenal.trials import ROLE as TRIALS
 from shieldwall.arsenal.trials import SKEW, trial_path
 from shieldwall.arsenal.updater import Source, update
 from shieldwall.errors import ArsenalError
