@@ -70,6 +70,19 @@ async def test_a_pull_makes_another_folder_byte_identical_and_ignores_paths_outs
     assert not (tmp_path / "escaped").exists()
 
 
+async def test_the_first_push_into_an_empty_ledger_copies_an_arsenal_founded_before(
+    sqlite_hub: HubConfig, tmp_path: Path,
+) -> None:
+    council = Council.new()
+    Repository.create(tmp_path / "a", council.public, 2, council.seeds[:2], council.hub, time.time())
+    repo = Repository(tmp_path / "a")  # a later process: it wrote nothing of what is there
+    repo.refresh_timestamp(council.hub, time.time())
+    async with ledger_of(sqlite_hub) as ledger:
+        assert await push(ledger, repo, time.time()) == len(_files(repo.folder))
+        await pull(ledger, tmp_path / "b")
+    assert _files(tmp_path / "b") == _files(repo.folder)
+
+
 async def _cli(*args: str) -> Result:
     # A replica runs in this event loop: a command that opens the ledger runs in a thread.
     return await asyncio.to_thread(CliRunner().invoke, cli, list(args))

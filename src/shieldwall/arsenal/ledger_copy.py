@@ -36,10 +36,23 @@ def _cursor(folder: Path) -> int:
         return 0
 
 
+def _everything(folder: Path) -> list[str]:
+    """Every published file, targets first and the timestamp last (what a reader needs first)."""
+    files = [p.relative_to(folder).as_posix() for part in ("targets", "metadata")
+             for p in sorted((folder / part).rglob("*")) if p.is_file()]
+    return sorted(files, key=lambda path: (path.startswith("metadata/"), path == "metadata/timestamp.json"))
+
+
 async def push(ledger: Ledger, repo: Repository, now: float) -> int:
     """Append every file ``repo`` wrote since the last push, in one transaction (their order
-    kept, the last write of a path last: timestamp after snapshot after targets)."""
+    kept, the last write of a path last: timestamp after snapshot after targets).
+
+    The first push into a ledger that holds no arsenal file copies the whole folder (an
+    arsenal founded before its hub kept it in the ledger, or restored from a backup).
+    """
     order = list(reversed(dict.fromkeys(reversed(repo.written))))
+    if not await ledger.journal(KIND, limit=1):
+        order = _everything(repo.folder)
     entries = [JournalEntry(KIND, path, now, (repo.folder / path).read_bytes())
                for path in order if _PATH.match(path)]
     if entries:
