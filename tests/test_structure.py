@@ -48,6 +48,7 @@ PURE = (
     "shieldwall.enforcers.nft_ruleset",
     "shieldwall.enforcers.plan",
     "shieldwall.events",
+    "shieldwall.governance.admission",
     "shieldwall.governance.checkpoint",
     "shieldwall.governance.standing",
     "shieldwall.governance.verify",

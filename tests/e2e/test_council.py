@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +32,16 @@ from shieldwall.governance.amend import amend, councillor_card, parse_card
 from shieldwall.governance.charter import charter_digest
 from shieldwall.governance.record import ActRecord, record_digest
 from shieldwall.governance.signatures import sign_digest
-from shieldwall.hub.admin import explain
+from shieldwall.hub.admin import explain, join_hubs
 from shieldwall.hub.config import HubConfig, load_hub_config
 from shieldwall.hub.governance_council import HubCouncil, version_for
 from shieldwall.hub.ledger.storage import DecisionRecord, WriteGroup
 from shieldwall.hub.server import HubServer
-from shieldwall.signals.keys import key_id_of, new_seed, public_key_of
-from shieldwall.signals.member_state import MemberState
+from shieldwall.signals.admitted import join_admitted, load_member_key, make_member_key
+from shieldwall.signals.keys import new_seed
+from shieldwall.signals.member_state import MemberState, load_member_state
 from shieldwall.signals.request_signature import sign_request
-from tests.integration.hub_harness import hub_context, init_hub, ledger_of, new_member, running_hub
+from tests.integration.hub_harness import hub_context, init_hub, ledger_of, running_hub
 from tests.integration.test_agent_hub import ATTACKER, Member, attack_lines, running, until
 
 SECOND = "45.33.99.8"
@@ -92,10 +93,23 @@ class Alliance:
             self.run("sign", str(self.folder), pid, "--key", self.key(name))
         self.run("publish", str(self.folder), pid)
 
-    async def members(self, *names: str) -> list[Member]:
+    async def admit(self, name: str, addresses: Sequence[str] = ()) -> MemberState:
+        """Admit organisation ``name`` by a vote (alice proposes, carol signs) and join it as
+        the admitted member, the way `shieldwall join --keygen` / `--key` do (under a council
+        there are no invites). The hub must be running: it carries the act out."""
+        key = self.root / f"{name}-member.key"
+        public = make_member_key(key)
+        self.run("propose", "admit", str(self.folder), "--key", self.key("alice"), "--member", name,
+                 "--public-key", public)
+        self.vote(["carol"])
+        hubs, pins = join_hubs(self.config)
+        return await join_admitted(load_member_key(key), tuple(addresses) or hubs, pins,
+                                   self.config.charter, self.root / name)
+
+    async def members(self, *names: str, addresses: Sequence[str] = ()) -> list[Member]:
         out = []
         for name in names:
-            await new_member(self.config, self.root / name, name)
+            await self.admit(name, addresses)
             log = self.root / f"{name}-auth.log"
             log.write_text("")
             out.append(Member(self.root / name, log))
@@ -164,7 +178,7 @@ async def test_a_policy_vote_with_k_minus_one_fails_and_with_k_takes_effect_on_t
             assert council_of(server).version != first
             # The queued signal is decided now, under the voted policy, and every member applies it.
             await until(lambda: SECOND in b.blocked(), timeout=30)
-            await until(lambda: any(f["acts"] == 2 for f in notes(b, "council.standing")))
+            await until(lambda: any(f["acts"] == 4 for f in notes(b, "council.standing")))  # a, b: 2, 3
         stored = b.runtime().store.active(time.time())
         assert stored[SECOND].reason == f"charter v1, rule {block['scenario']}"
         assert not notes(b, "decision.refused") and not notes(a, "council.refused")
@@ -239,39 +253,39 @@ async def test_expulsion_by_vote_cuts_the_members_stream_and_key_at_once(allianc
             assert refused.status_code == 401 and "revoked" in refused.text
             async with ledger_of(alliance.config) as ledger:
                 (member,) = [m for m in await ledger.members() if m.name == "b"]
-                (carried,) = await ledger.journal("council", key="2")
-            assert not member.active and "council (act 2)" in member.revoked_why
-            assert b"key of b revoked, 1 open stream(s) ended" in carried.body
+                (carried,) = await ledger.journal("council", key="4")  # a, b admitted: acts 2, 3
+            assert not member.active and "council (act 4)" in member.revoked_why
+            assert b"key of b revoked, its open streams ended" in carried.body
             attack(a, SECOND)  # the rest of the alliance carries on
             await until(lambda: SECOND in a.blocked())
 
 
-async def test_an_admission_by_vote_registers_the_members_key_on_the_hub(alliance: Alliance) -> None:
-    seed = new_seed()
-    key = public_key_of(seed)
+async def test_an_organisation_admitted_by_vote_joins_and_enforces_the_next_decision(
+        alliance: Alliance) -> None:
     async with running_hub(alliance.config):
-        alliance.run("propose", "admit", str(alliance.folder), "--key", alliance.key("alice"),
-                     "--member", "dave-org", "--public-key", key.hex())
-        alliance.vote(["carol"])
-        cert = ssl.create_default_context(cafile=str(alliance.config.data_dir / "tls.crt"))
-        target = "/v1/council/acts"
-
-        async def answer() -> int:
-            headers = sign_request(seed, key_id_of(key), "GET", target, time.time())
-            async with httpx.AsyncClient(base_url=f"https://{alliance.config.listen}", verify=cert) as http:
-                return (await http.get(target, headers=headers)).status_code
-
-        deadline = time.monotonic() + 10
-        while await answer() != 200:
-            assert time.monotonic() < deadline, "the admitted key was never registered"
-            await asyncio.sleep(0.1)
+        a, dave = await alliance.members("a", "dave-org")  # both by vote: acts 2 and 3
         async with ledger_of(alliance.config) as ledger:
-            (carried,) = await ledger.journal("council", key="2")
-        assert b"key of dave-org registered" in carried.body
+            (carried,) = await ledger.journal("council", key="3")
+            (joined,) = await ledger.journal("admitted-join", key="dave-org")
+        assert b"key of dave-org registered" in carried.body and joined.body
+        # What a token would have carried: the hub, its pin, the charter, for the council gate.
+        assert (dave.data_dir / "council.json").exists() and (dave.data_dir / "member.json").exists()
+        async with running(a), running(dave):
+            attack(a, ATTACKER)
+            await until(lambda: ATTACKER in dave.blocked())
+        assert not notes(dave, "decision.refused") and not notes(dave, "council.refused")
+        stored = dave.runtime().store.active(time.time())
+        assert stored[ATTACKER].reason.startswith("charter v1, rule ")
+
+
+def test_under_a_council_hub_invite_is_refused_pointing_to_the_admit_act(alliance: Alliance) -> None:
+    refused = CliRunner().invoke(cli, ["hub", "invite", "--data", str(alliance.hub_dir), "--name", "x"])
+    assert refused.exit_code != 0
+    assert "council propose admit" in refused.output and "shieldwall join --keygen" in refused.output
+    assert alliance.config.charter in refused.output  # the joiner's --charter, ready to copy
 
 
 async def alliance_states(alliance: Alliance, *names: str) -> list[MemberState]:
-    from shieldwall.signals.member_state import load_member_state
 
     return [load_member_state(alliance.root / name) for name in names]
 

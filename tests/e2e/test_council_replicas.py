@@ -2,7 +2,7 @@
 
 Real parts: a private PostgreSQL cluster, two ``shieldwall hub serve`` replica processes
 on one data folder (the first leads) attached to a council founded through the
-`shieldwall council` CLI, members joined with real tokens naming both replicas, real agent
+`shieldwall council` CLI, members admitted by vote and joined naming both replicas, real agent
 runtimes following and verifying the stream (in-memory enforcers: nftables is covered by
 tests/e2e/test_alliance.py). The leader is killed with SIGKILL by PID; a compromised
 leader is played by writing into the shared log under the leader's epoch, and says so.
@@ -19,10 +19,8 @@ import httpx
 import pytest
 
 from shieldwall.governance.checkpoint import SignedCheckpoint, decode_checkpoint
-from shieldwall.hub.create import invite
 from shieldwall.hub.ledger.postgres.ledger import PostgresLedger
 from shieldwall.hub.ledger.storage import DecisionRecord, WriteGroup
-from shieldwall.signals.client import join
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
 from tests.e2e.test_council import SECOND, THIRD, Alliance, attack, notes
@@ -45,8 +43,7 @@ def alliance(cluster: PgCluster, tmp_path: Path) -> Alliance:
 async def joined(alliance: Alliance, listens: list[str], *names: str) -> list[tuple[Member, MemberState]]:
     out = []
     for name in names:
-        token = await invite(alliance.config, name, 3600.0, time.time(), addresses=listens)
-        state = await join(token, alliance.root / name)
+        state = await alliance.admit(name, listens)  # by vote: under a council there are no invites
         log = alliance.root / f"{name}-auth.log"
         log.write_text("")
         out.append((Member(alliance.root / name, log), state))
@@ -172,10 +169,10 @@ async def test_an_expulsion_is_carried_out_once_by_the_leader_and_ends_the_membe
         await ledger.open()
         try:
             (member,) = [m for m in await ledger.members() if m.name == "b"]
-            carried = await ledger.journal("council", key="2")
+            carried = await ledger.journal("council", key="4")  # a, b admitted: acts 2, 3
         finally:
             await ledger.close()
-        assert not member.active and "council (act 2)" in member.revoked_why
+        assert not member.active and "council (act 4)" in member.revoked_why
         assert len(carried) == 1 and b"key of b revoked" in carried[0].body  # by the leader alone
     quiet(a)
 
@@ -199,7 +196,7 @@ async def test_a_wide_range_vote_is_blocked_once_and_verified_by_members_of_eith
         await ledger.open()
         try:
             blocks = [d for d in await ledger.decisions_after(0, 100) if d.target == wide]
-            carried = await ledger.journal("council", key="2")
+            carried = await ledger.journal("council", key="4")  # a, b admitted: acts 2, 3
         finally:
             await ledger.close()
         assert len(blocks) == 1 and blocks[0].policy.startswith("v1:") and len(carried) == 1

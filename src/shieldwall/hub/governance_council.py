@@ -9,9 +9,12 @@ then:
 - refuses to decide while its policy file, never-block list or identity is not the one
   the council named: new envelopes are answered 503 with the reason (members keep
   them queued), ``/readyz`` says why, the log too; decisions already made keep flowing;
-- carries out each published act once: expulsion revokes the key in the ledger and
-  ends the member's open streams at once; admission registers the key; a wide range
-  becomes a block; a policy, never-block or charter change is picked up from the files;
+- carries out each published act once, in one transaction with its journal record
+  (:meth:`~shieldwall.hub.ledger.storage.Ledger.carry_out`; on PostgreSQL fenced by the
+  leader's epoch): expulsion revokes the key in the ledger and ends the member's open
+  streams at once; admission registers the key and the ranges the act names (the
+  member then joins, see :mod:`.admitted`); a wide range becomes a block; a policy,
+  never-block or charter change is picked up from the files;
 - stamps every new decision with the policy version in force, hashes its decision log
   into the chain and signs a checkpoint of its head (one signature per new head), which
   every caught-up stream pushes (:meth:`HubCouncil.seal`) and members may ask for.
@@ -23,7 +26,6 @@ import asyncio
 import hashlib
 import logging
 import re
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -58,11 +60,13 @@ from shieldwall.governance.standing import Standing, hub_problem, standing
 from shieldwall.governance.state import replay
 from shieldwall.hub.config import CONFIG_FILE, HubConfig
 from shieldwall.hub.identity import IDENTITY_FILE, write_private
+from shieldwall.hub.join import check_claims
+from shieldwall.hub.ledger.postgres.decision_log import FencedError
 from shieldwall.hub.ledger.storage import (
     DecisionRecord,
-    InviteRecord,
     JournalEntry,
     Ledger,
+    MemberChange,
     MemberRecord,
     WriteGroup,
 )
@@ -219,6 +223,7 @@ class HubCouncil:
         self.cursor, self.chain = 0, GENESIS
         self._signed: SignedCheckpoint | None = None
         self._lock = asyncio.Lock()
+        self._refreshing = asyncio.Lock()
         self.supervisor = Supervisor()
         writer.governed = self  # the gate is closed until start() read the log
 
@@ -274,6 +279,10 @@ class HubCouncil:
 
     async def refresh(self, force: bool = False) -> None:
         """Re-verify the act log and the hub's files if they changed (or every RECHECK s)."""
+        async with self._refreshing:  # the watch and a request (an admitted join) may both ask
+            await self._refresh(force)
+
+    async def _refresh(self, force: bool) -> None:
         now = self.clock()
         seen = self._fingerprint()
         if not force and seen == self._seen and now - self._checked < RECHECK:
@@ -308,58 +317,73 @@ class HubCouncil:
 
     # -- acts ------------------------------------------------------------------------
     async def _carry_out(self, records: list[ActRecord], now: float) -> None:
-        """Carry out every act not yet carried out; each leaves its record in the journal."""
+        """Carry out every act not yet carried out; each commits with its journal record.
+
+        On PostgreSQL the commit is fenced by this replica's leader epoch: a leader deposed
+        while carrying an act out is refused (nothing written) and the new leader, which
+        reads the journal only once its epoch began, carries it out exactly once.
+        """
         if not self.leading():
             return
         last = await self.ledger.journal(JOURNAL_KIND, limit=1, newest_first=True)
         applied = _carried.decode(last[0].body).seq if last else 0
-        for record in records[applied:]:
-            effect = record.act.effect
-            entry = Carried(seq=record.seq, act=proposal_id(record.act), kind=kind_of(record.act),
-                            signed_by=tuple(s.key_id for s in record.signatures), effect="recorded")
-            if isinstance(effect, Expel):
-                entry.effect = await self._expel(effect.member, record.seq, now)
-            elif isinstance(effect, Admit):
-                entry.effect = await self._admit(effect, now)
-            elif isinstance(effect, WideRange):
-                await self._wide_range(effect, entry, now)
-                continue  # its journal entry is written with its decision
-            elif isinstance(effect, CharterChange | PolicyChange | NeverBlockChange):
-                entry.effect = "in force once the hub's files match (see /readyz)"
-            await self.ledger.journal_append([self._entry(entry, now)])
+        try:
+            for record in records[applied:]:
+                await self._carry_out_one(record, now)
+        except FencedError as exc:
+            log.warning("council acts left to the new leader: %s", exc)
+
+    async def _carry_out_one(self, record: ActRecord, now: float) -> None:
+        effect = record.act.effect
+        entry = Carried(seq=record.seq, act=proposal_id(record.act), kind=kind_of(record.act),
+                        signed_by=tuple(s.key_id for s in record.signatures), effect="recorded")
+        if isinstance(effect, WideRange):
+            await self._wide_range(effect, entry, now)  # its record is written with its decision
+            return
+        if isinstance(effect, CharterChange | PolicyChange | NeverBlockChange):
+            entry.effect = "in force once the hub's files match (see /readyz)"
+        change = MemberChange()
+        try:
+            change = await self._membership(record, entry)
+            done = await self.ledger.carry_out(self._entry(entry, now), change)
+        except FencedError:
+            raise
+        except HubError as exc:  # the change is refused: the act is recorded, with why
+            log.warning("council act %d: %s", record.seq, exc)
+            entry.effect = f"not {'revoked' if isinstance(effect, Expel) else 'registered'}: {exc}"
+            done = await self.ledger.carry_out(self._entry(entry, now), MemberChange())
+            change = MemberChange()
+        if not done:
+            return  # carried out already (by this replica or another)
+        if change.revoke:
+            # The key is refused from now on (every request reads the ledger); the open
+            # streams end here, without waiting for the writer's next membership sweep.
+            cut = self.feed.cut({change.revoke})
+            log.info("council act %d: expelled %s (%d open stream(s) ended)", record.seq,
+                     change.revoke, cut)
+        if change.revoke or change.admit is not None:
+            self.writer.membership_changed()
+
+    async def _membership(self, record: ActRecord, entry: Carried) -> MemberChange:
+        """What an admission or expulsion does to the ledger (raises HubError if refused)."""
+        effect = record.act.effect
+        if isinstance(effect, Expel):
+            entry.effect = f"key of {effect.member} revoked, its open streams ended"
+            return MemberChange(revoke=effect.member, why=f"expelled by the council (act {record.seq})")
+        if not isinstance(effect, Admit):
+            return MemberChange()
+        key = bytes.fromhex(effect.public_key)
+        if await self.ledger.member_by_key(key_id_of(key)) is not None:
+            entry.effect = f"{effect.member}'s key was already a member's"
+            return MemberChange()
+        # The council named the ranges: no width cap, but never another member's.
+        owns = check_claims(effect.owns, await self.ledger.members(), (), effect.owns)
+        entry.effect = f"key of {effect.member} registered" + (f", owning {', '.join(owns)}" if owns else "")
+        return MemberChange(admit=MemberRecord(effect.member, key_id_of(key), key, tuple(owns), 0.0))
 
     @staticmethod
     def _entry(carried: Carried, now: float) -> JournalEntry:
         return JournalEntry(JOURNAL_KIND, str(carried.seq), now, msgspec.json.encode(carried))
-
-    async def _expel(self, name: str, seq: int, now: float) -> str:
-        try:
-            await self.ledger.revoke_member(name, f"expelled by the council (act {seq})", now)
-        except HubError as exc:
-            log.warning("council act %d: %s", seq, exc)
-            return f"not revoked: {exc}"
-        # The key is refused from now on (every request reads the ledger); the open
-        # streams end here, without waiting for the writer's next membership sweep.
-        cut = self.feed.cut({name})
-        self.writer.membership_changed()
-        log.info("council act %d: expelled %s (%d open stream(s) ended)", seq, name, cut)
-        return f"key of {name} revoked, {cut} open stream(s) ended"
-
-    async def _admit(self, effect: Admit, now: float) -> str:
-        key = bytes.fromhex(effect.public_key)
-        if await self.ledger.member_by_key(key_id_of(key)) is not None:
-            return f"{effect.member}'s key was already a member's"
-        # The ledger admits members by redeeming an invite: one made and used at once.
-        secret = hashlib.sha256(b"council-admit/" + secrets.token_bytes(32)).hexdigest()
-        await self.ledger.add_invite(InviteRecord(secret, effect.member, now, now + 60.0))
-        member = MemberRecord(effect.member, key_id_of(key), key, (), 0.0)
-        try:
-            await self.ledger.redeem_invite(secret, member, now)
-        except HubError as exc:
-            log.warning("council admission of %s: %s", effect.member, exc)
-            return f"not registered: {exc}"
-        self.writer.membership_changed()
-        return f"key of {effect.member} registered"
 
     async def _wide_range(self, effect: WideRange, carried: Carried, now: float) -> None:
         until = float(effect.until) if effect.until else now + UNTIL_LIFTED

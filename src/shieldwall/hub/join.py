@@ -115,8 +115,13 @@ def _inside(a: IPNetwork, b: IPNetwork) -> bool:
 
 
 async def post_join(request: Request) -> Response:
-    """Register a new member with a one-time secret from a join token."""
+    """Register a new member with a one-time secret from a join token (refused under a
+    council: see :mod:`shieldwall.hub.admitted`)."""
     hub = hub_of(request)
+    if hub.config.council_dir is not None:  # an invite made before the council was attached
+        from shieldwall.hub.admitted import invite_refusal  # (it imports the council, which imports this)
+
+        raise ProblemError("join-refused", invite_refusal(hub.config, remote=True))
     raw = await bounded_body(request, JOIN_BODY_LIMIT)
     try:
         join = msgspec.json.decode(raw, type=JoinRequest)

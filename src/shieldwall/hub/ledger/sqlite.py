@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -182,7 +183,7 @@ def _insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, 
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         conn.execute(f"{head} VALUES {','.join([marks] * len(chunk))}",
-                     [value for row in chunk for value in row])
+                     list(chain.from_iterable(chunk)))
 
 
 def _connect(path: Path) -> sqlite3.Connection:

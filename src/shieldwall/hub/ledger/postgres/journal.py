@@ -38,6 +38,14 @@ async def append(conn: asyncpg.Connection, entries: Sequence[JournalEntry]) -> l
     return sorted(int(r["id"]) for r in found)
 
 
+async def exists(conn: asyncpg.Connection, kind: str, key: str) -> bool:
+    """Whether an entry of ``kind`` about ``key`` was appended (a council act carried out)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM journal WHERE kind = $1 AND key = $2 LIMIT 1", storable(kind), storable(key)
+    )
+    return found is not None
+
+
 async def read(
     conn: asyncpg.Connection, kind: str, key: str | None, after: int, limit: int,
     newest_first: bool,

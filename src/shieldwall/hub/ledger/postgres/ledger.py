@@ -299,6 +299,14 @@ class PostgresLedger:
         async with self._writing("journal write") as conn:
             return await journal.append(conn, entries)
 
+    async def journal_note(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """As :meth:`journal_append`, for records that are no policy input (drill stages):
+        not counted as a change, so the leader does not rebuild its policy for each."""
+        if not entries:
+            return []
+        async with self._conn() as conn, conn.transaction():
+            return await journal.append(conn, entries)
+
     async def journal(
         self, kind: str, *, key: str | None = None, after: int = 0, limit: int = 1000,
         newest_first: bool = False,
