@@ -13,6 +13,9 @@ and the wall time for one heartbeat from every member, in three rounds:
 The peer: one signed envelope with one signal from every member (durable, group
 commit) on kept-alive connections. Prints hub CPU ms per 1,000, the ratio to the
 envelope, and the share of one core N members cost at a 30 s interval.
+With ``--postgresql`` the hub is one replica on a private PostgreSQL cluster, whose
+heartbeats also go to the shared roster table (hub.roster_share); the cluster's own CPU
+(its postmaster and backends) is printed beside the hub's.
 Prints figures only; asserts nothing. Run: python bench/readiness_heartbeat.py
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,7 +36,7 @@ import httpx
 
 from shieldwall.hub.admin import create_invite
 from shieldwall.hub.config import load_hub_config
-from shieldwall.hub.ledger.sqlite import SQLiteLedger
+from shieldwall.hub.create import ledger_for
 from shieldwall.readiness.heartbeat import CheckReport, Heartbeat, encode
 from shieldwall.signals.client import HubClient, join
 from shieldwall.signals.member_state import MemberState
@@ -64,7 +68,7 @@ def heartbeat(member: MemberState) -> bytes:
 
 async def make_members(data: Path, count: int) -> list[MemberState]:
     config = load_hub_config(data / "hub")
-    ledger = SQLiteLedger(config.ledger_path)
+    ledger = ledger_for(config)
     await ledger.open()
     try:
         tokens = [await create_invite(ledger, config, f"m{i}", 3600, time.time())
@@ -80,12 +84,38 @@ async def make_members(data: Path, count: int) -> list[MemberState]:
     return list(await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens))))
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its live children (a PostgreSQL postmaster's backends)."""
+    total = cpu_seconds(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == pid:
+                    total += cpu_seconds(int(entry.name))
+    return total
+
+
 async def main(args: argparse.Namespace) -> None:
+    with contextlib.ExitStack() as stack:
+        extra: list[str] = []
+        postmaster = 0
+        if args.postgresql:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.integration.pg_cluster import running_cluster
+
+            cluster = stack.enter_context(running_cluster())
+            extra = ["--database", cluster.new_database()]
+            postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        await run(args, extra, postmaster)
+
+
+async def run(args: argparse.Namespace, extra: list[str], postmaster: int) -> None:
     with tempfile.TemporaryDirectory(prefix="shieldwall-bench-") as tmp:
         data = Path(tmp)
         port = 20000 + os.getpid() % 20000
         subprocess.run([sys.executable, "-m", "shieldwall.cli.main", "hub", "init", "--data",
-                        str(data / "hub"), "--listen", f"127.0.0.1:{port}"], check=True,
+                        str(data / "hub"), "--listen", f"127.0.0.1:{port}", *extra], check=True,
                        stdout=subprocess.DEVNULL)
         hub = subprocess.Popen([sys.executable, "-m", "shieldwall.cli.main", "hub", "serve",
                                 "--data", str(data / "hub")],
@@ -102,9 +132,16 @@ async def main(args: argparse.Namespace) -> None:
             members = await make_members(data, args.members)
             print(f"{len(members)} members joined in {time.perf_counter() - started:.1f}s;"
                   f" {args.concurrency} requests in flight")
+            # What the hub spends doing nothing (leases, sweeps, the drill desk's tick):
+            # subtracted from the wait for the shared roster's write below.
+            idle_cpu, idle_wall = cpu_seconds(hub.pid), time.perf_counter()
+            await asyncio.sleep(3.0)
+            idle = (cpu_seconds(hub.pid) - idle_cpu) / (time.perf_counter() - idle_wall)
+            print(f"idle hub: {idle * 1000:.1f} ms CPU per second")
             sem = asyncio.Semaphore(args.concurrency)
             costs = {"first": 0.0, "steady": 0.0, "cold": 0.0, "envelope": 0.0}
             walls = dict.fromkeys(costs, 0.0)
+            db = dict.fromkeys(costs, 0.0)
 
             async def phase(name: str, chunk: list[int], send: Callable[[int], Awaitable[object]]
                             ) -> None:
@@ -112,9 +149,14 @@ async def main(args: argparse.Namespace) -> None:
                     async with sem:
                         await send(i)
                 cpu, start = cpu_seconds(hub.pid), time.perf_counter()
+                server = tree_cpu(postmaster) if postmaster else 0.0
                 await asyncio.gather(*(one(i) for i in chunk))
-                costs[name] += cpu_seconds(hub.pid) - cpu
                 walls[name] += time.perf_counter() - start
+                if postmaster:  # the shared roster's write lands up to a round later
+                    await asyncio.sleep(0.6)
+                costs[name] += cpu_seconds(hub.pid) - cpu - (idle * 0.6 if postmaster else 0.0)
+                if postmaster:
+                    db[name] += tree_cpu(postmaster) - server
 
             # Chunks of members at a time, so that kept-alive connections really are
             # (the server closes idle ones after 5 s).
@@ -151,7 +193,9 @@ async def main(args: argparse.Namespace) -> None:
                       "envelope": "peer: 1-signal envelope, kept-alive"}
             per = {k: costs[k] / counts[k] * 1000 for k in costs}
             for k in ("first", "steady", "cold", "envelope"):
-                print(f"{labels[k]:<44} hub CPU {per[k] * 1000:7.1f} ms per 1,000"
+                server = (f", PostgreSQL CPU {db[k] / counts[k] * 1e6:7.1f} ms per 1,000"
+                          if postmaster else "")
+                print(f"{labels[k]:<44} hub CPU {per[k] * 1000:7.1f} ms per 1,000{server}"
                       f"   ({counts[k]} sent, {counts[k] / walls[k]:,.0f}/s)")
             warm, peer = per["steady"], per["envelope"]
             print(f"ratio heartbeat / envelope: steady {warm / peer:.2f}, first"
@@ -171,4 +215,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--chunk", type=int, default=100, help="members connected at once")
     parser.add_argument("--steady", type=int, default=3, help="kept-alive rounds per member")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="the hub on a private PostgreSQL cluster (one replica)")
     asyncio.run(main(parser.parse_args()))

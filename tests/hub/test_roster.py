@@ -8,6 +8,7 @@ from shieldwall.hub.roster import (
     discounted,
     drop_departed,
     heard,
+    merged,
     restore,
     summary,
     sweep,
@@ -88,3 +89,32 @@ def test_the_summary_of_no_checks_is_ok_and_of_bad_ones_names_them() -> None:
     assert summary([]) == ("ok", "all 0 checks ok")
     state, reason = summary([Check("R1", "a", "failing", "x"), Check("R2", "b", "failing", "y")])
     assert state == "failing" and reason == "R1 failing: x; R2 failing: y"
+
+
+def test_another_replicas_later_heartbeat_wins_and_a_change_of_state_is_one_transition() -> None:
+    mine, _ = heard(None, beat(99.0, "ok"), 100.0)
+    theirs, _ = heard(mine, beat(109.0, "failing"), 110.0)
+    entry, moved = merged(mine, theirs)
+    assert entry.state == "failing" and entry.seen == 110.0 and entry.since == 110.0
+    assert moved is not None and (moved.before, moved.after, moved.at) == ("ok", "failing", 110.0)
+    # The same row read again, or an older one: nothing changes.
+    assert merged(entry, theirs) == (entry, None)
+    assert merged(entry, mine) == (entry, None)
+
+
+def test_a_merged_heartbeat_in_the_same_state_keeps_the_earlier_since() -> None:
+    mine, _ = heard(None, beat(99.0, "ok"), 100.0)
+    theirs, _ = heard(None, beat(119.0, "ok"), 120.0)
+    entry, moved = merged(mine, theirs)
+    assert moved is None and entry.since == 100.0 and entry.seen == 120.0
+
+
+def test_a_member_this_replica_swept_as_silent_is_ready_again_from_anothers_heartbeat() -> None:
+    first, _ = heard(None, beat(99.0, "ok"), 100.0)
+    silent, _ = sweep({"alpha": first}, 131.0)
+    theirs, _ = heard(first, beat(129.0, "ok"), 130.0)
+    entry, moved = merged(silent["alpha"], theirs)
+    assert entry.state == "ok" and entry.seen == 130.0 and entry.since == 131.0
+    assert moved is not None and (moved.before, moved.after) == ("failing", "ok")
+    unknown, moved = merged(None, theirs)
+    assert unknown == theirs and moved is not None and moved.before == "unknown"

@@ -86,6 +86,26 @@ def heard(entry: Entry | None, beat: Heartbeat, now: float) -> tuple[Entry, Tran
     return new, Transition(beat.member, now, before, state, reason, checks, beat.interval)
 
 
+def merged(entry: Entry | None, other: Entry) -> tuple[Entry, Transition | None]:
+    """The entry after another replica's ``other`` (PostgreSQL: the shared roster).
+
+    The later heartbeat wins; a member that stays in its state keeps the earlier
+    ``since``. A change of state is a transition dated no earlier than the last one.
+    """
+    if entry is not None and entry.seen is not None and (
+            other.seen is None or other.seen <= entry.seen):
+        return entry, None
+    before: Standing = "unknown" if entry is None else entry.state
+    if entry is not None and entry.state == other.state:
+        return msgspec.structs.replace(other, since=min(entry.since, other.since)), None
+    at = other.since if entry is None else max(other.since, entry.since)
+    new = msgspec.structs.replace(other, since=at)
+    if before == other.state:
+        return new, None
+    return new, Transition(other.member, at, before, other.state, other.reason, other.checks,
+                           other.interval)
+
+
 def sweep(roster: Mapping[str, Entry], now: float) -> tuple[dict[str, Entry], list[Transition]]:
     """Silent members become failing; returns the new roster and the transitions."""
     out = dict(roster)

@@ -4,8 +4,11 @@ The rules are :mod:`shieldwall.hub.roster` (pure); this keeps the current roster
 memory, journals every transition (kind ``"readiness"``) before the roster shows it,
 sweeps for silent members once a second, and keeps :attr:`RosterKeeper.discounted`
 (the members whose reports do not count toward a quorum) up to date for the writer.
-One keeper per hub process: on several PostgreSQL replicas each keeps the roster of
-the heartbeats it receives (see the README's readiness section).
+One keeper per hub process. On PostgreSQL replicas the roster is the alliance's: each
+keeper hands the entries of the heartbeats it took to :mod:`.roster_share` (through
+:attr:`RosterKeeper.outgoing`), which writes them to the shared table and merges the
+other replicas' (:meth:`RosterKeeper.merge`); every replica sweeps the same roster, and
+only the one leading journals transitions (one record per change, not one per replica).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from shieldwall.hub.roster import (
     discounted,
     drop_departed,
     heard,
+    merged,
     restore,
     sweep,
 )
@@ -46,8 +50,12 @@ class RosterKeeper:
     """Holds the roster; see the module docstring."""
 
     def __init__(self, ledger: Ledger, clock: Callable[[], float],
-                 grace: float = DEFAULT_GRACE) -> None:
+                 grace: float = DEFAULT_GRACE, leading: Callable[[], bool] = lambda: True) -> None:
         self.ledger = ledger
+        #: Whether this process journals transitions (PostgreSQL: the leading replica).
+        self.leading = leading
+        #: Entries heard here for the shared roster (``None``: not shared, one hub).
+        self.outgoing: dict[str, Entry] | None = None
         self.clock = clock
         self.grace = grace
         self.roster: dict[str, Entry] = {}
@@ -90,9 +98,11 @@ class RosterKeeper:
         async with self._lock:
             now = self.clock()
             entry, moved = heard(self.roster.get(beat.member), beat, now)
-            if moved is not None:
+            if moved is not None and self.leading():
                 await self._journal([moved])
             self.roster[beat.member] = entry
+            if self.outgoing is not None:
+                self.outgoing[beat.member] = entry
             self.accepted += 1
             self._refresh(now)
             return entry
@@ -102,11 +112,24 @@ class RosterKeeper:
         async with self._lock:
             now = self.clock()
             roster, moved = sweep(self.roster, now)
-            if moved:
+            if moved and self.leading():
                 await self._journal(moved)
             self.roster = roster
             self._refresh(now)
             return moved
+
+    async def merge(self, entries: list[Entry], journal: bool = True) -> None:
+        """Entries other replicas heard (newer than ours win); the leader journals changes."""
+        async with self._lock:
+            moved: list[Transition] = []
+            for other in entries:
+                entry, transition = merged(self.roster.get(other.member), other)
+                self.roster[other.member] = entry
+                if transition is not None:
+                    moved.append(transition)
+            if moved and journal and self.leading():
+                await self._journal(moved)
+            self._refresh(self.clock())
 
     def metrics_text(self) -> str:
         """The roster's Prometheus gauges (appended to ``/metrics``)."""
