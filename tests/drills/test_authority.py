@@ -10,7 +10,13 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from shieldwall.drills.authority import chair_of, signer_key, standing_refusal
+from shieldwall.drills.authority import (
+    chair_of,
+    hub_refusal,
+    issuer_of,
+    signer_key,
+    standing_refusal,
+)
 from shieldwall.drills.order import (
     OrderBody,
     Refusal,
@@ -197,3 +203,17 @@ def test_a_scheduled_order_signed_by_a_stranger_or_without_a_council_is_refused(
     assert refused(signer_key(stranger, council, HUB, NOW)).reason == "signature"
     hub_signed = sign_order(HUB_SEED, scheduled(mandate), mandate)
     assert refused(signer_key(hub_signed, None, HUB, NOW)).reason == "standing"
+
+
+def test_the_hub_names_the_chair_in_the_report_and_refuses_what_members_refuse(
+        keys: Keys, council: Standing) -> None:
+    chaired = sign_order(keys.seed("bob"), body())
+    assert hub_refusal(chaired, council, public_key_of(HUB_SEED), NOW) is None
+    assert issuer_of(chaired, council) == "chair bob"
+    mandate = standing_order(keys)
+    assert issuer_of(sign_order(HUB_SEED, scheduled(mandate), mandate), council) == "standing bob"
+    operator = sign_order(HUB_SEED, body(issuer="operator"))
+    assert issuer_of(operator, None) == "operator"
+    assert "hub's key" in (hub_refusal(operator, council, public_key_of(HUB_SEED), NOW) or "")
+    altered = msgspec.structs.replace(chaired, body=body(target="192.0.2.9"))
+    assert "does not verify" in (hub_refusal(altered, council, public_key_of(HUB_SEED), NOW) or "")

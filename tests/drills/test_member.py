@@ -93,3 +93,26 @@ async def test_a_hub_signed_order_runs_and_forged_or_replayed_ones_are_refused(
     # The seen list survives a restart.
     again = member_of(alice, notes)._load()
     assert "drill-00aa11bb" in again.seen and again.hub_key == state.hub_key
+
+
+async def test_a_member_under_a_council_refuses_orders_while_it_cannot_verify_the_act_log(
+    config: HubConfig, tmp_path: Path,
+) -> None:
+    # The member pinned a charter this hub does not serve (a hub swapped, or its council
+    # folder gone): it cannot tell who chairs, so it runs nothing, the hub's orders included.
+    from shieldwall.agent.council_gate import save_pinned
+
+    seed = (config.data_dir / IDENTITY_FILE).read_bytes()
+    notes: list[tuple[str, dict[str, Any]]] = []
+    async with running_hub(config):
+        alice = await new_member(config, tmp_path / "a", "alice")
+        save_pinned(alice.data_dir, "ab" * 32)
+        drills = member_of(alice, notes)
+        async with ledger_of(config) as ledger:
+            await put_order(ledger, sign_order(seed, body()), time.time())
+        async with HubClient(alice) as hub:
+            await drills._round(hub, _State())
+        seen = await stages_of(config)
+    assert [(s, ok) for _, s, ok, _ in seen] == [("accept", False)]
+    assert seen[0][3].startswith("council: this member could not verify the council's act log")
+    assert [f["reason"] for e, f in notes if e == "drill.refused"] == ["council"]

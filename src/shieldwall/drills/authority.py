@@ -25,12 +25,14 @@ from shieldwall.drills.order import (
     DrillOrder,
     Refusal,
     StandingOrder,
+    order_digest,
     standing_digest,
 )
 from shieldwall.governance.chair import chair_at
 from shieldwall.governance.charter import council_keys
 from shieldwall.governance.signatures import verifies
 from shieldwall.governance.standing import Standing
+from shieldwall.signals.keys import key_id_of
 
 
 def chair_of(council: Standing, t: float) -> str | None:
@@ -126,9 +128,28 @@ def signer_key(order: DrillOrder, council: Standing | None, hub_keys: Mapping[st
         why = _within(order, order.standing, last_scheduled)
     if why is not None:
         return why
-    allowed = {**council.hub_keys, **hub_keys}
-    public = allowed.get(key_id)
+    public = council.hub_keys.get(key_id)  # the charter's hub keys, not merely a pinned one
     if public is None:
         return Refusal("signature", f"the scheduled order is signed by key {key_id}, not a hub"
                                     " key of the charter")
     return public
+
+
+def hub_refusal(order: DrillOrder, council: Standing | None, hub_key: bytes,
+                now: float) -> str | None:
+    """Why the hub with identity ``hub_key`` will not conduct ``order`` (``None``: it will)."""
+    public = signer_key(order, council, {key_id_of(hub_key): hub_key.hex()}, now)
+    if isinstance(public, Refusal):
+        return public.detail
+    if not verifies(public, order_digest(order.body), order.signature.sig):
+        return "the order's signature does not verify: forged or altered"
+    return None
+
+
+def issuer_of(order: DrillOrder, council: Standing | None) -> str:
+    """Who ordered ``order``, for its report: ``chair alice`` (the councillor's name)."""
+    if council is None or council.state.trusted is None or order.body.issuer == "operator":
+        return order.body.issuer
+    key = (order.standing.signature if order.standing else order.signature).key_id
+    seat = council_keys(council.state.trusted.charter).get(key)
+    return order.body.issuer if seat is None else f"{order.body.issuer} {seat[0]}"

@@ -22,25 +22,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
 from shieldwall.addresses import Ranges, target_network
 from shieldwall.decisions.feed import Feed
-from shieldwall.drills.authority import signer_key
+from shieldwall.drills.authority import hub_refusal, issuer_of
 from shieldwall.drills.conduct import Action, Conductor, Decide, Finish
 from shieldwall.drills.hub_schedule import Schedule
 from shieldwall.drills.journal import ORDER, REPORT, STAGE, read_order
-from shieldwall.drills.order import DrillOrder, Refusal, order_digest
+from shieldwall.drills.order import DrillOrder
 from shieldwall.drills.stage import StageReport, decode_stage, stage_verifies
 from shieldwall.errors import AddressError, HubError
-from shieldwall.governance.signatures import verifies
 from shieldwall.governance.standing import Standing
 from shieldwall.hub.ledger.storage import DecisionRecord, JournalEntry, Ledger, WriteGroup
-from shieldwall.signals.keys import key_id_of
 
 log = logging.getLogger("shieldwall.drills")
+
+
+@runtime_checkable
+class Notes(Protocol):
+    """A ledger that journals records which are no policy input without counting a change."""
+
+    async def journal_note(self, entries: Sequence[JournalEntry]) -> list[int]: ...
+
 TICK = 0.05
 #: A replica that does not lead looks for new orders this often (one indexed query).
 WATCH = 0.2
@@ -96,35 +103,14 @@ class DrillDesk:
 
     def refused(self, order: DrillOrder) -> str | None:
         """Why this hub will not conduct ``order`` as ordered (``None``: it will)."""
-        council = None
-        if self.council is not None:
-            council = self.council()
-            if council is None:
-                return "the hub has not verified the council's act log yet (see /readyz)"
-        public = signer_key(order, council, {key_id_of(self.hub_key): self.hub_key.hex()},
-                            self.clock())
-        if isinstance(public, Refusal):
-            return public.detail
-        if not verifies(public, order_digest(order.body), order.signature.sig):
-            return "the order's signature does not verify: forged or altered"
-        return None
+        if self.council is not None and self.council() is None:
+            return "the hub has not verified the council's act log yet (see /readyz)"
+        council = None if self.council is None else self.council()
+        return hub_refusal(order, council, self.hub_key, self.clock())
 
     def trusted(self, order: DrillOrder) -> bool:
         """Whether ``order`` is signed by whoever may order drills on this hub now."""
         return self.refused(order) is None
-
-    def issuer(self, order: DrillOrder) -> str:
-        """Who ordered ``order``, for its report (``chair alice``)."""
-        if self.council is None or order.body.issuer == "operator":
-            return order.body.issuer
-        council = self.council()
-        if council is None or council.state.trusted is None:
-            return order.body.issuer
-        key = (order.standing.signature if order.standing else order.signature).key_id
-        for seat in council.state.trusted.charter.council:
-            if key_id_of(bytes.fromhex(seat.public_key)) == key:
-                return f"{order.body.issuer} {seat.name}"
-        return order.body.issuer
 
     async def run(self) -> None:
         """Conduct drills while this replica leads, watch for orders while not; until cancelled."""
@@ -167,7 +153,10 @@ class DrillDesk:
         """Journal the stage reports received so far."""
         if self.pending:
             entries, self.pending = self.pending, []
-            await self.ledger.journal_append(entries)
+            # On PostgreSQL not counted as a change: a replica that does not lead flushes
+            # every stage at once, and the leader's writer would rebuild its policy for each.
+            note = self.ledger.journal_note if isinstance(self.ledger, Notes) else None
+            await (note or self.ledger.journal_append)(entries)
 
     async def poll(self) -> None:
         """One round: new orders from the journal, then every drill's deadlines."""
@@ -221,11 +210,12 @@ class DrillDesk:
                                                                           limit=1):
                 continue
             refused = self.refused(order)
+            council = None if self.council is None else self.council()
             if refused is not None:
                 log.warning("drill order %s refused: %s", entry.key, refused)
             self.running[order.body.id] = Conductor(order.body, self.clock(),
                                                     self._protected(order.body.target),
-                                                    refused, self.issuer(order))
+                                                    refused, issuer_of(order, council))
             self._orders.set()  # wake the members' long polls
             self._orders = asyncio.Event()
         await self.flush()
