@@ -226,7 +226,8 @@ def replay(
         if engine.compiled is not None:
             engine.compiled.hold_heap()  # chunk buffers reuse their pages (see _engine.c)
         # Events, windows and detections hold no reference cycles: the cyclic collector
-        # would only walk the (many) live windows again and again during a replay.
+        # would only walk the (many) live windows again and again during a replay,
+        # and once more for each batch of the report if it ran again before it.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -235,39 +236,42 @@ def replay(
                     lines_of_file, matched_of_file = replayer.file(path, sizes[path], bar)
                     lines += lines_of_file
                     matched += matched_of_file
+            detector.feed(replayer.reorder.flush())
+            if "auto" in pack_names and not matched:
+                raise SourceError(
+                    f"no pack matched any of the {lines} lines read, so nothing could be detected; "
+                    f"name the service with --pack ({', '.join(builtin_pack_names())}) or a pack "
+                    f"file of your own (see 'shieldwall patterns test')"
+                )
+            line_stats = replayer.line_stats
+            if replayer.guard.refused:
+                click.echo(f"shieldwall replay: {replayer.guard.describe()}", err=True)
+            for address in replayer.proxy_warnings:
+                click.echo(f"shieldwall replay: warning: {UserAgentSpread.warning(address)}", err=True)
+            encoder = msgspec.json.Encoder()
+            detections = detector.detections or []
+            # The report is written a few hundred lines at a time: with PYTHONUNBUFFERED (or a
+            # stream that flushes per line) one write per detection is one system call each.
+            report: list[str] = []
+            for detection in detections:
+                if as_json:
+                    report.append(encoder.encode(detection.to_json()).decode())
+                else:
+                    d = detection.to_json()
+                    report.append(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
+                                  f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]")
+                if len(report) >= _REPORT_BATCH:
+                    sys.stdout.write("\n".join(report) + "\n")
+                    report.clear()
+            if report:
+                sys.stdout.write("\n".join(report) + "\n")
+            sys.stdout.flush()
         finally:
+            # What the replay built is about to go, by reference counts: set it aside, or
+            # the collector's next run (at the summary's first allocation) walks it all.
+            gc.freeze()
             if collecting:
                 gc.enable()
-        detector.feed(replayer.reorder.flush())
-        if "auto" in pack_names and not matched:
-            raise SourceError(
-                f"no pack matched any of the {lines} lines read, so nothing could be detected; "
-                f"name the service with --pack ({', '.join(builtin_pack_names())}) or a pack "
-                f"file of your own (see 'shieldwall patterns test')"
-            )
-        line_stats = replayer.line_stats
-        if replayer.guard.refused:
-            click.echo(f"shieldwall replay: {replayer.guard.describe()}", err=True)
-        for address in replayer.proxy_warnings:
-            click.echo(f"shieldwall replay: warning: {UserAgentSpread.warning(address)}", err=True)
-        encoder = msgspec.json.Encoder()
-        detections = detector.detections or []
-        # The report is written a few hundred lines at a time: with PYTHONUNBUFFERED (or a
-        # stream that flushes per line) one write per detection is one system call each.
-        report: list[str] = []
-        for detection in detections:
-            if as_json:
-                report.append(encoder.encode(detection.to_json()).decode())
-            else:
-                d = detection.to_json()
-                report.append(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
-                              f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]")
-            if len(report) >= _REPORT_BATCH:
-                sys.stdout.write("\n".join(report) + "\n")
-                report.clear()
-        if report:
-            sys.stdout.write("\n".join(report) + "\n")
-        sys.stdout.flush()
         cpu = max(time.process_time() - started, 1e-9)
         elapsed = time.perf_counter() - wall
         click.echo(
