@@ -26,6 +26,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from operator import attrgetter
 
+from shieldwall.events import engine as engines
 from shieldwall.events.event import Event
 
 #: Default bound in seconds of log time.
@@ -34,6 +35,8 @@ DEFAULT_BOUND = 60.0
 MAX_HELD = 50_000
 
 _TIME = attrgetter("time")
+#: The compiled engine's scan of a batch's times (None: the sort decides alone).
+_sorted_top = engines.compiled.sorted_top if engines.wanted() == "compiled" and engines.compiled else None
 
 
 class Reorder:
@@ -61,14 +64,19 @@ class Reorder:
         if self.bound == 0:
             return batch
         out: list[Event] = []
-        top = max(batch, key=_TIME).time
+        # A batch in time order (the usual case) has its top last, and needs no sort when it
+        # starts at or after what is held: a stable sort would leave the two as they are.
+        last = _sorted_top(batch) if _sorted_top is not None else None
+        top = max(batch, key=_TIME).time if last is None else last
         if top < self._newest - self.bound:
             # The whole batch is from well before: a new epoch (an older file).
             out = self.flush()
             self._newest = self._released = float("-inf")
         held = self._held
+        in_order = last is not None and (not held or held[-1].time <= batch[0].time)
         held.extend(batch)
-        held.sort(key=_TIME)  # stable, and linear on the sorted runs it mostly gets
+        if not in_order:
+            held.sort(key=_TIME)  # stable, and linear on the sorted runs it mostly gets
         if top > self._newest:
             self._newest = top
         cut = bisect_right(held, self._newest - self.bound, key=_TIME)

@@ -89,6 +89,9 @@ typedef struct {
     char memo_minute[13];
     double memo_base;
     int memo_minute_ok;
+    char memo_clf[23];   /* the last Common Log Format minute (and zone) found, and its start */
+    double memo_clf_base;
+    int memo_clf_ok;
     char memo_ip[64];
     Py_ssize_t memo_ip_len;
     PyObject *memo_key;
@@ -722,6 +725,18 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
                 if (!when) goto fail;
             }
         }
+        if (when == NULL && tslen == 26 && self->memo_clf_ok) {
+            /* The minute of the line before (the value of a minute's text never changes):
+             * what the times cache, or the clock's minutes and SECONDS, would give. */
+            int sv;
+            char minute[23];
+            memcpy(minute, ts, 17);
+            memcpy(minute + 17, ts + 20, 6);
+            if (memcmp(minute, self->memo_clf, 23) == 0 && two_digits(ts + 18, &sv) && sv <= 60) {
+                when = PyFloat_FromDouble(self->memo_clf_base + (double)sv);
+                if (!when) goto fail;
+            }
+        }
         if (when == NULL) {
             PyObject *cached = lookup(self->times, ts, tslen, &made);
             if (!cached && PyErr_Occurred()) { Py_XDECREF(made); goto fail; }
@@ -739,8 +754,11 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
                     PyObject *sec = lookup(self->seconds, ts + 18, 2, &made2);
                     Py_XDECREF(made2);
                     if (!sec && PyErr_Occurred()) { Py_DECREF(base); Py_XDECREF(made); goto fail; }
+                    double b = PyFloat_AsDouble(base);
+                    memcpy(self->memo_clf, minute, 23);
+                    self->memo_clf_base = b;
+                    self->memo_clf_ok = 1;
                     if (sec) {
-                        double b = PyFloat_AsDouble(base);
                         long sv = PyLong_AsLong(sec);
                         Py_DECREF(sec);
                         cached = PyFloat_FromDouble(b + (double)sv);
@@ -1354,7 +1372,36 @@ static PyObject *engine_hold_heap(PyObject *mod, PyObject *Py_UNUSED(ignored)) {
     Py_RETURN_FALSE;
 }
 
+/* sorted_top(events): the last event's time when the list's times never go down (the
+ * reorder buffer's common case: then it needs no sort), else None. Reads Event.time
+ * from its slot (see learn_event_type). */
+static PyObject *engine_sorted_top(PyObject *mod, PyObject *events) {
+    if (!PyList_Check(events)) {
+        PyErr_SetString(PyExc_TypeError, "sorted_top() takes a list of events");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(events);
+    if (n == 0) Py_RETURN_NONE;
+    if (Py_TYPE(PyList_GET_ITEM(events, 0)) != event_type_seen) {
+        PyObject *names[EV_N] = {s_pack, s_kind, s_time, s_key, s_weight, s_user, s_line};
+        learn_event_type(Py_TYPE(PyList_GET_ITEM(events, 0)), names);
+    }
+    double last = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *event = PyList_GET_ITEM(events, i);
+        if (Py_TYPE(event) != event_type_seen) Py_RETURN_NONE;
+        PyObject *when = *(PyObject **)((char *)event + event_offsets[EV_TIME]);
+        if (!when || !PyFloat_CheckExact(when)) Py_RETURN_NONE;
+        double t = PyFloat_AS_DOUBLE(when);
+        if (i && !(t >= last)) Py_RETURN_NONE; /* down, or NaN: Python's sort decides */
+        last = t;
+    }
+    return PyFloat_FromDouble(last);
+}
+
 static PyMethodDef module_methods[] = {
+    {"sorted_top", engine_sorted_top, METH_O,
+     "The last event's time if the events' times never go down, else None."},
     {"detect", engine_detect, METH_VARARGS, "Detector.feed's loop (see detection/detector.py)."},
     {"hold_heap", engine_hold_heap, METH_NOARGS,
      "Serve MiB-sized buffers from the heap and keep them (glibc): True when it could."},
