@@ -16,7 +16,7 @@ def iso(ts: float) -> str:
     return dt.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-@dataclass
+@dataclass(slots=True)  # slots: the compiled detector reads and updates them per event
 class Detection:
     """What a scenario found about one address (or IPv6 prefix).
 
@@ -36,6 +36,9 @@ class Detection:
     local_block: float | None
     evidence: list[bytes] = field(default_factory=list)
     users: int = 0
+    #: The rule version that fired (``scenario_version``, or an alliance rule's ``name@version``);
+    #: empty until the member that runs the scenario names it.
+    rule: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The replay/CLI JSON form (``ip`` is an address or a CIDR prefix)."""
