@@ -9,11 +9,14 @@ checks the firewall tables and real TCP connections, never only logs.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import signal
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -41,7 +44,7 @@ class Admin:
 def alliance() -> Iterator[Alliance]:
     require_root(*TOOLS)
     topology = plan_lab(["hub", "a", "b", "c", "admin", "attacker"], secrets.token_hex(3),
-                        extra_v4={"attacker": 6})
+                        extra_v4={"attacker": 7})
     admin = topology.node("admin")
     with Lab(topology) as lab:
         alliance = Alliance(
@@ -184,3 +187,67 @@ def test_hub_killed_mid_attack_loses_no_decision(alliance: Alliance) -> None:
     targets = [d.target.split("/")[0] for d in alliance.decisions() if d.action == "block"]
     assert targets.count(before) == 1
     assert targets.count(during) == 1
+
+
+def test_every_member_reports_when_it_applied_a_real_block_and_it_is_measured(
+    alliance: Alliance,
+) -> None:
+    """The agents' heartbeats (every 30 s here) carry when each applied the decision; the
+    activity page's figures (read from the hub's ledger as the page reads them) measure it."""
+    attacker = alliance.source(7)
+    until(lambda: all(e.state in ("ok", "degraded")
+                      for e in hub_read(alliance, _roster).values()), 70, "every member ready")
+    alliance.ssh_attempts("a", 6, source=attacker)
+    for name in ("a", "b", "c"):
+        alliance.wait_blocked(name, attacker, timeout=20)
+    (decision,) = [d for d in alliance.decisions()
+                   if d.action == "block" and d.target.split("/")[0] == attacker]
+    figures = until(lambda: _measured(alliance, decision.cursor), 100,
+                    "the decision measured from every member's heartbeat")
+    latency = figures.latencies[figures.seqs.index(decision.cursor)]
+    print(f"real decision detection -> block on all: {latency * 1000:.0f} ms"
+          " (log stamps in whole seconds)")
+    assert 0.0 <= latency < 60.0
+
+
+def until(probe: Callable[[], Any], limit: float, what: str) -> Any:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(1.0)
+    raise AssertionError(f"never: {what}")
+
+
+def hub_read(alliance: Alliance, read: Callable[[Any], Awaitable[Any]]) -> Any:
+    """``read(ledger)`` on the hub's SQLite ledger (safe while the hub serves)."""
+    from shieldwall.hub.config import LEDGER_FILE
+    from shieldwall.hub.ledger.sqlite import SQLiteLedger
+
+    async def run() -> Any:
+        ledger = SQLiteLedger(alliance.hub_dir / LEDGER_FILE)
+        await ledger.open()
+        try:
+            return await read(ledger)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(run())
+
+
+async def _roster(ledger: Any) -> Any:
+    from shieldwall.cli.hub_readiness import read_roster
+
+    return await read_roster(ledger)
+
+
+def _measured(alliance: Alliance, seq: int) -> Any:
+    from shieldwall.ui.propagation import Remembered, real_figures
+
+    async def read(ledger: Any) -> Any:
+        recent = await ledger.decisions_before(seq + 1, 100)
+        return await real_figures(ledger, recent, Remembered(), {}, time.time())
+
+    figures = hub_read(alliance, read)
+    return figures if seq in figures.seqs else None
