@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import msgspec
 import pytest
 
@@ -28,6 +30,8 @@ JOINED = {"founder": NOW - 30 * DAY, "founder2": NOW - 30 * DAY, "old": NOW - 10
 
 def policy() -> Policy:
     config = load_policy()
+    # Full-length blocks: disputes against provisional ones are in test_policy_solo.py.
+    config = replace(config, trust=replace(config.trust, solo_duration=0.0, solo_quorum=False))
     return Policy(config, Ranges(), trust=Trust(config.trust, joined=JOINED))
 
 

@@ -52,9 +52,9 @@ def test_an_applied_envelope_writes_its_batch_signals_and_decisions() -> None:
 
 
 def test_a_policy_outcome_is_a_typed_kind_with_its_detail_apart() -> None:
-    step = intake().take([envelope("alice", 1, "45.13.7.1", scenario="http-probing")], {}, NOW)
+    step = intake().take([envelope("alice", 1, "45.13.7.1", scenario="made-up")], {}, NOW)
     (record,) = step.group.signals
-    assert record.outcome == "quorum" and record.note.startswith("1/2")
+    assert record.outcome == "quorum" and record.note.startswith("1/3")
 
 
 def test_a_retry_in_the_same_group_is_a_duplicate_and_written_once() -> None:
@@ -188,8 +188,12 @@ def test_an_operator_keys_ban_decides_at_once_as_the_operator() -> None:
 
 
 def test_a_members_ban_waits_for_its_scenarios_quorum() -> None:
-    step = intake().take([ban("bob", 1, "45.13.7.1", "http-probing")], {}, NOW)
+    step = intake().take([ban("bob", 1, "45.13.7.1", "made-up")], {}, NOW)
     assert not step.group.decisions and step.group.signals[0].outcome == "quorum"
+    # a listed quorum scenario: one trusted member's ban blocks only provisionally
+    step = intake().take([ban("bob", 1, "45.13.7.1", "http-probing")], {}, NOW)
+    (decision,) = step.group.decisions
+    assert decision.until == NOW + 900 and "provisional" in step.group.signals[0].note
 
 
 def test_a_burst_is_capped_per_minute_but_any_envelope_size_gets_through() -> None:
@@ -201,3 +205,12 @@ def test_a_burst_is_capped_per_minute_but_any_envelope_size_gets_through() -> No
     assert "last minute" in str(refused)
     assert isinstance(i.take([envelope("alice", 2, "45.13.8.1", ts=NOW + 75)], {},
                              NOW + 75).answers[0], Ack)
+
+
+def test_a_decision_names_the_rule_version_its_deciding_signal_named() -> None:
+    signal = Signal(kind="detection", target="45.13.7.1", scenario="ssh-bruteforce",
+                    rule="ssh-bruteforce@0123456789ab")
+    raw = seal_envelope(SEEDS["alice"], KEYS["alice"].key_id, 1, NOW, [signal])
+    step = intake().take([open_envelope(raw, lambda _k: KEYS["alice"], NOW)], {}, NOW)
+    assert [d.rule for d in step.group.decisions] == ["ssh-bruteforce@0123456789ab"]
+    assert b'"rule":"ssh-bruteforce@0123456789ab"' in step.group.decisions[0].evidence

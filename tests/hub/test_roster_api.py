@@ -49,6 +49,9 @@ def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
     config = init_hub(tmp_path / "hub", *extra)
     with (config.data_dir / "hub.toml").open("a") as toml:
         toml.write('readiness_grace = "5s"\n')
+    # Quorums wait for their members here (not a trusted member's provisional block).
+    policy = config.data_dir / "policy.toml"
+    policy.write_text(policy.read_text().replace("solo_quorum = true", "solo_quorum = false"))
     from shieldwall.hub.config import load_hub_config
 
     return load_hub_config(config.data_dir)

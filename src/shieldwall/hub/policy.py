@@ -123,6 +123,10 @@ class Policy:
         self.lifted: dict[str, float] = {}
         #: target -> member -> weight of its dispute (see hub.disputes)
         self.disputes: dict[str, dict[str, float]] = {}
+        #: member -> targets of its provisional blocks (one member's word, not corroborated)
+        self.provisional: dict[str, set[str]] = {}
+        # The trust record counts a member's live sightings as not (yet) corroborated.
+        self.trust.pending = self.sighted
 
     @property
     def discounted(self) -> frozenset[str]:
@@ -171,19 +175,32 @@ class Policy:
                         self.trust.penalise(block.deciders, why)
                     self._forgive(d.target, d.created)
                 continue
-            count, _ = self.offenses.get(d.target, (0, 0.0))
-            self.offenses[d.target] = (count + 1, d.created)
             try:
                 evidence = contributions.decode(stored.evidence)
             except msgspec.DecodeError:
                 evidence = []
-            needed = 1 if d.origin == "operator" else self.config.rule(d.scenario).needed()
             deciders = frozenset(c.member for c in evidence)
-            self.active[d.target] = ActiveBlock(
+            earlier = self.active.get(d.target)
+            if earlier is not None and earlier.full and earlier.until > d.created:
+                self._extended(earlier, d.until, deciders)  # a corroborated provisional block
+                continue
+            count, _ = self.offenses.get(d.target, (0, 0.0))
+            self.offenses[d.target] = (count + 1, d.created)
+            rule = self.config.rule(d.scenario)
+            needed = 1 if d.origin == "operator" else rule.needed()
+            block = self.active[d.target] = ActiveBlock(
                 d.target, d.until, d.scenario, needed, set(deciders), deciders, d.created
             )
-            if d.origin != "operator":
-                self.trust.corroborated(deciders)
+            if d.origin == "operator":
+                continue
+            self.trust.corroborated(deciders)
+            solo = self.trust.config.solo_duration
+            if (solo > 0 and rule.duration > solo and d.until - d.created <= solo + 1e-6
+                    and stored.charged):
+                block.full = min(rule.duration * self.config.escalation**count,
+                                 self.config.max_duration)
+                self.trust.solo(stored.charged)
+                self._provisional(stored.charged, d.target)
         while pending:
             self.trust.apply(pending.popleft())
         for member, when in rows.charges:
@@ -211,7 +228,11 @@ class Policy:
     def sweep(self, now: float) -> None:
         """Forget what no rule can use any more: memory stays proportional to what is live."""
         for target in [t for t, a in self.active.items() if a.until <= now]:
-            del self.active[target]
+            block = self.active.pop(target)
+            if block.full:  # a provisional block that nobody corroborated
+                for member in self._makers(block):
+                    self._unprovision(member, target)
+                    self.trust.expired(member)
         horizon = now - self.config.offense_memory
         for target in [t for t, (_, last) in self.offenses.items() if last < horizon]:
             del self.offenses[target]
@@ -220,6 +241,7 @@ class Policy:
             seen = self.sightings[key]
             for member in [m for m, c in seen.items() if c.received < now - window]:
                 self._unsight(key, member)
+                self.trust.record(member, False)
         for member in [m for m, c in self.charges.items() if not c or c[-1] <= now - HOUR]:
             del self.charges[member]
         for target in [t for t, when in self.lifted.items() if when < now - self.lift_cooldown]:
@@ -252,6 +274,8 @@ class Policy:
             return self._canary(member, target, now)
         guard = self._guard(span)
         if guard is not None:
+            if trust is not None:
+                trust.record(member, False)  # never corroborated: it counts against its record
             return guard
         if trust is not None and trust.standing(member).quarantined:
             return Outcome(None, "quarantined", trust.why_not(member, now) or "")
@@ -280,10 +304,30 @@ class Policy:
         active = self.active.get(target)
         if active is not None and active.until > now:
             active.supporters.add(member)
+            if active.full and trust is not None and member not in active.deciders:
+                extended = self._corroborate(member, active, signal, now)
+                if extended is not None:
+                    return extended
             return Outcome(None, "already-blocked", f"blocked until {active.until:.0f}")
 
         evidence: tuple[Contribution, ...] = ()
-        alone = needed == 1 and (trust is None or trust.trusted(member, now))
+        short = False
+        solo = trust is not None and trust.config.solo_duration > 0
+        alone = needed == 1 and (trust is None or (
+            trust.decides(member, now) if solo else trust.trusted(member, now)))
+        held = ""
+        if alone and solo and trust is not None:
+            slots = trust.solo_slots(member)
+            open_now = self._open(member, now)
+            if open_now >= slots:
+                alone, needed = False, 2
+                held = (f"{open_now} provisional blocks of this member await corroboration"
+                        f" (at most {slots} at its weight): this one waits for a second member")
+        quorum_solo = (solo and trust is not None and not operator and not held
+                       and trust.config.solo_quorum and trust.config.single_word
+                       and rule.name in self.config.scenarios  # never an invented scenario
+                       and needed == rule.needed() > 1 and trust.decides(member, now)
+                       and self._open(member, now) < trust.solo_slots(member))
         if not alone:
             seen = self._sight(member, target, signal, now, rule.window)
             if seen is None:
@@ -294,8 +338,14 @@ class Policy:
             counted = [c for m, c in seen.items() if m not in self.discounted]
             waiting = self._waiting(
                 member, rule, needed, counted, len(seen) - len(counted), now)
-            if waiting is not None:
+            if waiting is not None and not (quorum_solo and waiting.kind == "quorum"):
+                if held and waiting.kind == "quorum":
+                    return Outcome(None, "unconfirmed", held)
                 return waiting
+            short = waiting is not None  # the quorum is not met: provisional, whoever agrees
+            if held and trust is not None and not any(
+                    m != member and trust.decides(m, now) for m in seen):
+                return Outcome(None, "unconfirmed", held)  # newcomers cannot lift the cap
             evidence = tuple(counted)
         elif trust is not None and (target, rule.name) in self.sightings:
             # A trusted member's word decides; the newcomers who saw it first are its
@@ -332,13 +382,28 @@ class Policy:
         duration = min(duration, cap, max(rule.duration, cap * weight))
         self.offenses[target] = (count + 1, now)
         deciders = frozenset(supporters)
+        full = 0.0
+        if trust is not None:
+            others = [m for m in deciders if m != member and trust.decides(m, now)]
+            for m in deciders:  # a report that another deciding member confirmed
+                if [o for o in deciders if o != m and trust.decides(o, now)]:
+                    trust.record(m, True)
+            if (solo and not explicit and (short or not others)
+                    and duration > trust.config.solo_duration):
+                # One member's word: a provisional block, extended once corroborated.
+                full, duration = duration, trust.config.solo_duration
+        block_needed = rule.needed() if quorum_solo else needed
         self.active[target] = ActiveBlock(
-            target, now + duration, rule.name, needed, set(supporters), deciders, now
+            target, now + duration, rule.name, block_needed, set(supporters), deciders, now,
+            full,
         )
         if (target, rule.name) in self.sightings:
             self._drop((target, rule.name))
         if trust is not None:
             trust.corroborated(deciders)
+            if full:
+                trust.solo(charged)
+                self._provisional(charged, target)
         block = Block(
             target=target,
             until=now + duration,
@@ -347,8 +412,10 @@ class Policy:
             charged=charged,
             offense=count + 1,
             evidence=evidence,
+            rule=signal.rule,
         )
-        return Outcome(block, "decided", f"offense {count + 1}, {duration:.0f}s")
+        note = f"; provisional until corroborated (then {full:.0f}s)" if full else ""
+        return Outcome(block, "decided", f"offense {count + 1}, {duration:.0f}s{note}")
 
     def operator_lift(self, text: str, now: float) -> list[Lift]:
         """Lift every active block equal to or containing the address/range ``text``.
@@ -368,6 +435,9 @@ class Policy:
     def end_block(self, target: str, now: float, why: Literal["lift", "dispute"]) -> None:
         """End the active block on ``target``: forgiven, its deciders answer for it."""
         block = self.active.pop(target, None)
+        if block is not None and block.full:
+            for member in self._makers(block):
+                self._unprovision(member, target)
         if block is not None and self.trust.config.enabled:
             self.trust.penalise(block.deciders, why)
         for key in [k for k in self.sightings if k[0] == target]:
@@ -420,10 +490,70 @@ class Policy:
         elif len(counted) < needed:
             return Outcome(None, "quorum",
                            f"{len(counted)}/{needed} members{note}, waiting for more")
-        if not any(trust.trusted(m, now) for m in members):
+        if not any(trust.decides(m, now) for m in members):
             why = trust.why_not(member, now) or f"no trusted member among {len(members)}"
             return Outcome(None, "probation", why + note)
         return None
+
+    def _corroborate(
+        self, member: str, active: ActiveBlock, signal: Signal, now: float
+    ) -> Outcome | None:
+        """A second member reports a provisional block's target: extend it to its full
+        duration when the member's own word would decide and the scenario's quorum (or
+        weight) is met; ``None`` when it is not."""
+        trust = self.trust
+        if not trust.decides(member, now):
+            return None
+        rule = self.config.rule(active.scenario)
+        backers = {m for m in active.supporters if trust.counts(m)}
+        if len(backers) < max(2, active.needed):
+            return None
+        if rule.weight > 0 and not rule.confirmed and trust.support(backers) < rule.weight:
+            return None
+        until = max(active.until, active.created + active.full)
+        makers = self._makers(active)
+        self._extended(active, until, backers)
+        for maker in makers:
+            trust.record(maker, True)
+        made = active.created
+        evidence = (*(Contribution(m, active.scenario, 0, made, made, made, "provisional block")
+                      for m in makers), contribution(member, signal, now))
+        count, _ = self.offenses.get(active.target, (1, now))
+        block = Block(target=active.target, until=until, scenario=active.scenario,
+                      origin=",".join(sorted(backers)), charged="", offense=count,
+                      evidence=evidence, rule=signal.rule)
+        return Outcome(block, "decided", f"corroborated: provisional block extended to"
+                                         f" {until - now:.0f}s")
+
+    def _extended(self, active: ActiveBlock, until: float, backers: frozenset[str] | set[str]
+                  ) -> None:
+        """A provisional block got its corroboration: full duration, its maker repaid."""
+        for maker in self._makers(active):
+            self._unprovision(maker, active.target)
+            self.trust.confirm(maker)
+        deciders = frozenset(active.deciders | backers)
+        self.trust.corroborated(deciders)
+        active.until, active.full, active.deciders = until, 0.0, deciders
+        active.supporters |= deciders
+
+    def _makers(self, block: ActiveBlock) -> list[str]:
+        """Who made the provisional ``block`` (and answers for it until corroborated)."""
+        return sorted(m for m in block.deciders if block.target in self.provisional.get(m, ()))
+
+    def _provisional(self, member: str, target: str) -> None:
+        self.provisional.setdefault(member, set()).add(target)
+
+    def _unprovision(self, member: str, target: str) -> None:
+        held = self.provisional.get(member)
+        if held is not None:
+            held.discard(target)
+            if not held:
+                del self.provisional[member]
+
+    def _open(self, member: str, now: float) -> int:
+        """The member's provisional blocks still in force."""
+        held = self.provisional.get(member, ())
+        return sum(1 for t in held if t in self.active and self.active[t].until > now)
 
     def _canary(self, member: str, target: str, now: float) -> Outcome:
         event = TrustEvent("quarantine", member, now, f"reported canary {target}")
@@ -495,6 +625,9 @@ class Policy:
             active.supporters.discard(member)
             if len(active.supporters) < active.needed:
                 del self.active[target]
+                for maker in self._makers(active):  # withdrawn uncorroborated: the cost stays
+                    self._unprovision(maker, target)
+                    self.trust.expired(maker)
                 return Outcome(Lift(target, "retracted", member), "lifted", "support withdrawn")
             return Outcome(None, "retracted", "other members still support the block")
         if forgotten:

@@ -122,11 +122,19 @@ class _Trust(Section, frozen=True):
     founders: Duration = Duration(DAY)
     probation: Duration = Duration(DAY)
     single_word: bool = True
+    solo_duration: Duration = Duration(0)
+    solo_penalty: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    solo_open: Annotated[int, msgspec.Meta(ge=1)] = 10
+    solo_quorum: bool = False
+    vet_reports: Annotated[int, msgspec.Meta(ge=1)] = 5
+    vet_precision: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.25
 
     def config(self) -> TrustConfig:
         return TrustConfig(
             self.enabled, self.earn, self.trusted, self.lift_penalty, self.dispute_penalty,
             self.vouched, float(self.founders), float(self.probation), self.single_word,
+            float(self.solo_duration), self.solo_penalty, self.solo_open, self.solo_quorum,
+            self.vet_reports, self.vet_precision,
         )
 
 

@@ -38,6 +38,8 @@ class Contribution(msgspec.Struct, frozen=True):
     received: float
     reason: str = ""
     sample: tuple[str, ...] = ()
+    #: The rule version the member's signal named (empty from older agents).
+    rule: str = ""
 
 
 class Block(msgspec.Struct, frozen=True):
@@ -51,6 +53,8 @@ class Block(msgspec.Struct, frozen=True):
     charged: str
     offense: int
     evidence: tuple[Contribution, ...]
+    #: The rule version that caused it: the deciding signal's.
+    rule: str = ""
 
 
 class Lift(msgspec.Struct, frozen=True):
@@ -65,7 +69,7 @@ class Lift(msgspec.Struct, frozen=True):
 OutcomeKind = Literal[
     "decided", "quorum", "protected", "reserved", "too-wide", "already-blocked",
     "rate-limited", "retracted", "nothing-to-retract", "lifted", "invalid",
-    "sightings-full", "canary", "quarantined", "probation", "disputed",
+    "sightings-full", "canary", "quarantined", "probation", "disputed", "unconfirmed",
 ]
 #: Outcomes of signals that counted for nothing: never replayed as sightings.
 NOT_COUNTED = frozenset({"canary", "quarantined"})
@@ -98,6 +102,9 @@ class ActiveBlock:
     #: The members in the decision's evidence (who answers for it in trust).
     deciders: frozenset[str] = frozenset()
     created: float = 0.0
+    #: A provisional block (one member's word): the duration it gets once corroborated
+    #: (0: not provisional).
+    full: float = 0.0
 
 
 contributions = msgspec.json.Decoder(list[Contribution])
@@ -120,4 +127,5 @@ def contribution(member: str, signal: Signal, now: float) -> Contribution:
         received=now,
         reason=signal.reason[:SAMPLE_CHARS],
         sample=tuple(line[:SAMPLE_CHARS] for line in signal.evidence[:SAMPLE_LINES]),
+        rule=signal.rule,
     )

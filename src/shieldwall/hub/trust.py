@@ -20,7 +20,24 @@ sovereignty) but alliance-wide only with a trusted member's corroboration.
 Members the readiness roster says are not ready count for nothing while they
 are not (:attr:`Trust.not_ready`, a pure input).
 
-Everything here is rebuilt from the ledger: credit and penalties from the
+Trust is not banked: a member's net credit never rises above full weight, so a
+member that turns after a long honest record has nothing stored to spend, and
+every new penalty shows at once.
+
+A block on one member's word alone is *provisional* (``solo_duration``): it is
+extended to its full duration when another member whose word would decide
+reports the address too, and until then it costs its maker ``solo_penalty``
+(given back on corroboration) and takes one of its ``solo_open`` slots. So an
+honest member's uncorroborated noise costs a little, and a member that turns
+liar loses its weight within a few lies, each of which kept an address out for
+minutes. A member on probation by tenure whose *record since the hub started*
+(:attr:`Standing.hits` / :attr:`Standing.misses`: its reports a trusted member
+later corroborated, and those that aged out alone) reaches ``vet_reports`` with
+a precision of ``vet_precision`` is *vetted*: its word makes provisional blocks
+too. That record is the hub's memory only: after a rebuild it starts again from
+nothing, which only delays a newcomer, never lets one through.
+
+Everything else is rebuilt from the ledger: credit and penalties from the
 decisions (their evidence names the supporters), quarantine and release from the
 journal (:data:`JOURNAL_KIND`).
 """
@@ -58,6 +75,19 @@ class TrustConfig:
     #: alliance-wide block needs two members (one trusted): the defence against trusted
     #: members turning, paid for by honest detections waiting for a second member.
     single_word: bool = True
+    #: How long a block on one member's word lasts until another member corroborates it
+    #: (0: as long as its scenario says, with no penalty: the behaviour before).
+    solo_duration: float = 0.0
+    #: Credit a provisional block costs its maker until it is corroborated.
+    solo_penalty: float = 0.0
+    #: Provisional blocks one member may hold open at once (times its weight, at least 1).
+    solo_open: int = 10
+    #: A trusted member's first report of a quorum scenario blocks provisionally too.
+    solo_quorum: bool = False
+    #: A newcomer's reports a trusted member corroborated before its word counts alone...
+    vet_reports: int = 5
+    #: ...and the share of its reports that must have been corroborated.
+    vet_precision: float = 0.25
 
 
 class TrustEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -78,6 +108,12 @@ class Standing:
     corroborated: int = 0
     lifted: int = 0
     upheld: int = 0
+    #: Provisional blocks it made that are not (yet) corroborated.
+    solo: int = 0
+    #: Since the hub started (not rebuilt): its reports a trusted member corroborated,
+    #: and those that aged out uncorroborated.
+    hits: int = 0
+    misses: int = 0
     #: Why it is quarantined ("" = it is not), and since when.
     quarantined: str = ""
     since: float = 0.0
@@ -94,6 +130,8 @@ class Trust:
     #: own, as in the lab and unit tests), so every member counts as a founder.
     joined: Mapping[str, float] | None = None
     standings: dict[str, Standing] = field(default_factory=dict)
+    #: member -> its live quorum sightings (the policy's count): not corroborated yet.
+    pending: Mapping[str, int] = field(default_factory=dict)
     _founders: frozenset[str] | None = None
 
     def rejoin(self, joined: Mapping[str, float]) -> None:
@@ -125,11 +163,16 @@ class Trust:
             return 1.0 if self.founder(member) else 0.0
         if s.quarantined:
             return 0.0
-        net = s.credit - self.config.lift_penalty * s.lifted
-        net -= self.config.dispute_penalty * s.upheld
-        if self.founder(member):
-            net += self.config.earn
-        return min(1.0, max(0.0, net / self.config.earn))
+        return min(1.0, max(0.0, (self._base(member) + s.credit) / self.config.earn))
+
+    def _base(self, member: str) -> float:
+        return self.config.earn if self.founder(member) else 0.0
+
+    def _gain(self, member: str, amount: float) -> Standing:
+        """Credit ``amount``, never above full weight (trust is not banked)."""
+        s = self.standings.setdefault(member, Standing())
+        s.credit = min(s.credit + amount, self.config.earn - self._base(member))
+        return s
 
     def counts(self, member: str) -> bool:
         """Whether the member's reports count at all now."""
@@ -162,14 +205,44 @@ class Trust:
             return f"member {member!r} is not ready: its signals do not count until it is"
         w = self.weight(member)
         if w < self.config.trusted:
-            return (f"member {member!r} is on probation (weight {w:.2f} < {self.config.trusted:g}):"
-                    " alliance-wide only with a trusted member's corroboration")
+            record = f"; {self._record(member)}" if self.config.solo_duration > 0 else ""
+            return (f"member {member!r} is on probation (weight {w:.2f} < {self.config.trusted:g}"
+                    f"{record}): alliance-wide only with a trusted member's corroboration")
         tenure = self._tenure(member, now)
         if not self.founder(member) and tenure < self.config.probation:
+            if self.vetted(member, now):
+                return None
             return (f"member {member!r} is on probation (a member for {tenure / 3600:.1f}h of"
-                    f" {self.config.probation / 3600:g}h): alliance-wide only with a trusted"
-                    " member's corroboration")
+                    f" {self.config.probation / 3600:g}h; {self._record(member)}): alliance-wide"
+                    " only with a trusted member's corroboration")
         return None
+
+    def _record(self, member: str) -> str:
+        c, s = self.config, self.standing(member)
+        open_ = s.solo + self.pending.get(member, 0)
+        return (f"{s.hits} reports corroborated, {s.misses} not, {open_} open; its word counts"
+                f" from {c.vet_reports} at {c.vet_precision:.0%}")
+
+    def vetted(self, member: str, now: float) -> bool:
+        """Whether a member on probation by tenure has a record good enough for its word
+        to make provisional blocks (see the module's docstring)."""
+        if not self.config.enabled or self.config.solo_duration <= 0:
+            return False
+        s = self.standing(member)
+        if not self.counts(member) or self.weight(member) < self.config.trusted:
+            return False
+        done = s.hits + s.misses + s.solo + self.pending.get(member, 0)
+        # As many misses again as the reports it needs: a lucky start is not a record.
+        need = self.config.vet_reports
+        return s.hits >= need and s.hits >= self.config.vet_precision * (done + need)
+
+    def decides(self, member: str, now: float) -> bool:
+        """Whether the member's word alone makes a block (provisional or not)."""
+        return self.trusted(member, now) or self.vetted(member, now)
+
+    def solo_slots(self, member: str) -> int:
+        """How many provisional blocks the member may hold open at once."""
+        return max(1, round(self.config.solo_open * self.weight(member)))
 
     def support(self, members: Iterable[str]) -> float:
         """The summed weight of the members that count."""
@@ -186,9 +259,7 @@ class Trust:
         for member in members:
             gain = min(1.0, total - weights[member])
             if gain > 0:
-                s = self.standings.setdefault(member, Standing())
-                s.credit += gain
-                s.corroborated += 1
+                self._gain(member, gain).corroborated += 1
 
     def penalise(self, supporters: Iterable[str], why: Literal["lift", "dispute"]) -> None:
         """A block ``supporters`` made was lifted by the operator or by a dispute."""
@@ -196,8 +267,37 @@ class Trust:
             s = self.standings.setdefault(member, Standing())
             if why == "lift":
                 s.lifted += 1
+                s.credit -= self.config.lift_penalty
             else:
                 s.upheld += 1
+                s.credit -= self.config.dispute_penalty
+
+    def solo(self, member: str) -> None:
+        """The member's word alone made a provisional block: it costs until corroborated."""
+        s = self.standings.setdefault(member, Standing())
+        s.solo += 1
+        s.credit -= self.config.solo_penalty
+
+    def confirm(self, member: str) -> None:
+        """A provisional block the member made was corroborated: the cost comes back."""
+        s = self.standings.setdefault(member, Standing())
+        if s.solo > 0:
+            s.solo -= 1
+            self._gain(member, self.config.solo_penalty)
+
+    def record(self, member: str, corroborated: bool) -> None:
+        """One more report of the member's corroborated (or aged out alone)."""
+        s = self.standings.setdefault(member, Standing())
+        if corroborated:
+            s.hits += 1
+        else:
+            s.misses += 1
+
+    def expired(self, member: str) -> None:
+        """A provisional block the member made ran out uncorroborated (its cost stays)."""
+        s = self.standings.setdefault(member, Standing())
+        s.solo = max(0, s.solo - 1)
+        s.misses += 1
 
     def apply(self, event: TrustEvent) -> bool:
         """Apply a quarantine or release; False when it changes nothing."""

@@ -52,13 +52,32 @@ def member_trust(policy: Policy, member: str, now: float) -> MemberTrust:
     return MemberTrust(round(trust.weight(member), 3), state, why)
 
 
-def trust_lines(policy: Policy, members: list[str], now: float) -> list[str]:
-    """One line per member whose report did not decide on its own word (for explain)."""
+def trust_lines(
+    policy: Policy, members: list[str], now: float, targets: list[str] | None = None,
+) -> list[str]:
+    """Why reports did not decide on their own word (for explain): one line per member
+    on probation, quarantined or not ready, or out of provisional blocks, and one per
+    provisional block among ``targets``."""
     lines: list[str] = []
+    trust = policy.trust
     for member in sorted(set(members)):
-        why = policy.trust.why_not(member, now)
+        why = trust.why_not(member, now)
         if why:
-            lines.append(f"{why} (weight {policy.trust.weight(member):.2f})")
+            lines.append(f"{why} (weight {trust.weight(member):.2f})")
+        held = sum(1 for t in policy.provisional.get(member, ())
+                   if t in policy.active and policy.active[t].until > now)
+        if held and held >= trust.solo_slots(member):
+            lines.append(f"member {member!r} holds {held} provisional blocks awaiting"
+                         f" corroboration (at most {trust.solo_slots(member)} at weight"
+                         f" {trust.weight(member):.2f}): its next reports wait for a second member")
+    for target in targets or ():
+        block = policy.active.get(target)
+        if block is not None and block.full and block.until > now:
+            makers = ", ".join(sorted(m for m in block.deciders
+                                      if target in policy.provisional.get(m, ())))
+            lines.append(f"the block on {target} is provisional: {makers}'s word alone, for"
+                         f" {block.until - now:.0f}s more; {block.full:.0f}s once a member whose"
+                         " word counts reports it too")
     return lines
 
 
