@@ -324,3 +324,24 @@ def test_held_names_the_last_decision_whose_block_the_firewall_holds() -> None:
     agent.decision(Decision(cursor=4, action="block", target="45.33.99.10", until=NOW - 1), NOW)
     agent.decision(Decision(cursor=5, action="lift", target="45.33.99.9", until=0), NOW)
     assert agent.held == 2
+
+
+def test_a_detection_s_signal_and_local_block_name_the_shipped_rule_version() -> None:
+    from shieldwall.detection.scenario import scenario_version
+
+    agent = core()
+    brute = next(s for s in default_scenarios() if s.name == "ssh-bruteforce")
+    version = scenario_version(brute, [load_pack("sshd")])
+    commands = agent.lines("auth", failures("45.33.99.7", 5), NOW)
+    (report,) = of(Report, commands)
+    assert [s.rule for s in report.signals] == [version]  # type: ignore[attr-defined]
+    (enforce,) = of(Enforce, commands)
+    assert enforce.plan.add[0].reason == f"5 events, rule {version}"  # type: ignore[attr-defined]
+
+
+def test_a_hub_decision_s_block_names_the_rule_that_caused_it_even_without_a_council() -> None:
+    agent = core()
+    decision = Decision(cursor=1, action="block", target="45.33.99.9", until=NOW + 600,
+                        scenario="ssh-bruteforce", origin="bob", rule="ssh-bruteforce@0123456789ab")
+    (enforce,) = of(Enforce, agent.decision(decision, NOW))
+    assert enforce.plan.add[0].reason == "no charter, rule ssh-bruteforce@0123456789ab"  # type: ignore[attr-defined]

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from shieldwall.config.types import Duration
 from shieldwall.detection.scenario import (
     default_scenarios,
     load_scenarios,
     parse_scenarios,
+    scenario_version,
 )
 from shieldwall.durations import parse_duration
 from shieldwall.errors import ConfigError
+from shieldwall.events.packs import load_pack
 from shieldwall.hub.policy_config import load_policy
 
 GOOD = """
@@ -164,3 +169,20 @@ def test_the_shipped_scenarios_and_policy_differ_only_where_intended() -> None:
         if scenario.local_block != alliance_at_once:
             differences[name] = (scenario.local_block, rule.confirmed, rule.duration)
     assert differences == INTENDED_DIFFERENCES
+
+
+def test_a_shipped_rule_version_names_the_scenario_and_changes_only_with_its_meaning() -> None:
+    brute = next(s for s in default_scenarios() if s.name == "ssh-bruteforce")
+    sshd, http = load_pack("sshd"), load_pack("http")
+    version = scenario_version(brute, [sshd, http])
+    assert version.startswith("ssh-bruteforce@") and len(version.split("@")[1]) == 12
+    # Packs it does not read, their order and descriptions do not change it...
+    assert scenario_version(brute, [sshd]) == version
+    reworded = msgspec.structs.replace(brute, description="another wording")
+    assert scenario_version(reworded, [sshd]) == version
+    # ...a threshold, a window or a pattern does.
+    assert scenario_version(msgspec.structs.replace(brute, threshold=6), [sshd]) != version
+    assert scenario_version(msgspec.structs.replace(brute, window=Duration(60.0)), [sshd]) != version
+    edited = replace(sshd, patterns=(replace(sshd.patterns[0], regex=sshd.patterns[0].regex + "x"),
+                                     *sshd.patterns[1:]))
+    assert scenario_version(brute, [edited]) != version

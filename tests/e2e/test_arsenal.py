@@ -29,8 +29,11 @@ from shieldwall.arsenal.measure import SIGHTING
 from shieldwall.arsenal.member import trust_of
 from shieldwall.arsenal.repository import Repository
 from shieldwall.cli.main import cli
+from shieldwall.detection.scenario import default_scenarios, scenario_version
 from shieldwall.enforcers.memory import MemoryEnforcer
+from shieldwall.events.packs import load_pack
 from shieldwall.governance.store import save_key
+from shieldwall.hub.admin import explain
 from shieldwall.hub.config import HubConfig
 from shieldwall.signals.client import HubClient
 from shieldwall.signals.member_state import MemberState
@@ -40,6 +43,9 @@ from tests.conftest import shared_data
 from tests.integration.hub_harness import hub_context, init_hub, new_member, running_hub
 
 RULE = "ssh-quick-guess@1"
+#: The shipped ssh-bruteforce with the shipped sshd pack.
+SHIPPED = scenario_version(next(s for s in default_scenarios() if s.name == "ssh-bruteforce"),
+                           [load_pack("sshd")])
 # Routable addresses (the hub never decides on documentation ranges), only ever written in logs.
 A, B, E, D, F = "45.33.10.1", "45.33.20.2", "45.33.30.3", "45.33.40.4", "45.33.50.5"
 
@@ -146,9 +152,16 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
         ledger = hub_context(server).ledger
         # Four members saw A: as signals that is past the policy's quorum (3). As trials it is nothing.
         assert [d for d in await ledger.decisions_after(0, 100) if d.target != F] == []
-        sightings = await ledger.journal(SIGHTING)
-        assert len(sightings) == 8
-        assert {msgspec.json.decode(e.body)["mode"] for e in sightings} == {"shadow"}
+        sightings = [msgspec.json.decode(e.body) for e in await ledger.journal(SIGHTING)]
+        assert [s["mode"] for s in sightings if s["rule"] == RULE] == ["shadow"] * 8
+        # The shipped scenario is measured too, under its rule version; its block names it.
+        (shipped,) = [s for s in sightings if s["rule"] != RULE]
+        assert (shipped["rule"], shipped["target"], shipped["mode"]) == (SHIPPED, F, "live")
+        assert [(d.target, d.rule) for d in await ledger.decisions_after(0, 100)] == [(F, SHIPPED)]
+        explained = (await explain(ledger, hub_config, F, time.time())).render(time.time())
+        assert f"no charter, rule {SHIPPED}" in explained
+        # What `shieldwall blocks` prints for m4's own block of F:
+        assert members[4].runtime.core.blocks[F].reason == f"5 events, rule {SHIPPED}"
 
         # -- the hub's figures, as computed by hand ----------------------------------
         reported = await cli_run("arsenal", "report", RULE, *hub, "--json")
@@ -192,5 +205,5 @@ async def test_five_members_measure_an_experimental_rule_then_the_council_promot
             for decision in decisions:
                 member.runtime.handle(functools.partial(member.runtime.core.decision, decision))
         assert [set(m.enforcer.current(time.time())) - {F} for m in members] == [{D}] * 5
-        live = [msgspec.json.decode(e.body) for e in await ledger.journal(SIGHTING)][8:]
-        assert [(s["target"], s["mode"]) for s in live] == [(D, "live")] * 3
+        live = [msgspec.json.decode(e.body) for e in await ledger.journal(SIGHTING)][9:]
+        assert [(s["target"], s["mode"], s["rule"]) for s in live] == [(D, "live", RULE)] * 3

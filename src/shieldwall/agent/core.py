@@ -23,7 +23,7 @@ from shieldwall.decisions.decision import Decision
 from shieldwall.detection.detection import Detection
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.proxies import ProxyGuard, UserAgentSpread
-from shieldwall.detection.scenario import Scenario
+from shieldwall.detection.scenario import Scenario, scenario_version
 from shieldwall.detection.source_filter import SourceFilter
 from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.plan import Plan, firewall_blocks
@@ -78,12 +78,14 @@ class Note:
 Command = Report | Enforce | Remember | SaveCursor | Note
 
 
-def signal_of(detection: Detection) -> Signal:
-    """The signal a detection becomes (evidence bounded, decoded for JSON)."""
+def signal_of(detection: Detection, rule: str = "") -> Signal:
+    """The signal a detection becomes (evidence bounded, decoded for JSON), naming the rule
+    version that fired (``rule``, unless the detection names its own)."""
     return Signal(
         kind="detection",
         target=detection.key,
         scenario=detection.scenario,
+        rule=detection.rule or rule,
         count=detection.count,
         first_seen=detection.first_seen,
         last_seen=detection.last_seen,
@@ -129,6 +131,7 @@ class AgentCore:
         #: its commands ran (readiness reports when it was applied: readiness/applied.py).
         self.held = 0
         self.streams: dict[str, list[EventStream]] = {}
+        self.rules: dict[str, str] = {}
 
     def add_source(self, label: str, packs: Iterable[PackSpec], year: int,
                    max_auth_tries: int = DEFAULT_MAX_AUTH_TRIES) -> None:
@@ -138,6 +141,10 @@ class AgentCore:
             EventStream(pack, year=year, ipv6_prefix=self.ipv6_prefix, max_auth_tries=max_auth_tries)
             for pack in packs
         ]
+        known = {s.pack.name: s.pack for streams in self.streams.values() for s in streams}
+        #: scenario -> the rule version its detections name (the packs it reads here included).
+        self.rules = {state.scenario.name: scenario_version(state.scenario, known.values())
+                      for state in self.detector.states}
         self.filters[label] = SourceFilter(
             self.guard, self.reorder, access=any(s.pack.format == "access" for s in self.streams[label])
         )
@@ -174,7 +181,7 @@ class AgentCore:
                 "ip": detection.key, "scenario": detection.scenario,
                 "count": detection.count, "source": label,
             }))
-        commands.append(Report(tuple(signal_of(d) for d in detections)))
+        commands.append(Report(tuple(signal_of(d, self.rules.get(d.scenario, "")) for d in detections)))
         if self.local_first:
             local = [
                 Block(
@@ -182,7 +189,7 @@ class AgentCore:
                     until=now + d.local_block,
                     origin="local",
                     scenario=d.scenario,
-                    reason=f"{d.count} events",
+                    reason=f"{d.count} events, rule {d.rule or self.rules.get(d.scenario, '-')}",
                     created=now,
                 )
                 for d in detections
@@ -226,7 +233,7 @@ class AgentCore:
                 origin=decision.origin or "hub",
                 scenario=decision.scenario,
                 # Under a council: the charter version and the rule that decided.
-                reason=decided_under(decision) if decision.policy else "",
+                reason=decided_under(decision) if decision.policy or decision.rule else "",
                 created=decision.created or now,
             )
             commands += self._add([block], now)

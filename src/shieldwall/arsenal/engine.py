@@ -93,6 +93,7 @@ class Engine:
         # goes on counting the rest of the chunk.
         for event in events:
             for d in run.detector.feed((event,)):
+                d.rule = rule_id  # its signal, and the decision it may cause, name this version
                 found.append(Found(Sighting(rule_id, d.scenario, d.key, event.time, mode),
                                    d if live else None))
         return found

@@ -37,8 +37,10 @@ CORROBORATION_WINDOW = 3600.0
 Mode = Literal["live", "shadow"]
 
 
-#: ``name@version``, as :attr:`shieldwall.arsenal.rule.Rule.id` writes it.
-RuleId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*@[0-9]+$")]
+#: ``name@version``, as :attr:`shieldwall.arsenal.rule.Rule.id` writes it, or a shipped
+#: scenario's ``name@<12 hex digits>`` (:func:`shieldwall.detection.scenario.scenario_version`).
+RULE_ID = r"^[a-z0-9][a-z0-9-]*@([0-9]+|[0-9a-f]{12})$"
+RuleId = Annotated[str, msgspec.Meta(max_length=64, pattern=RULE_ID)]
 
 
 class Sighting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -8,14 +8,19 @@ share scenario names, never the meaning of a key.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from shieldwall.config import Duration, Section, decode, parse_toml, problem
 from shieldwall.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shieldwall.events.packs import PackSpec
 
 HOUR = 3600.0
 
@@ -86,6 +91,31 @@ def default_scenarios() -> tuple[Scenario, ...]:
     """The scenarios shipped with Shieldwall (``detection/scenarios.toml``)."""
     text = (resources.files("shieldwall.detection") / "scenarios.toml").read_text("utf-8")
     return parse_scenarios(text, "scenarios.toml")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return float(value) if isinstance(value, float) else value  # a Duration is a float
+
+
+def scenario_version(scenario: Scenario, packs: Iterable[PackSpec]) -> str:
+    """The rule version of a scenario run on ``packs``: ``<name>@<12 hex digits>``.
+
+    The digits are the SHA-256 of what the detection means: the scenario's keys and, for
+    each pack it counts, the patterns that turn lines into its events (descriptions and
+    samples aside). The same definition gives the same version on every member; a changed
+    threshold, window or pattern gives another. Signals carry it, decisions name it, the
+    arsenal measures it (an alliance rule's version is its own ``name@version``).
+    """
+    meaning = {
+        "scenario": {k: _plain(v) for k, v in msgspec.structs.asdict(scenario).items() if k != "description"},
+        "packs": [{"name": p.name, "format": p.format, "program": p.program,
+                   "patterns": [[x.name, x.kind, x.role, x.regex] for x in p.patterns]}
+                  for p in sorted(packs, key=lambda p: p.name) if p.name in scenario.packs],
+    }
+    digest = hashlib.sha256(msgspec.json.encode(meaning, order="sorted")).hexdigest()
+    return f"{scenario.name}@{digest[:12]}"
 
 
 def load_scenarios(path: str | Path | None) -> tuple[Scenario, ...]:

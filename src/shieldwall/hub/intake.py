@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from shieldwall.addresses import Labelled, Ranges, canonical_target, target_network
+from shieldwall.addresses import Labelled, Ranges, Target, canonical_target, target_network
 from shieldwall.detection.proxies import ProxyGuard
 from shieldwall.errors import AddressError, SignalError
 from shieldwall.hub.ledger.storage import (
@@ -66,6 +66,7 @@ def decision_record(verdict: Block | Lift, now: float) -> DecisionRecord:
             action="block", target=verdict.target, until=verdict.until,
             scenario=verdict.scenario, origin=verdict.origin, created=now,
             charged=verdict.charged, evidence=msgspec.json.encode(verdict.evidence),
+            rule=verdict.rule,
         )
     return DecisionRecord(
         action="lift", target=verdict.target, until=now, scenario=verdict.scenario,
@@ -105,8 +106,10 @@ def member_guards(members: Sequence[MemberRecord], proxies: Mapping[str, Ranges]
     return guards
 
 
-def _refusal(guard: ProxyGuard, target: str) -> str | None:
+def _refusal(guard: ProxyGuard, target: str, span: Target | None) -> str | None:
     """Why ``guard`` refuses ``target`` in any spelling (``::ffff:a.b.c.d`` is ``a.b.c.d``)."""
+    if span is not None:  # parsed once when the envelope was opened: no second parse
+        return guard.refusal_span(span.version, span.low, span.high)
     try:
         return guard.refusal(canonical_target(target))
     except AddressError:
@@ -253,9 +256,10 @@ class Intake:
         first = len(verdicts)
         operator = member in self.operators
         spans = opened.targets or (None,) * len(opened.signals)
-        guard = self.declared.get(member)
+        guard = self.declared.get(member) or None  # an empty guard refuses nothing
         for signal, span in zip(opened.signals, spans, strict=True):
-            why = _refusal(guard, signal.target) if guard is not None and signal.kind == "detection" else None
+            why = (_refusal(guard, signal.target, span)
+                   if guard is not None and signal.kind == "detection" else None)
             if why is not None:
                 step.group.signals.append(SignalRecord(
                     member, opened.seq, signal, now, "protected",

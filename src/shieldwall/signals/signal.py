@@ -31,3 +31,6 @@ class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: Reason = ""
     #: A bounded sample of the log lines that caused the detection.
     evidence: Evidence = ()
+    #: The rule version that fired (``ssh-bruteforce@b40d64609cd1``, an alliance rule's
+    #: ``name@version``); the decision it causes names it. Empty from older agents.
+    rule: Name = ""
