@@ -138,7 +138,10 @@ def test_a_trial_not_signed_by_the_chair_of_its_time_is_refused_by_hub_and_membe
         _force(world.repo, md, world.arsenal.hub)
         with pytest.raises(ArsenalError) as member_refusal:
             update(source)
-    assert member_refusal.value.reason == reason
+        # TUF stored the role it verified; asking again is refused all the same.
+        with pytest.raises(ArsenalError) as again:
+            update(source)
+    assert member_refusal.value.reason == again.value.reason == reason
     assert active.load(world.member).rules == ()
 
 
@@ -200,9 +203,13 @@ def test_an_appointed_chair_may_start_a_trial_and_the_rotation_s_chair_then_may_
     assert got.status_of("fast-guess@1") == "experimental"
 
 
-def test_the_hub_refuses_a_trial_dated_away_from_its_clock(tmp_path: Path) -> None:
+def test_a_trial_dated_in_the_future_is_refused_by_hub_and_member(tmp_path: Path) -> None:
     world = World(tmp_path)
+    md = world.trial("fast-guess", "bob", NOW + 2 * SKEW)
     with pytest.raises(ArsenalError) as refusal:
-        world.repo.publish_trial(world.trial("fast-guess", "bob", NOW + 2 * SKEW), world.state,
-                                 world.arsenal.hub, NOW)
-    assert refusal.value.reason == "backdated"
+        world.repo.publish_trial(md, world.state, world.arsenal.hub, NOW)
+    assert refusal.value.reason == "misdated"
+    _force(world.repo, md, world.arsenal.hub)
+    with serve(world.folder) as url, pytest.raises(ArsenalError) as member_refusal:
+        update(world.source(url))
+    assert member_refusal.value.reason == "misdated"

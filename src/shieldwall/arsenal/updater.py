@@ -41,9 +41,9 @@ from shieldwall.arsenal.trials import SKEW, check_trials, signed_at, trial_path
 from shieldwall.errors import ArsenalError
 from shieldwall.governance.state import CouncilState
 
-#: When this member last verified the hub's set (Unix seconds): a new trials version signed
-#: before it is refused as dated back (see :func:`_trial_rules`).
-CHECKED = "checked_at"
+#: When this member last accepted the hub's set, and which trials role: a new trials version
+#: signed before that is refused as dated back (see :func:`_trial_rules`).
+CHECKED = "checked.json"
 
 
 class PinnedFetcher(FetcherInterface):
@@ -85,7 +85,7 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
     downloads = source.folder / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     bootstrap = None if (tuf / "root.json").exists() else source.bootstrap
-    before = _trusted_trials(tuf)
+    before = _accepted_trials(source.folder)
     try:
         updater = Updater(str(tuf), f"{source.url}/metadata/", str(downloads), f"{source.url}/targets/",
                           source.fetcher, bootstrap=bootstrap)
@@ -110,7 +110,8 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
             rules.append(_checked(path, data, custom, download, gates, current))
         demoted = set(msgspec.json.decode(_download_demoted(download), type=dict[str, list[str]])["rules"])
         council_ids = {r.rule.id for r in rules}
-        rules += [r for r in _trial_rules(tuf, download, source, before) if r.rule.id not in council_ids]
+        trials, accepted = _trial_rules(tuf, download, source, before)
+        rules += [r for r in trials if r.rule.id not in council_ids]
     except RepositoryError as exc:
         raise ArsenalError(f"tuf-{type(exc).__name__}", f"arsenal update refused: {exc}") from None
     except DownloadError as exc:
@@ -119,7 +120,7 @@ def fetch(source: Source, current: ActiveSet) -> ActiveSet:
     names = [r.rule.name for r in rules if enforces(r.status)]
     if len(set(names)) != len(names):
         raise ArsenalError("invalid", "the set has two enforcing versions of one rule")
-    _checked_now(source.folder)
+    _checked_now(source.folder, accepted)
     return ActiveSet(version, tuple(rules))
 
 
@@ -156,32 +157,40 @@ def _checked(path: str, data: bytes, custom: dict[str, object],
     return ActiveRule(rule, status, report_hash if isinstance(report_hash, str) else "")
 
 
-def _trusted_trials(tuf: Path) -> tuple[int, int]:
-    """Version and signing time of the trials role this member verified last ((0, 0): none)."""
+class _Checked(msgspec.Struct, frozen=True):
+    """When this member last accepted the hub's set, and the trials role it accepted then
+    (not what ngclient stored: a refused version is stored too)."""
+
+    at: int = 0
+    trials_version: int = 0
+    trials_signed_at: int = 0
+
+
+def _last_check(folder: Path) -> _Checked:
     try:
-        md = Metadata[Targets].from_bytes((tuf / f"{TRIALS}.json").read_bytes())
-    except (OSError, ValueError):
-        return 0, 0
-    return md.signed.version, signed_at(md)
+        return msgspec.json.decode((folder / CHECKED).read_bytes(), type=_Checked)
+    except (OSError, msgspec.DecodeError):
+        return _Checked()
 
 
-def _checked_now(folder: Path) -> None:
-    (folder / CHECKED).write_text(str(int(time.time())))
+def _accepted_trials(folder: Path) -> tuple[int, int]:
+    checked = _last_check(folder)
+    return checked.trials_version, checked.trials_signed_at
 
 
-def _checked_at(folder: Path) -> int:
-    try:
-        return int((folder / CHECKED).read_text())
-    except (OSError, ValueError):
-        return 0
+def _checked_now(folder: Path, trials: tuple[int, int] | None = None) -> None:
+    """Note an accepted set (``trials``: its role's version and signing time; ``None``: as before)."""
+    version, at = _accepted_trials(folder) if trials is None else trials
+    (folder / CHECKED).write_bytes(msgspec.json.encode(_Checked(int(time.time()), version, at)))
 
 
 def _trial_rules(tuf: Path, download: Callable[[str], tuple[bytes, dict[str, object]]], source: Source,
-                 before: tuple[int, int]) -> list[ActiveRule]:
-    """The chair-alone trials of the set, once the charter's check passed (see trials.py)."""
+                 before: tuple[int, int]) -> tuple[list[ActiveRule], tuple[int, int]]:
+    """The chair-alone trials of the set, once the charter's check passed (see trials.py),
+    and the role's (version, signing time) to remember once the whole set is accepted."""
     snapshot = json.loads((tuf / "snapshot.json").read_bytes())["signed"]["meta"]
     if f"{TRIALS}.json" not in snapshot:
-        return []
+        return [], (0, 0)
     paths = msgspec.json.decode(download(TRIAL_INDEX)[0], type=dict[str, list[str]])["rules"]
     # TUF verified the role against the council-signed delegation and stored it: the charter's turn.
     md = Metadata[Targets].from_bytes((tuf / f"{TRIALS}.json").read_bytes())
@@ -190,7 +199,9 @@ def _trial_rules(tuf: Path, download: Callable[[str], tuple[bytes, dict[str, obj
     council = source.council() if source.council is not None else None
     # A new version cannot have been signed before this member's last check (less the skew):
     # the hub publishes what the chair signed at once, so older means dated back.
-    floor = before[1] if md.signed.version == before[0] else max(before[1], _checked_at(source.folder) - SKEW)
+    floor = before[1]
+    if md.signed.version != before[0]:
+        floor = max(floor, _last_check(source.folder).at - SKEW)
     check_trials(md, keys, council, floor, time.time())
     out = []
     for path in paths:
@@ -199,7 +210,7 @@ def _trial_rules(tuf: Path, download: Callable[[str], tuple[bytes, dict[str, obj
         if path != trial_path(rule.id):
             raise ArsenalError("invalid", f"{path} holds {rule.id}")
         out.append(ActiveRule(rule, "experimental"))
-    return out
+    return out, (md.signed.version, signed_at(md))
 
 
 def _set_version(tuf: Path) -> int:
