@@ -76,7 +76,8 @@ def check_trials(md: Metadata[Targets], keys: Mapping[str, Key], council: Counci
     checked a threshold of them already); ``council`` the verified council state (``None``:
     no council, so no chair); ``previous_at`` the signing time of the version trusted before.
     ``hub`` adds the hub's check of ``signed_at`` against its own clock. Raises
-    :class:`ArsenalError`: ``not-delegated``, ``not-chair``, ``backdated``, ``invalid-status``.
+    :class:`ArsenalError`: ``not-delegated``, ``not-chair``, ``backdated``, ``misdated``,
+    ``invalid-status``.
     """
     version = md.signed.version
     for path, info in md.signed.targets.items():
@@ -104,9 +105,12 @@ def check_trials(md: Metadata[Targets], keys: Mapping[str, Key], council: Counci
     if at < previous_at:
         raise ArsenalError("backdated", f"trials v{version} is dated before the version it replaces or"
                            " before this member last checked the set: it was dated back")
-    if at > now + SKEW or (hub and at < now - SKEW):
-        raise ArsenalError("backdated", f"trials v{version} is dated {at}, {at - now:+.0f} s from now:"
-                           " sign it again now")
+    if at > now + SKEW:
+        raise ArsenalError("misdated", f"trials v{version} is dated {at - now:.0f} s in the future:"
+                           " check the signer's clock and sign it again")
+    if hub and at < now - SKEW:
+        raise ArsenalError("backdated", f"trials v{version} is dated {now - at:.0f} s ago: a trial is"
+                           " published when it is signed; sign it again now")
     chair = chair_at(charter.rotation, at, council.appointments)
     seat = next((c for c in charter.council if c.name == chair), None)
     signers = valid_signers(md, keys)
