@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import hashlib
 
+import msgspec
 import pytest
 
 from shieldwall.errors import GovernanceError
-from shieldwall.governance.acts import Act, Expel, PolicyChange, WideRange, check_act, kind_of, signed_digest
+from shieldwall.governance.acts import (
+    Act,
+    Admit,
+    Expel,
+    PolicyChange,
+    WideRange,
+    check_act,
+    kind_of,
+    signed_digest,
+)
 from shieldwall.governance.chair import Appointment
 from shieldwall.governance.charter import charter_digest
 from tests.governance.conftest import ALLIANCE, DAY, START, Keys, founding
@@ -94,3 +104,19 @@ def test_a_wide_range_must_be_a_network(keys: Keys) -> None:
     bad = act(digest, WideRange("not-a-range", until=0))
     assert refusal(charter, digest, bad, keys.sign(signed_digest(bad), ["alice", "bob"]), START).reason == (
         "invalid")
+
+
+def test_an_admission_without_ranges_keeps_the_bytes_it_had_before_admissions_named_ranges() -> None:
+    encoded = msgspec.json.encode(Admit("acme", "ab" * 32))
+    assert encoded == b'{"type":"admit","member":"acme","public_key":"' + b"ab" * 32 + b'"}'
+    assert msgspec.json.decode(encoded, type=Admit).owns == ()
+
+
+def test_the_ranges_an_admission_names_must_be_addresses_or_networks(keys: Keys) -> None:
+    charter = founding(keys)
+    digest = charter_digest(charter).hex()
+    bad = act(digest, Admit("acme", "ab" * 32, owns=("198.51.100.0/24", "not-a-range")))
+    refused = refusal(charter, digest, bad, keys.sign(signed_digest(bad), ["alice", "bob"]), START)
+    assert refused.reason == "invalid" and "owns" in str(refused)
+    good = act(digest, Admit("acme", "ab" * 32, owns=("198.51.100.0/24",)))
+    assert check_act(charter, digest, good, keys.sign(signed_digest(good), ["alice", "bob"]), START)

@@ -82,14 +82,17 @@ def _never_block(state: CouncilState, now: int, path: Path) -> Effect:
     return NeverBlockChange(sha256_of(path))
 
 
-@_proposal("admit", """Propose admitting a member organisation with its member key.
+@_proposal("admit", """Propose admitting a member organisation with its member key
+    (from `shieldwall join --keygen`) and the ranges it owns (never blocked by others).
 
     \b
     Example:
-      shieldwall council propose admit ./council --key alice.key --member acme --public-key HEX
-    """, click.option("--member", required=True), click.option("--public-key", required=True))
-def _admit(state: CouncilState, now: int, member: str, public_key: str) -> Effect:
-    return _convert(Admit, member=member, public_key=public_key.lower())
+      shieldwall council propose admit ./council --key alice.key --member acme --public-key HEX \\
+        --owns 198.51.100.0/24
+    """, click.option("--member", required=True), click.option("--public-key", required=True),
+    click.option("--owns", multiple=True, metavar="CIDR", help="A range the member owns (repeat)."))
+def _admit(state: CouncilState, now: int, member: str, public_key: str, owns: tuple[str, ...]) -> Effect:
+    return _convert(Admit, member=member, public_key=public_key.lower(), owns=owns)
 
 
 @_proposal("expel", """Propose expelling a member (a grave act by default).

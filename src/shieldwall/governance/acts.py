@@ -41,11 +41,15 @@ class PolicyChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag=
     policy_sha256: Sha256Hex
 
 
-class Admit(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="admit"):
-    """An organisation joins the alliance with this member key."""
+class Admit(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="admit", omit_defaults=True):
+    """An organisation joins the alliance with this member key (and owns these ranges:
+    no signal gets them blocked). ``owns`` is left out of the bytes when empty, so an
+    act made before it existed keeps its digest."""
 
     member: Name
     public_key: PublicKeyHex
+    owns: Annotated[tuple[Annotated[str, msgspec.Meta(max_length=64)], ...],
+                    msgspec.Meta(max_length=64)] = ()
 
 
 class Expel(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="expel"):
@@ -121,6 +125,12 @@ def check_effect(charter: Charter, act: Act) -> None:
             parse_target(effect.range)
         except AddressError as exc:
             raise GovernanceError("invalid", f"wide-range: {exc}") from None
+    if isinstance(effect, Admit):
+        for text in effect.owns:
+            try:
+                parse_target(text)
+            except AddressError as exc:
+                raise GovernanceError("invalid", f"admit: owns: {exc}") from None
 
 
 def check_act(charter: Charter, charter_hex: str, act: Act, signatures: Sequence[Signature],
