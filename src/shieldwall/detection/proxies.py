@@ -54,6 +54,14 @@ class ProxyGuard:
             return PROXY
         return None
 
+    def refusal_span(self, version: int, low: int, high: int) -> str | None:
+        """:meth:`refusal` for a target already parsed into integers (the hub's hot path)."""
+        if len(self.own) and self.own.touches(version, low, high):
+            return THIS_HOST
+        if len(self.proxies) and self.proxies.touches(version, low, high):
+            return PROXY
+        return None
+
     def filter(self, events: list[Event]) -> list[Event]:
         """``events`` without those blaming a declared proxy or this host."""
         if not self or not events:
