@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shieldwall.addresses import parse_ranges
+from shieldwall.addresses import parse_ranges, parse_target
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.proxies import PROXY, THIS_HOST, ProxyGuard, UserAgentSpread
 from shieldwall.detection.scenario import default_scenarios
@@ -37,6 +37,14 @@ def test_refusal_names_the_reason_and_lets_others_stand() -> None:
     assert g.refusal("203.0.113.16") is None
     assert g.refusal("198.51.100.1") == THIS_HOST
     assert not ProxyGuard() and ProxyGuard().filter([ev(PROXY_ADDR)]) == [ev(PROXY_ADDR)]
+
+
+def test_a_parsed_span_is_refused_exactly_as_its_text_is() -> None:
+    g = guard()
+    for key in ("203.0.113.15", "203.0.113.16", "198.51.100.1", "203.0.113.0/24",
+                "2001:db8:cafe:1::/64", "2001:db8::1", "::ffff:203.0.113.2"):
+        span = parse_target(key)
+        assert g.refusal_span(span.version, span.low, span.high) == g.refusal(span.text), key
 
 
 def test_a_proxy_forwarding_an_attack_is_never_detected_while_the_client_still_is() -> None:
