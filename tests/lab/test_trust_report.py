@@ -18,7 +18,7 @@ def test_the_report_prints_the_table_then_the_limits() -> None:
     table = [line for line in lines if "| 20 | 30% |" in line]
     assert len(table) == 3  # the row, then trust off and turncoats
     assert table[1].startswith("| trust off | 20 |")
-    assert table[1].split("|")[9].strip() == "1000"  # trust off: the burst is banned
+    assert table[1].split("|")[10].strip() == "1000"  # trust off: the burst is banned
 
 
 def test_the_curves_are_drawn_into_a_png(tmp_path: Path) -> None:
@@ -27,5 +27,9 @@ def test_the_curves_are_drawn_into_a_png(tmp_path: Path) -> None:
     probation = [Row(Job(50, 0.3, 0, trust=(("probation", h * 3600.0),)), (result,))
                  for h in (0, 12)]
     canaries = [Row(Job(50, 0.3, 0, canaries=c), (result,)) for c in (0, 400)]
-    draw(tmp_path / "curves.png", probation, canaries)
+    swept = {name: [(Row(Job(n, 0.3, 0, trust=((name, v),)), (result,)),
+                     Row(Job(n, 0.3, 0, turncoats=True, trust=((name, v),)), (result,)))
+                    for v in (0.0, 900.0) for n in (20, 50)]
+             for name in ("solo_duration", "vet_precision")}
+    draw(tmp_path / "curves.png", probation, canaries, swept)
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -9,7 +9,7 @@ customers a lie got blocked dispute it :data:`DISPUTE_AFTER` seconds later.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from shieldwall.addresses import Labelled, Ranges, parse_network
 from shieldwall.hub.disputes import Dispute, dispute
@@ -43,6 +43,8 @@ class RunResult:
     colluders_trusted: int
     honest_trusted: int
     disputes_lifted: int
+    #: Hours benign addresses spent blocked alliance-wide (the harm, in address-hours).
+    benign_hours: float = 0.0
 
 
 @dataclass(slots=True)
@@ -50,6 +52,23 @@ class _Trace:
     bans: dict[str, float]
     lifted_by_dispute: int
     policy: Policy
+    #: target -> [start, until] of each stretch it was blocked (extensions lengthen one)
+    spans: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def block(self, target: str, now: float, until: float) -> None:
+        spans = self.spans.setdefault(target, [])
+        if spans and spans[-1][1] > now:
+            spans[-1][1] = max(spans[-1][1], until)
+        else:
+            spans.append([now, until])
+
+    def lift(self, target: str, now: float) -> None:
+        spans = self.spans.get(target)
+        if spans and spans[-1][1] > now:
+            spans[-1][1] = now
+
+    def hours(self, targets: set[str], end: float) -> float:
+        return sum(min(b, end) - a for t in targets for a, b in self.spans.get(t, ())) / 3600
 
 
 def _policy(world: World, config: PolicyConfig, trusted: bool) -> Policy:
@@ -80,6 +99,8 @@ def _replay(world: World, config: PolicyConfig, trusted: bool) -> _Trace:
             at, target = heapq.heappop(disputes)
             _, lifts = dispute(policy, owner, Dispute(target, "customer"), at)
             trace.lifted_by_dispute += len(lifts)
+            for lift in lifts:
+                trace.lift(lift.target, at)
         if now - swept > 900.0:
             policy.sweep(now)
             swept = now
@@ -87,6 +108,7 @@ def _replay(world: World, config: PolicyConfig, trusted: bool) -> _Trace:
         outcome = policy.decide(report.member, signal, now)
         if isinstance(outcome.decision, Block):
             trace.bans.setdefault(outcome.decision.target, now)
+            trace.block(outcome.decision.target, now, outcome.decision.until)
             if outcome.decision.target in customers:
                 heapq.heappush(disputes, (now + DISPUTE_AFTER, outcome.decision.target))
         elif isinstance(outcome.decision, Lift):  # pragma: no cover - members never retract here
@@ -137,4 +159,5 @@ def run(world: World, config: PolicyConfig, trusted: bool = True) -> RunResult:
         honest_trusted=sum(
             1 for m in world.members if m not in world.colluders and end_weights[m]),
         disputes_lifted=trace.lifted_by_dispute,
+        benign_hours=trace.hours(benign - burst, end),
     )

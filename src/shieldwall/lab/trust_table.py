@@ -54,6 +54,11 @@ class Row:
         return sum(r.benign_bans for r in self.runs) / len(self.runs)
 
     @property
+    def benign_hours(self) -> float:
+        """Mean address-hours benign addresses spent blocked, per run."""
+        return sum(r.benign_hours for r in self.runs) / len(self.runs)
+
+    @property
     def banned_share(self) -> float:
         eligible = sum(r.eligible for r in self.runs)
         return sum(r.banned for r in self.runs) / eligible if eligible else 1.0
@@ -121,18 +126,18 @@ def table_jobs(sizes: Sequence[int], shares: Sequence[float], seeds: int, ipsum:
 
 
 HEADER = ("| N | colluders | P1 protected bans | P2 seeds with 0 benign bans (mean bans) |"
-          " P4 banned | P4 p95 s (from 2nd) | P5 cost p50/p95 s | P8 burst bans |"
+          " benign address-hours | P4 banned | P4 p95 s (from 2nd) | P5 cost p50/p95 s | P8 burst bans |"
           " colluders quarantined |")
 
 
 def render(rows: Sequence[Row]) -> list[str]:
     """The table, as Markdown lines."""
-    lines = [HEADER, "|" + "---|" * 9]
+    lines = [HEADER, "|" + "---|" * 10]
     for row in rows:
         job = row.job
         lines.append(
             f"| {job.n} | {job.share:.0%} | {row.protected} |"
-            f" {row.clean_seeds}/{len(row.runs)} ({row.benign:.1f}) |"
+            f" {row.clean_seeds}/{len(row.runs)} ({row.benign:.1f}) | {row.benign_hours:.1f} |"
             f" {row.banned_share:.1%} | {row.delay(0.95):.0f} ({row.delay(0.95, True):.0f}) |"
             f" {row.cost(0.5):.0f}/{row.cost(0.95):.0f} | {row.burst} | {row.quarantined} |"
         )
