@@ -90,8 +90,6 @@ UNTESTED: dict[str, str] = {
     "against it",
     "shieldwall.cli.council_options": "options of `shieldwall council`, run by tests/cli/test_council_cli.py",
     "shieldwall.cli.council_propose": "`shieldwall council propose`, run by tests/cli/test_council_cli.py",
-    "shieldwall.agent.council_gate": "the member's council gate, run by real agents on a real hub in "
-    "tests/e2e/test_council.py (its logic is governance.verify, tested on its own)",
     "shieldwall.hub.governance_api": "the council's routes, served to real members by "
     "tests/e2e/test_council.py",
     "shieldwall.hub.connections": "the hub's connection limits, exercised by "
