@@ -14,13 +14,18 @@ stored, which includes each member's order poll, up to 1 s), and from the report
 detection -> block on each member (from the alliance's first detection to the
 member's read-back), p50 / p99 / on all, against the goal p99 <= 1 s.
 
-Run: python bench/drill_round.py [--members 100] [--rounds 5]
+With ``--postgresql`` the hub is two ``hub serve`` replicas on a private PostgreSQL
+cluster: half the agents list the leader first, half the follower (their streams, order
+polls and stage reports go there), and the leader conducts.
+
+Run: python bench/drill_round.py [--members 100] [--rounds 5] [--postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -36,8 +41,8 @@ from shieldwall.drills.order import OrderBody, sign_order
 from shieldwall.drills.report import DrillReport, percentile
 from shieldwall.hub.admin import create_invite
 from shieldwall.hub.config import load_hub_config
+from shieldwall.hub.create import ledger_for
 from shieldwall.hub.identity import IDENTITY_FILE
-from shieldwall.hub.ledger.sqlite import SQLiteLedger
 from shieldwall.signals.client import join
 
 SHIELDWALL = [sys.executable, "-m", "shieldwall.cli.main"]
@@ -50,12 +55,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def join_all(hub_dir: Path, root: Path, count: int) -> list[Path]:
+async def join_all(hub_dir: Path, root: Path, count: int, listens: list[str]) -> list[Path]:
     config = load_hub_config(hub_dir)
-    ledger = SQLiteLedger(config.ledger_path)
+    ledger = ledger_for(config)
     await ledger.open()
     try:
-        tokens = [await create_invite(ledger, config, f"m{i}", 3600, time.time())
+        # On replicas, every other member lists the follower first.
+        tokens = [await create_invite(ledger, config, f"m{i}", 3600, time.time(),
+                                      addresses=tuple(listens[i % 2:] + listens[:i % 2]))
+                  if listens else await create_invite(ledger, config, f"m{i}", 3600, time.time())
                   for i in range(count)]
     finally:
         await ledger.close()
@@ -84,7 +92,7 @@ def agent_config(folder: Path) -> Path:
 async def rounds_of(hub_dir: Path, count: int, rounds: int) -> list[tuple[float, DrillReport]]:
     config = load_hub_config(hub_dir)
     seed = (config.data_dir / IDENTITY_FILE).read_bytes()
-    ledger = SQLiteLedger(config.ledger_path)
+    ledger = ledger_for(config)
     await ledger.open()
     found: list[tuple[float, DrillReport]] = []
     try:
@@ -114,16 +122,23 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.0f} ms"
 
 
-def run_one(count: int, rounds: int, root: Path) -> list[tuple[float, DrillReport]]:
+def run_one(count: int, rounds: int, root: Path, database: str = ""
+            ) -> list[tuple[float, DrillReport]]:
     hub_dir = root / "hub"
     port = free_port()
+    extra = ["--database", database] if database else []
     subprocess.run([*SHIELDWALL, "hub", "init", "--data", str(hub_dir), "--listen",
-                    f"127.0.0.1:{port}"], check=True, capture_output=True)
+                    f"127.0.0.1:{port}", *extra], check=True, capture_output=True)
     processes: list[subprocess.Popen[bytes]] = []
-    hub = subprocess.Popen([*SHIELDWALL, "hub", "serve", "--data", str(hub_dir)],
-                           stdout=subprocess.DEVNULL, stderr=open(root / "hub.log", "wb"),  # noqa: SIM115
-                           start_new_session=True)
-    processes.append(hub)
+    listens = [f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}"] if database else []
+    for i, listen in enumerate(listens or [f"127.0.0.1:{port}"]):
+        processes.append(subprocess.Popen(
+            [*SHIELDWALL, "hub", "serve", "--data", str(hub_dir), "--listen", listen],
+            stdout=subprocess.DEVNULL, stderr=open(root / f"hub{i}.log", "wb"),  # noqa: SIM115
+            start_new_session=True))
+        if database and i == 0:
+            time.sleep(3.0)  # the first replica stands for election alone: it leads
+    hub = processes[0]
     try:
         deadline = time.time() + 20
         while True:
@@ -132,9 +147,9 @@ def run_one(count: int, rounds: int, root: Path) -> list[tuple[float, DrillRepor
                 break
             except OSError:
                 if time.time() > deadline or hub.poll() is not None:
-                    raise SystemExit(f"hub did not start; see {root / 'hub.log'}") from None
+                    raise SystemExit(f"hub did not start; see {root / 'hub0.log'}") from None
                 time.sleep(0.05)
-        dirs = asyncio.run(join_all(hub_dir, root, count))
+        dirs = asyncio.run(join_all(hub_dir, root, count, listens))
         started = time.time()
         outputs = []
         for folder in dirs:
@@ -148,13 +163,14 @@ def run_one(count: int, rounds: int, root: Path) -> list[tuple[float, DrillRepor
         while sum(b'"agent.start"' in o.read_bytes() for o in outputs if o.exists()) < count:
             dead = [p for p in processes if p.poll() is not None]
             if dead:
-                out = outputs[processes.index(dead[0]) - 1]
+                out = outputs[processes.index(dead[0]) - len(listens or [0])]
                 raise SystemExit(f"an agent exited ({out}):\n{out.read_text()[-2000:]}")
             if time.time() - started > 300:
                 raise SystemExit("agents did not start within 5 minutes")
             time.sleep(0.2)
         time.sleep(3.0 + count * 0.03)  # every stream open, every drills task polled once
-        print(f"  N={count}: hub + {count} agents up in {time.time() - started:.1f} s",
+        print(f"  N={count}: {len(listens) or 1} hub process(es) + {count} agents up in"
+              f" {time.time() - started:.1f} s",
               flush=True)
         return asyncio.run(rounds_of(hub_dir, count, rounds))
     finally:
@@ -172,21 +188,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, nargs="+", default=[100])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--postgresql", action="store_true",
+                        help="two hub replicas on a private PostgreSQL cluster")
     args = parser.parse_args()
-    print("drill round: real hub + N real agents (memory enforcer), loopback, 2 cores")
-    for count in args.members:
-        with tempfile.TemporaryDirectory(prefix="sw-drill-bench-") as tmp:
-            found = run_one(count, args.rounds, Path(tmp))
-        blocks = [m.detect_to_block for _, r in found for m in r.members
-                  if m.detect_to_block is not None]
-        p99 = percentile(blocks, 99)
-        passed = sum(r.passed for _, r in found)
-        print(f"N={count}: {passed}/{len(found)} drills passed; round time p50"
-              f" {percentile([t for t, _ in found], 50) or 0:.2f} s; detection -> block over"
-              f" {len(blocks)} member-rounds: p50 {ms(percentile(blocks, 50))}, p99 {ms(p99)},"
-              f" max {ms(max(blocks) if blocks else None)}; goal p99 <= {GOAL_P99:.0f} s:"
-              f" {'met' if p99 is not None and p99 <= GOAL_P99 else 'NOT met'}"
-              + (f" (p99 / goal = {p99 / GOAL_P99:.2f})" if p99 is not None else ""))
+    print("drill round: real hub + N real agents (memory enforcer), loopback, 2 cores"
+          + (", PostgreSQL with 2 replicas" if args.postgresql else ""))
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if args.postgresql:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.integration.pg_cluster import running_cluster
+
+            cluster = stack.enter_context(running_cluster())
+        for count in args.members:
+            with tempfile.TemporaryDirectory(prefix="sw-drill-bench-") as tmp:
+                found = run_one(count, args.rounds, Path(tmp),
+                                cluster.new_database() if cluster is not None else "")
+            summarise(count, found)
+
+
+def summarise(count: int, found: list[tuple[float, DrillReport]]) -> None:
+    """One line of figures for N members."""
+    blocks = [m.detect_to_block for _, r in found for m in r.members
+              if m.detect_to_block is not None]
+    p99 = percentile(blocks, 99)
+    passed = sum(r.passed for _, r in found)
+    print(f"N={count}: {passed}/{len(found)} drills passed; round time p50"
+          f" {percentile([t for t, _ in found], 50) or 0:.2f} s; detection -> block over"
+          f" {len(blocks)} member-rounds: p50 {ms(percentile(blocks, 50))}, p99 {ms(p99)},"
+          f" max {ms(max(blocks) if blocks else None)}; goal p99 <= {GOAL_P99:.0f} s:"
+          f" {'met' if p99 is not None and p99 <= GOAL_P99 else 'NOT met'}"
+          + (f" (p99 / goal = {p99 / GOAL_P99:.2f})" if p99 is not None else ""))
 
 
 if __name__ == "__main__":
