@@ -7,8 +7,8 @@
  * PCRE2's JIT, anchored at each line start, with the Scanner's cut-back of a match
  * that ran over a newline; the timestamp, address, user and repeat groups are read
  * from the match; the clock's caches and the stream's caches (plain Python dicts,
- * shared with the Python code) give time and blame key, the Python functions are
- * called only on a cache miss; connection accounting runs here on its own table
+ * shared with the Python code; blame keys have a fixed table of their own here) give
+ * time and blame key, the Python functions are called only on a cache miss; connection accounting runs here on its own table
  * (same rules, same bounds); each counted line becomes the same Event struct.
  *
  * A line PCRE2 cannot decide (a match or depth limit, which Python's re does not
@@ -38,6 +38,21 @@ typedef struct {
     PyObject *name;
     PyObject *kind;
 } Slot;
+
+/* A slot of the blame-key table: an address text (at most KEY_TEXT bytes) and its key. */
+#define KEY_SLOTS 16384 /* a power of two */
+#define KEY_TEXT 48
+typedef struct {
+    Py_ssize_t len;
+    char text[KEY_TEXT];
+    PyObject *key;
+} KeySlot;
+
+static uint64_t text_hash(const char *p, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
 
 /* One connection's accounting state (attempts.py's _Connection). */
 typedef struct {
@@ -92,6 +107,9 @@ typedef struct {
     char memo_clf[23];   /* the last Common Log Format minute (and zone) found, and its start */
     double memo_clf_base;
     int memo_clf_ok;
+    KeySlot *key_slots;  /* KEY_SLOTS of them */
+    PyObject *memo_when; /* the last line's time, and its value */
+    double memo_when_value;
     char memo_ip[64];
     Py_ssize_t memo_ip_len;
     PyObject *memo_key;
@@ -127,11 +145,15 @@ static void Feeder_dealloc(Feeder *self) {
     }
     PyMem_Free(self->markers);
     PyMem_Free(self->hits);
+    if (self->key_slots) {
+        for (int i = 0; i < KEY_SLOTS; i++) Py_XDECREF(self->key_slots[i].key);
+        PyMem_Free(self->key_slots);
+    }
     Py_XDECREF(self->pack_name); Py_XDECREF(self->event_type); Py_XDECREF(self->key_of);
     Py_XDECREF(self->parse_time); Py_XDECREF(self->fallback); Py_XDECREF(self->clock);
     Py_XDECREF(self->minutes); Py_XDECREF(self->clf_minutes); Py_XDECREF(self->bsd_days); Py_XDECREF(self->times); Py_XDECREF(self->keys);
     Py_XDECREF(self->users); Py_XDECREF(self->seconds); Py_XDECREF(self->conns);
-    Py_XDECREF(self->memo_key); Py_XDECREF(self->memo_user_str);
+    Py_XDECREF(self->memo_key); Py_XDECREF(self->memo_user_str); Py_XDECREF(self->memo_when);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -200,8 +222,9 @@ static int Feeder_init(Feeder *self, PyObject *args, PyObject *kw) {
     self->slots = PyMem_Calloc(self->nslots, sizeof(Slot));
     self->markers = PyMem_Calloc(PyList_GET_SIZE(slots) + 1, sizeof(int));
     self->hits = PyMem_Calloc(npatterns + 1, sizeof(long long));
+    self->key_slots = PyMem_Calloc(KEY_SLOTS, sizeof(KeySlot));
     self->npatterns = npatterns;
-    if (!self->slots || !self->markers || !self->hits) {
+    if (!self->slots || !self->markers || !self->hits || !self->key_slots) {
         PyErr_NoMemory();
         return -1;
     }
@@ -599,6 +622,22 @@ static PyObject *lookup(PyObject *dict, const char *p, Py_ssize_t n, PyObject **
     return v;
 }
 
+/* A float for a line's time: the one made for the line before when it is the same second
+ * (lines come in bursts), else a new one, kept for the next line. */
+static PyObject *time_object(Feeder *self, double value) {
+    if (self->memo_when && self->memo_when_value == value) {
+        Py_INCREF(self->memo_when);
+        return self->memo_when;
+    }
+    PyObject *when = PyFloat_FromDouble(value);
+    if (when) {
+        Py_INCREF(when);
+        Py_XSETREF(self->memo_when, when);
+        self->memo_when_value = value;
+    }
+    return when;
+}
+
 /* Match at line start ``s`` (data[s] == '\n') as Scanner.matches does; returns the
  * match count (>0), 0 for no match, <-1 for PCRE2 trouble. ov gets the offsets. */
 static int match_line(Feeder *self, const char *data, Py_ssize_t len, Py_ssize_t s, Py_ssize_t line_end) {
@@ -721,7 +760,7 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             int sv;
             /* SECONDS: two digits up to 60 */
             if (found && low <= b && b <= high && two_digits(ts + 13, &sv) && sv <= 60) {
-                when = PyFloat_FromDouble(b + (double)sv);
+                when = time_object(self, b + (double)sv);
                 if (!when) goto fail;
             }
         }
@@ -733,7 +772,7 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             memcpy(minute, ts, 17);
             memcpy(minute + 17, ts + 20, 6);
             if (memcmp(minute, self->memo_clf, 23) == 0 && two_digits(ts + 18, &sv) && sv <= 60) {
-                when = PyFloat_FromDouble(self->memo_clf_base + (double)sv);
+                when = time_object(self, self->memo_clf_base + (double)sv);
                 if (!when) goto fail;
             }
         }
@@ -807,17 +846,40 @@ static PyObject *Feeder_feed(Feeder *self, PyObject *arg) {
             }
             key = held;
         } else if (starts[F_IP] >= 0) {
-            held = lookup(self->keys, data + starts[F_IP], ends[F_IP] - starts[F_IP], &made);
-            if (!held && PyErr_Occurred()) { Py_XDECREF(made); Py_DECREF(when); goto fail; }
-            if (!held) {
-                if (PyDict_GET_SIZE(self->keys) >= self->cache_size) PyDict_Clear(self->keys);
-                held = dotted_quad(data + starts[F_IP], ends[F_IP] - starts[F_IP]);
-                if (!held && !PyErr_Occurred()) held = PyObject_CallOneArg(self->key_of, made);
-                if (!held || PyDict_SetItem(self->keys, made, held) < 0) {
-                    Py_XDECREF(held); Py_DECREF(made); Py_DECREF(when); goto fail;
+            /* The blame key of this text: from the table of texts seen (a fixed number of
+             * slots, the last text of each kept: bounded, and no object made to look one up),
+             * else made as blame_key_from_text makes it. */
+            const char *ipt = data + starts[F_IP];
+            KeySlot *ks = NULL;
+            held = NULL;
+            if (iplen <= KEY_TEXT && self->key_slots) {
+                ks = &self->key_slots[text_hash(ipt, iplen) & (KEY_SLOTS - 1)];
+                if (ks->key && ks->len == iplen && memcmp(ks->text, ipt, iplen) == 0) {
+                    held = ks->key;
+                    Py_INCREF(held);
                 }
             }
-            Py_DECREF(made);
+            if (!held) {
+                held = dotted_quad(ipt, iplen);
+                if (!held && !PyErr_Occurred()) {
+                    made = PyBytes_FromStringAndSize(ipt, iplen);
+                    if (made) {
+                        held = PyObject_CallOneArg(self->key_of, made);
+                        Py_DECREF(made);
+                    }
+                }
+                if (!held) { Py_DECREF(when); goto fail; }
+                if (!PyUnicode_Check(held)) {
+                    PyErr_SetString(PyExc_TypeError, "key_of must return a str");
+                    Py_DECREF(held); Py_DECREF(when); goto fail;
+                }
+                if (ks) {
+                    Py_INCREF(held);
+                    Py_XSETREF(ks->key, held);
+                    memcpy(ks->text, ipt, iplen);
+                    ks->len = iplen;
+                }
+            }
             if (iplen <= (Py_ssize_t)sizeof self->memo_ip) {
                 memcpy(self->memo_ip, data + starts[F_IP], iplen);
                 self->memo_ip_len = iplen;
