@@ -1048,21 +1048,65 @@ enum { EV_PACK, EV_KIND, EV_TIME, EV_KEY, EV_WEIGHT, EV_USER, EV_LINE, EV_N };
 static PyTypeObject *event_type_seen;
 static Py_ssize_t event_offsets[EV_N];
 
-static int learn_event_type(PyTypeObject *type, PyObject *const *names) {
-    for (int i = 0; i < EV_N; i++) {
+/* Offsets of ``type``'s fields ``names`` when each is a slot (a member descriptor of an
+ * object): 1 and the offsets in ``offsets``, else 0 and ``offsets`` untouched. */
+static int learn_slots(PyTypeObject *type, PyObject *const *names, int n, Py_ssize_t *offsets) {
+    Py_ssize_t found[EV_N];
+    for (int i = 0; i < n; i++) {
         PyObject *d = PyObject_GetAttr((PyObject *)type, names[i]);
         if (!d) { PyErr_Clear(); return 0; }
         int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
                  ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX;
-        if (ok) event_offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+        if (ok) found[i] = ((PyMemberDescrObject *)d)->d_member->offset;
         Py_DECREF(d);
         if (!ok) return 0;
     }
+    memcpy(offsets, found, (size_t)n * sizeof(Py_ssize_t));
+    return 1;
+}
+
+static int learn_event_type(PyTypeObject *type, PyObject *const *names) {
+    if (!learn_slots(type, names, EV_N, event_offsets)) return 0;
     Py_INCREF(type); /* kept for the offsets' sake (an Event type lives as long anyway) */
     Py_XDECREF(event_type_seen);
     event_type_seen = type;
     return 1;
 }
+
+/* The same for Detection (a slots dataclass): the quiet period of an active detection
+ * reads and updates four of its fields per event, most of a web replay's events. */
+enum { DT_COUNT, DT_FIRST, DT_LAST, DT_EVIDENCE, DT_N };
+static PyTypeObject *detection_type_seen, *detection_type_refused;
+static Py_ssize_t detection_offsets[DT_N];
+
+/* The slot array of ``d`` (its fields at detection_offsets), or NULL: read by attribute. */
+static PyObject **detection_slots(PyObject *d) {
+    PyTypeObject *type = Py_TYPE(d);
+    if (type != detection_type_seen) {
+        if (type == detection_type_refused) return NULL;
+        PyObject *names[DT_N] = {s_count, s_first_seen, s_last_seen, s_evidence};
+        Py_ssize_t offsets[DT_N];
+        if (!learn_slots(type, names, DT_N, offsets)) {
+            detection_type_refused = type; /* compared only, never dereferenced */
+            return NULL;
+        }
+        Py_INCREF(type);
+        Py_XDECREF(detection_type_seen);
+        detection_type_seen = type;
+        memcpy(detection_offsets, offsets, sizeof offsets);
+    }
+    for (int i = 0; i < DT_N; i++)
+        if (!*(PyObject **)((char *)d + detection_offsets[i])) return NULL; /* unset: AttributeError */
+    /* Only the detector's own values (int, floats, list): no Python code runs on them here,
+     * so the detection stays as read. Anything else goes the generic way. */
+    if (!PyLong_CheckExact(*(PyObject **)((char *)d + detection_offsets[DT_COUNT])) ||
+        !PyFloat_CheckExact(*(PyObject **)((char *)d + detection_offsets[DT_FIRST])) ||
+        !PyFloat_CheckExact(*(PyObject **)((char *)d + detection_offsets[DT_LAST])) ||
+        !PyList_CheckExact(*(PyObject **)((char *)d + detection_offsets[DT_EVIDENCE])))
+        return NULL;
+    return (PyObject **)d;
+}
+#define DSLOT(base, which) (*(PyObject **)((char *)(base) + detection_offsets[which]))
 
 static PyObject *event_field(PyObject *event, int which, PyObject *name) {
     if (Py_TYPE(event) == event_type_seen) {
@@ -1088,7 +1132,8 @@ static int set_double(PyObject *o, PyObject *name, double value) {
     return rc;
 }
 
-/* weight-1 counting window: 1 = handled here (no detection), 0 = ask _count, -1 error */
+/* weight-1 counting window: 1 = handled here (no detection), 2 = it fires (count_fire),
+ * 0 = ask _count, -1 error */
 static int count_fast(StateInfo *si, PyObject *key, PyObject *when, double t, PyObject *line,
                       Py_ssize_t max_keys) {
     PyObject *window = PyDict_GetItemWithError(si->windows, key);
@@ -1112,7 +1157,18 @@ static int count_fast(StateInfo *si, PyObject *key, PyObject *when, double t, Py
         /* the oldest of the window once this event is in (and one dropped if over) */
         Py_ssize_t index = n + 1 > si->threshold ? 1 : 0;
         double oldest = index < n ? PyFloat_AsDouble(PyTuple_GET_ITEM(PyList_GET_ITEM(window, index), 0)) : t;
-        if (!(t - oldest > si->window)) return 0; /* it fires: the detector's _count */
+        if (!(t - oldest > si->window)) {
+            /* it fires: here (count_fire) when every time is a float, compared as Python's
+             * min and max compare them; else the detector's _count */
+            if (!PyFloat_CheckExact(when)) return 0;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *item = PyList_GET_ITEM(window, i);
+                if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2 ||
+                    !PyFloat_CheckExact(PyTuple_GET_ITEM(item, 0)))
+                    return 0;
+            }
+            return 2;
+        }
     }
     PyObject *item = PyTuple_Pack(2, when, line);
     if (!item) return -1;
@@ -1159,6 +1215,69 @@ static int distinct_fast(StateInfo *si, PyObject *key, PyObject *when, double t,
     if (PyDict_GET_SIZE(seen) < si->threshold) return 1;
     *seen_out = seen;
     return 2;
+}
+
+/* What Detector._count does for a weight-1 event that fills its window (count_fast said 2):
+ * the event in, the oldest out if over, the window's times' min and max, the window gone,
+ * a Detection(key, scenario name, pack, threshold, first, last, local block, evidence) with
+ * _sample's evidence (the distinct lines in a row, the last max_evidence of them). */
+static PyObject *count_fire(StateInfo *si, PyObject *key, PyObject *when, PyObject *line, PyObject *event,
+                            PyObject *detection_type, int keep, Py_ssize_t max_evidence) {
+    PyObject *window = PyDict_GetItemWithError(si->windows, key);
+    if (!window) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "a firing window went missing");
+        return NULL;
+    }
+    Py_INCREF(window);
+    PyObject *detection = NULL, *evidence = NULL, *pack = NULL, *scenario = NULL, *name = NULL,
+             *block = NULL, *count = NULL;
+    PyObject *item = PyTuple_Pack(2, when, line);
+    if (!item) goto done;
+    int rc = PyList_Append(window, item);
+    Py_DECREF(item);
+    if (rc < 0) goto done;
+    if (PyList_GET_SIZE(window) > si->threshold && PySequence_DelItem(window, 0) < 0) goto done;
+    Py_ssize_t n = PyList_GET_SIZE(window);
+    PyObject *first = PyTuple_GET_ITEM(PyList_GET_ITEM(window, 0), 0), *last = first;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(PyList_GET_ITEM(window, i), 0);
+        if (PyFloat_AS_DOUBLE(x) < PyFloat_AS_DOUBLE(first)) first = x;
+        if (PyFloat_AS_DOUBLE(x) > PyFloat_AS_DOUBLE(last)) last = x;
+    }
+    Py_INCREF(first);
+    Py_INCREF(last);
+    if (PyDict_DelItem(si->windows, key) < 0) goto fired;
+    evidence = PyList_New(0);
+    if (!evidence) goto fired;
+    if (keep) {
+        PyObject *lines = evidence;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *l = PyTuple_GET_ITEM(PyList_GET_ITEM(window, i), 1);
+            Py_ssize_t m = PyList_GET_SIZE(lines);
+            if ((m == 0 || PyList_GET_ITEM(lines, m - 1) != l) && PyList_Append(lines, l) < 0) goto fired;
+        }
+        Py_ssize_t m = PyList_GET_SIZE(lines);
+        evidence = PyList_GetSlice(lines, m > max_evidence ? m - max_evidence : 0, m);
+        Py_DECREF(lines);
+        if (!evidence) goto fired;
+    }
+    pack = event_field(event, EV_PACK, s_pack);
+    scenario = pack ? PyObject_GetAttrString(si->state, "scenario") : NULL;
+    name = scenario ? PyObject_GetAttrString(scenario, "name") : NULL;
+    block = name ? PyObject_GetAttrString(si->state, "local_block") : NULL;
+    count = block ? PyLong_FromSsize_t(si->threshold) : NULL;
+    if (count) {
+        PyObject *argv[8] = {key, name, pack, count, first, last, block, evidence};
+        detection = PyObject_Vectorcall(detection_type, argv, 8, NULL);
+    }
+fired:
+    Py_DECREF(first);
+    Py_DECREF(last);
+done:
+    Py_XDECREF(evidence); Py_XDECREF(pack); Py_XDECREF(scenario); Py_XDECREF(name);
+    Py_XDECREF(block); Py_XDECREF(count);
+    Py_DECREF(window);
+    return detection;
 }
 
 /* Detector.sweep over the states' tables; returns the tracked count after it (-1 error). */
@@ -1218,15 +1337,18 @@ static int sweep_states(StateInfo *info, Py_ssize_t nstates, double now, double 
 }
 
 /* detect(detector, events, route, states, keep, max_evidence, covers, count, distinct,
- *        fire_distinct, sweep, sweep_every) -> (found, allowed) */
+ *        fire_distinct, sweep, sweep_every, max_keys, swept_here, detection_type) -> (found, allowed)
+ * detection_type: the Detection class a window that fills makes here, or None: _count makes it. */
 static PyObject *engine_detect(PyObject *mod, PyObject *args) {
-    PyObject *det, *events, *route, *states, *covers, *count_fn, *distinct_fn, *fire_fn, *sweep_fn;
+    PyObject *det, *events, *route, *states, *covers, *count_fn, *distinct_fn, *fire_fn, *sweep_fn,
+        *detection_type;
     int keep, swept_here;
     Py_ssize_t max_evidence, max_keys;
     double sweep_every;
-    if (!PyArg_ParseTuple(args, "OO!O!O!pnOOOOOdnp", &det, &PyList_Type, &events, &PyDict_Type, &route,
+    if (!PyArg_ParseTuple(args, "OO!O!O!pnOOOOOdnpO", &det, &PyList_Type, &events, &PyDict_Type, &route,
                           &PyTuple_Type, &states, &keep, &max_evidence, &covers, &count_fn,
-                          &distinct_fn, &fire_fn, &sweep_fn, &sweep_every, &max_keys, &swept_here))
+                          &distinct_fn, &fire_fn, &sweep_fn, &sweep_every, &max_keys, &swept_here,
+                          &detection_type))
         return NULL;
     Py_ssize_t nstates = PyTuple_GET_SIZE(states);
     StateInfo *info = PyMem_Calloc(nstates + 1, sizeof(StateInfo));
@@ -1345,7 +1467,29 @@ static PyObject *engine_detect(PyObject *mod, PyObject *args) {
             }
             PyObject *active = PyDict_GetItemWithError(si->active, key);
             if (!active && PyErr_Occurred()) goto event_fail;
-            if (active) {
+            if (active && detection_slots(active)) {
+                /* the generic path below, on the slots themselves */
+                double last = PyFloat_AS_DOUBLE(DSLOT(active, DT_LAST));
+                int quiet = t < last + si->quiet || t < PyFloat_AS_DOUBLE(DSLOT(active, DT_FIRST));
+                if (quiet) {
+                    PyObject *w = PyLong_FromLong(weight);
+                    PyObject *sum = w ? PyNumber_Add(DSLOT(active, DT_COUNT), w) : NULL;
+                    Py_XDECREF(w);
+                    if (!sum) goto event_fail;
+                    Py_SETREF(DSLOT(active, DT_COUNT), sum);
+                    if (t > last) {
+                        Py_INCREF(when);
+                        Py_SETREF(DSLOT(active, DT_LAST), when);
+                    }
+                    if (keep) {
+                        PyObject *ev = DSLOT(active, DT_EVIDENCE);
+                        if (PyList_GET_SIZE(ev) < max_evidence && PyList_Append(ev, line) < 0)
+                            goto event_fail;
+                    }
+                    continue;
+                }
+                if (PyDict_DelItem(si->active, key) < 0) goto event_fail;
+            } else if (active) {
                 double last, first;
                 if (get_double(active, s_last_seen, &last) < 0 || get_double(active, s_first_seen, &first) < 0)
                     goto event_fail;
@@ -1387,12 +1531,16 @@ static PyObject *engine_detect(PyObject *mod, PyObject *args) {
                     detection = PyObject_CallFunctionObjArgs(distinct_fn, si->state, key, event, NULL);
                 }
             } else {
+                int rc = 0;
                 if (weight == 1) {
-                    int rc = count_fast(si, key, when, t, line, max_keys);
+                    rc = count_fast(si, key, when, t, line, max_keys);
                     if (rc < 0) goto event_fail;
                     if (rc == 1) continue;
                 }
-                detection = PyObject_CallFunctionObjArgs(count_fn, si->state, key, event, NULL);
+                if (rc == 2 && detection_type != Py_None)
+                    detection = count_fire(si, key, when, line, event, detection_type, keep, max_evidence);
+                else
+                    detection = PyObject_CallFunctionObjArgs(count_fn, si->state, key, event, NULL);
             }
             if (!detection) goto event_fail;
             if (detection != Py_None) {
