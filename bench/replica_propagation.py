@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # the agents' notes are read as propaga
 
 from propagation import Notes, agent_config, measure, percentile  # noqa: E402
 from tests.integration.hub_harness import free_port  # noqa: E402
-from tests.integration.hub_processes import ReplicaSet  # noqa: E402
+from tests.integration.hub_processes import ReplicaSet, without_trust  # noqa: E402
 from tests.integration.pg_cluster import running_cluster  # noqa: E402
 
 from shieldwall.hub.config import HubConfig, load_hub_config  # noqa: E402
@@ -94,7 +94,9 @@ def run(count: int, rounds: int, root: Path, database: str = ""
     # Benchmark addresses are reserved ranges, which the shipped policy refuses.
     policy.write_text(policy.read_text().replace("allow_reserved = false",
                                                  "allow_reserved = true"))
-    config = load_hub_config(hub_dir)
+    # Trust rules off, as in bench/hub_replicas.py: one member's word must block every
+    # round (with trust on, a newcomer's uncorroborated blocks are capped by solo_open).
+    config = without_trust(load_hub_config(hub_dir))
     replicas = ReplicaSet(config)
     agents: list[subprocess.Popen[bytes]] = []
     try:

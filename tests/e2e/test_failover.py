@@ -31,7 +31,7 @@ from shieldwall.signals.client import HubClient, join
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.signal import Signal
 from tests.integration.hub_harness import free_port, init_hub
-from tests.integration.hub_processes import ReplicaSet, replica_set
+from tests.integration.hub_processes import ReplicaSet, replica_set, without_trust
 from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 pytestmark = pytest.mark.root
@@ -55,7 +55,8 @@ async def until(condition: Callable[[], bool], timeout: float = 60.0,
 
 @pytest.fixture
 def config(cluster: PgCluster, tmp_path: Path) -> HubConfig:
-    return init_hub(tmp_path / "hub", "--database", cluster.new_database())
+    # Trust rules off: bob alone makes every decision (past the policy's solo_open cap).
+    return without_trust(init_hub(tmp_path / "hub", "--database", cluster.new_database()))
 
 
 async def member(config: HubConfig, folder: Path, name: str, addresses: list[str]

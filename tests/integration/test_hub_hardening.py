@@ -51,6 +51,7 @@ from tests.integration.hub_harness import (
     new_member,
     running_hub,
 )
+from tests.integration.hub_processes import without_trust
 from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 
@@ -63,17 +64,18 @@ cluster = pg_cluster_fixture()
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
 def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
-    """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
+    """The same hub on each backend (on PostgreSQL: one replica, which leads), trust rules
+    off: members here make tens of decisions alone, past the policy's solo_open cap."""
     if request.param == "postgresql":
         pg: PgCluster = request.getfixturevalue("cluster")
-        return init_hub(tmp_path / "hub", "--database", pg.new_database())
-    return init_hub(tmp_path / "hub")
+        return without_trust(init_hub(tmp_path / "hub", "--database", pg.new_database()))
+    return without_trust(init_hub(tmp_path / "hub"))
 
 
 @pytest.fixture
 def sqlite_hub_config(tmp_path: Path) -> HubConfig:
     """For the findings about the SQLite file itself (deleted, read-only, a damaged WAL)."""
-    return init_hub(tmp_path / "hub")
+    return without_trust(init_hub(tmp_path / "hub"))
 
 
 class Records(logging.Handler):
