@@ -33,7 +33,8 @@ def policy(**trust: object) -> Policy:
     config = load_policy()  # the shipped [trust], with the provisional blocks' figures fixed
     settings: dict[str, object] = {"solo_duration": 900.0, "solo_penalty": 0.2, "solo_open": 10,
                                    "solo_quorum": True, "vet_reports": 5, "vet_precision": 0.25,
-                                   "dispute_penalty": 10.0, **trust}
+                                   "vet_open": 0.0, "vet_after": 0.0, "dispute_penalty": 10.0,
+                                   **trust}
     config = replace(config, trust=replace(config.trust, **settings))  # type: ignore[arg-type]
     return Policy(config, parse_ranges("192.0.2.10 owned", "test"),
                   trust=Trust(config.trust, joined=JOINED))
@@ -213,3 +214,22 @@ def test_a_retracted_provisional_block_frees_its_slot_and_keeps_its_cost() -> No
     outcome = p.decide("founder", Signal(kind="retract", target=ATTACKER, scenario="x"), NOW + 5)
     assert outcome.kind == "lifted" and not p.provisional
     assert p.trust.standing("founder").solo == 0 and p.trust.weight("founder") == approx(0.98)
+
+
+def test_a_newcomer_is_vetted_only_after_vet_after_and_under_vet_open_misses_an_hour() -> None:
+    p = policy(vet_after=7200.0, vet_open=4.0)
+    vet(p, "new", 5)  # a perfect record within its first minutes
+    assert not p.trust.vetted("new", NOW + 10)  # joined 60 s before NOW: too soon
+    assert p.trust.vetted("new", NOW + 7200)
+    for i in range(9):  # 9 reports nobody corroborates, in its third hour of membership
+        p.decide("new", detection(f"45.21.0.{i}"), NOW + 7200 + i)
+    assert p.trust.standing("new").solo + p.trust.pending.get("new", 0) == 9
+    assert not p.trust.vetted("new", NOW + 7210)  # 9 > 4 an hour over its 2 h record
+    why = p.trust.why_not("new", NOW + 7210) or ""
+    assert "at most 4 not an hour" in why
+
+
+def test_a_rebuild_restarts_the_hour_count_of_the_vetting_record() -> None:
+    p = policy(vet_open=4.0)
+    p.restore(PolicyRows(decisions=[], charges=[], signals=[]), NOW)
+    assert p.trust.recorded_from == NOW

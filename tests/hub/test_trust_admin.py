@@ -23,6 +23,8 @@ def test_explain_names_a_provisional_block_and_a_member_out_of_provisional_block
 def test_explain_gives_a_newcomers_record_against_the_vetting_bar() -> None:
     p = policy()
     assert p.decide("new", detection(), NOW).kind == "probation"
-    [line] = trust_lines(p, ["new", "new"], NOW + 1)
+    line, note = trust_lines(p, ["new", "new"], NOW + 1)
     assert "0 reports corroborated, 0 not, 1 open; its word counts from 5 at 25%" in line
+    assert "running hub's memory" in note
+    assert len(trust_lines(p, ["new"], NOW + 1, rebuilt=False)) == 1
     assert member_trust(p, "new", NOW + 1).state == "probation"

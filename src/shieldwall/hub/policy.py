@@ -31,7 +31,13 @@ probation decides alliance-wide only with a trusted member's corroboration
 (``probation``), a quorum needs at least one trusted member, and a scenario with
 a ``weight`` needs that much summed trust weight. The widest prefix, the
 decisions per hour and the longest duration scale with the weight of the most
-trusted supporter. Disputes are :mod:`shieldwall.hub.disputes`.
+trusted supporter. With ``solo_duration``, a block on one member's word is
+provisional: that long, extended (a new decision, the same offense) when another
+member whose word counts reports the target, and each member holds at most
+``solo_open`` x weight of them open (``unconfirmed`` past that); members on
+probation with a vetted record (:meth:`Trust.vetted`) make them too, and with
+``solo_quorum`` so does a trusted member's first report of a listed quorum
+scenario. Disputes are :mod:`shieldwall.hub.disputes`.
 
 The policy's memory (active blocks, offenses, quorum sightings, per-member
 charges, recent lifts) is a cache of the ledger: :meth:`Policy.restore` rebuilds
@@ -160,6 +166,7 @@ class Policy:
         """Rebuild the policy's memory from ledger rows (decisions in cursor order)
         and the trust journal's ``events``, replayed in time order between them."""
         pending = deque(sorted(events, key=lambda e: e.at))
+        self.trust.recorded_from = now  # the vetting record starts again here
         for stored in rows.decisions:
             d = stored.decision
             while pending and pending[0].at <= d.created:

@@ -128,13 +128,15 @@ class _Trust(Section, frozen=True):
     solo_quorum: bool = False
     vet_reports: Annotated[int, msgspec.Meta(ge=1)] = 5
     vet_precision: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.25
+    vet_open: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    vet_after: Duration = Duration(0)
 
     def config(self) -> TrustConfig:
         return TrustConfig(
             self.enabled, self.earn, self.trusted, self.lift_penalty, self.dispute_penalty,
             self.vouched, float(self.founders), float(self.probation), self.single_word,
             float(self.solo_duration), self.solo_penalty, self.solo_open, self.solo_quorum,
-            self.vet_reports, self.vet_precision,
+            self.vet_reports, self.vet_precision, self.vet_open, float(self.vet_after),
         )
 
 

@@ -88,6 +88,11 @@ class TrustConfig:
     vet_reports: int = 5
     #: ...and the share of its reports that must have been corroborated.
     vet_precision: float = 0.25
+    #: ...and at most this many uncorroborated reports (aged out, or still open) per hour of
+    #: its record (0: no limit): a liar's lies pile up here whatever its truths.
+    vet_open: float = 0.0
+    #: ...and only once it has been a member this long (its lies have had time to show).
+    vet_after: float = 0.0
 
 
 class TrustEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -132,6 +137,8 @@ class Trust:
     standings: dict[str, Standing] = field(default_factory=dict)
     #: member -> its live quorum sightings (the policy's count): not corroborated yet.
     pending: Mapping[str, int] = field(default_factory=dict)
+    #: Since when the hits and misses are counted (the policy's rebuild).
+    recorded_from: float = float("-inf")
     _founders: frozenset[str] | None = None
 
     def rejoin(self, joined: Mapping[str, float]) -> None:
@@ -220,8 +227,9 @@ class Trust:
     def _record(self, member: str) -> str:
         c, s = self.config, self.standing(member)
         open_ = s.solo + self.pending.get(member, 0)
+        most = f", at most {c.vet_open:g} not an hour" if c.vet_open else ""
         return (f"{s.hits} reports corroborated, {s.misses} not, {open_} open; its word counts"
-                f" from {c.vet_reports} at {c.vet_precision:.0%}")
+                f" from {c.vet_reports} at {c.vet_precision:.0%}{most}")
 
     def vetted(self, member: str, now: float) -> bool:
         """Whether a member on probation by tenure has a record good enough for its word
@@ -231,7 +239,14 @@ class Trust:
         s = self.standing(member)
         if not self.counts(member) or self.weight(member) < self.config.trusted:
             return False
-        done = s.hits + s.misses + s.solo + self.pending.get(member, 0)
+        tenure = self._tenure(member, now)
+        if tenure < self.config.vet_after:
+            return False
+        open_ = s.solo + self.pending.get(member, 0)
+        hours = max(1.0, min(tenure, now - self.recorded_from) / 3600)
+        if self.config.vet_open and s.misses + open_ > self.config.vet_open * hours:
+            return False
+        done = s.hits + s.misses + open_
         # As many misses again as the reports it needs: a lucky start is not a record.
         need = self.config.vet_reports
         return s.hits >= need and s.hits >= self.config.vet_precision * (done + need)

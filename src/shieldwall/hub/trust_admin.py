@@ -54,6 +54,7 @@ def member_trust(policy: Policy, member: str, now: float) -> MemberTrust:
 
 def trust_lines(
     policy: Policy, members: list[str], now: float, targets: list[str] | None = None,
+    rebuilt: bool = True,
 ) -> list[str]:
     """Why reports did not decide on their own word (for explain): one line per member
     on probation, quarantined or not ready, or out of provisional blocks, and one per
@@ -64,6 +65,9 @@ def trust_lines(
         why = trust.why_not(member, now)
         if why:
             lines.append(f"{why} (weight {trust.weight(member):.2f})")
+            if "reports corroborated" in why and rebuilt:
+                lines.append("  (that record is the running hub's memory since it started;"
+                             " this view, rebuilt from the ledger, counts from now)")
         held = sum(1 for t in policy.provisional.get(member, ())
                    if t in policy.active and policy.active[t].until > now)
         if held and held >= trust.solo_slots(member):

@@ -24,8 +24,9 @@ CURVE_N = 50
 SWEEPS: tuple[tuple[str, tuple[float, ...]], ...] = (
     ("solo_duration", (0.0, 300.0, 900.0, 3600.0)),
     ("solo_penalty", (0.0, 0.1, 0.2, 0.5)),
-    ("solo_open", (2.0, 4.0, 10.0, 30.0)),
-    ("vet_precision", (0.15, 0.25, 0.3, 0.35, 1.0)),
+    ("solo_open", (2.0, 4.0, 10.0)),
+    ("vet_precision", (0.15, 0.25, 0.35, 1.0)),
+    ("vet_open", (0.0, 4.0, 8.0)),
     ("dispute_penalty", (3.0, 10.0)),
 )
 SWEEP_SIZES = (20, CURVE_N)
