@@ -154,6 +154,8 @@ class Detector:
             self._count, self._distinct, self._fire_distinct, self.sweep, SWEEP_EVERY, self.max_keys,
             # A subclass's own sweep runs as Python; Detector.sweep runs in C.
             type(self).sweep is Detector.sweep,
+            # A window that fills makes its Detection in C, as _count would (unless overridden).
+            Detection if type(self)._count is Detector._count else None,
         )
         self.allowed_events += allowed
         if self.detections is not None:

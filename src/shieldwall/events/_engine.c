@@ -1308,7 +1308,9 @@ static int sweep_dict(PyObject *dict, int which, double horizon, double now, dou
             drop = !any || newest < horizon;
         } else { /* active: quiet period over */
             double last;
-            if (get_double(v, s_last_seen, &last) < 0) { Py_DECREF(gone); return -1; }
+            if (detection_slots(v))
+                last = PyFloat_AS_DOUBLE(DSLOT(v, DT_LAST));
+            else if (get_double(v, s_last_seen, &last) < 0) { Py_DECREF(gone); return -1; }
             drop = last + quiet < now;
         }
         if (PyErr_Occurred() || (drop && PyList_Append(gone, k) < 0)) { Py_DECREF(gone); return -1; }
@@ -1447,6 +1449,7 @@ static PyObject *engine_detect(PyObject *mod, PyObject *args) {
             if (yes) { allowed++; Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets); continue; }
         }
         PyObject *line = NULL, *user = NULL;
+        int borrowed = 0; /* line and user are the event's own (the event held meanwhile) */
         long weight = -1;
         for (Py_ssize_t j = 0; j < PyList_GET_SIZE(targets); j++) {
             PyObject *st = PyList_GET_ITEM(targets, j);
@@ -1460,10 +1463,21 @@ static PyObject *engine_detect(PyObject *mod, PyObject *args) {
                 weight = PyLong_AsLong(w);
                 Py_DECREF(w);
                 if (weight == -1 && PyErr_Occurred()) goto event_fail;
-                line = event_field(event, EV_LINE, s_line);
-                if (!line) goto event_fail;
-                user = event_field(event, EV_USER, s_user);
-                if (!user) goto event_fail;
+                if (Py_TYPE(event) == event_type_seen &&
+                    (line = *(PyObject **)((char *)event + event_offsets[EV_LINE])) != NULL &&
+                    (user = *(PyObject **)((char *)event + event_offsets[EV_USER])) != NULL) {
+                    /* Borrowed (an Event is frozen, and held here): a new reference would
+                     * write to the line's object, long out of the cache, for every event,
+                     * and most of them (a detection's quiet period, its evidence full)
+                     * never use it. */
+                    Py_INCREF(event);
+                    borrowed = 1;
+                } else {
+                    line = event_field(event, EV_LINE, s_line);
+                    if (!line) goto event_fail;
+                    user = event_field(event, EV_USER, s_user);
+                    if (!user) goto event_fail;
+                }
             }
             PyObject *active = PyDict_GetItemWithError(si->active, key);
             if (!active && PyErr_Occurred()) goto event_fail;
@@ -1551,11 +1565,13 @@ static PyObject *engine_detect(PyObject *mod, PyObject *args) {
             }
             Py_DECREF(detection);
         }
-        Py_XDECREF(line); Py_XDECREF(user);
+        if (borrowed) Py_DECREF(event);
+        else { Py_XDECREF(line); Py_XDECREF(user); }
         Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets);
         continue;
     event_fail:
-        Py_XDECREF(line); Py_XDECREF(user);
+        if (borrowed) Py_DECREF(event);
+        else { Py_XDECREF(line); Py_XDECREF(user); }
         Py_DECREF(key); Py_DECREF(when); Py_DECREF(targets);
         goto fail;
     }
