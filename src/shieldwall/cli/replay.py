@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import gc
 import os
@@ -15,6 +16,7 @@ import msgspec
 from shieldwall.addresses import DEFAULT_IPV6_PREFIX, parse_ranges
 from shieldwall.cli.main import command_errors
 from shieldwall.cli.progress import Progress, progress, quiet_option
+from shieldwall.detection.detection import Detection
 from shieldwall.detection.detector import Detector
 from shieldwall.detection.proxies import ProxyGuard, UserAgentSpread
 from shieldwall.detection.reorder import DEFAULT_BOUND, Reorder
@@ -143,6 +145,36 @@ class _Replayer:
         return lines, matched
 
 
+def _report(detections: list[Detection], as_json: bool) -> None:
+    """One line per detection on stdout, a few hundred lines per write.
+
+    With PYTHONUNBUFFERED (or a stream that flushes per line) one write per detection
+    would be one system call each. JSON lines go straight to the bytes under a UTF-8
+    stdout: the same bytes, not decoded to text and encoded again (14 MB on the web bench).
+    """
+    out = sys.stdout
+    raw = getattr(out, "buffer", None) if codecs.lookup(out.encoding or "ascii").name == "utf-8" else None
+    if raw is not None:
+        out.flush()  # what the text layer holds goes first
+    encoder = msgspec.json.Encoder()
+    for start in range(0, len(detections), _REPORT_BATCH):
+        batch = detections[start:start + _REPORT_BATCH]
+        if as_json:
+            data = encoder.encode_lines([detection.to_json() for detection in batch])
+            if raw is not None:
+                raw.write(data)
+            else:
+                out.write(data.decode())
+            continue
+        report = []
+        for detection in batch:
+            d = detection.to_json()
+            report.append(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
+                          f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]")
+        out.write("\n".join(report) + "\n")
+    out.flush()
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--pack", "pack_names", multiple=True, default=["auto"], show_default=True,
@@ -248,24 +280,8 @@ def replay(
                 click.echo(f"shieldwall replay: {replayer.guard.describe()}", err=True)
             for address in replayer.proxy_warnings:
                 click.echo(f"shieldwall replay: warning: {UserAgentSpread.warning(address)}", err=True)
-            encoder = msgspec.json.Encoder()
             detections = detector.detections or []
-            # The report is written a few hundred lines at a time: with PYTHONUNBUFFERED (or a
-            # stream that flushes per line) one write per detection is one system call each.
-            report: list[str] = []
-            for detection in detections:
-                if as_json:
-                    report.append(encoder.encode(detection.to_json()).decode())
-                else:
-                    d = detection.to_json()
-                    report.append(f"{d['ip']:<22} {d['scenario']:<24} count={d['count']:<5} "
-                                  f"{d['first_seen']} .. {d['last_seen']}  [{d['pack']}]")
-                if len(report) >= _REPORT_BATCH:
-                    sys.stdout.write("\n".join(report) + "\n")
-                    report.clear()
-            if report:
-                sys.stdout.write("\n".join(report) + "\n")
-            sys.stdout.flush()
+            _report(detections, as_json)
         finally:
             # What the replay built is about to go, by reference counts: set it aside, or
             # the collector's next run (at the summary's first allocation) walks it all.
