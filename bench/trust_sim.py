@@ -2,8 +2,9 @@
 
 Runs the real hub Policy over simulated alliances (attackers drawn from the IPsum
 feed, see shieldwall.lab.trust_model) and prints the table the README's "Trust"
-section quotes, the limits (trust off; turncoat colluders) and two trade-off
-curves. About 15 minutes on 2 cores.
+section quotes, the limits (trust off; turncoat colluders at 10/30/50 %), the
+trade-off curves and the sweep of the [trust] settings the defaults were chosen
+from. About 10 minutes on 2 loaded cores.
 
     python3 bench/trust_sim.py [--seeds 10] [--workers 2] [--plot docs/trust-curves.png]
 """
