@@ -104,14 +104,16 @@ def test_nginx_probes_for_env_and_wp_login_are_detected_on_the_probed_member(
     assert note["scenario"] == "http-probing"
     alliance.wait_blocked("b", prober, timeout=10)
     assert alliance.http_probe("b", "/", source=prober) == "000"
-    # The shipped policy asks a second member before probing becomes alliance-wide:
-    # the hub has b's signal and no decision, so a and c do not block.
+    # Probing has a quorum of two in the shipped policy, and b is a founder whose word
+    # counts ([trust] solo_quorum): b's report alone makes a provisional alliance-wide
+    # block of solo_duration, which a second member's report would extend.
     alliance.wait_note("b", "signal.acked", timeout=20)
+    alliance.wait_blocked("a", prober, timeout=10)
+    alliance.wait_blocked("c", prober, timeout=10)
     explanation = alliance.explain(prober)
-    assert explanation.startswith(f"{prober} is not blocked"), explanation
+    assert explanation.startswith(f"{prober} is BLOCKED"), explanation
     assert "b: detection http-probing" in explanation
-    assert not alliance.blocks("a", prober)
-    assert not alliance.blocks("c", prober)
+    assert "provisional" in explanation and "b's word alone" in explanation
 
 
 def test_hostile_user_name_carrying_bs_address_never_blocks_b(alliance: Alliance) -> None:

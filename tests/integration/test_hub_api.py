@@ -26,6 +26,7 @@ from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
 from tests.conftest import shared_data
 from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+from tests.integration.hub_processes import without_trust
 from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 
 ATTACKER = "45.13.7.9"
@@ -320,13 +321,39 @@ async def test_explain_says_why_and_why_not(hub_config: HubConfig, tmp_path: Pat
         waiting = (await explain(ledger, hub_config, "45.13.7.10", now)).render(now)
     assert "BLOCKED" in blocked and "Failed password" in blocked and "alice" in blocked
     assert "not blocked" in protected and "protected" in protected
-    assert "quorum 1/2" in waiting
+    # http-probing has a quorum of two; a founder's word alone blocks it provisionally
+    # ([trust] solo_quorum), and explain says so.
+    assert "BLOCKED" in waiting and "provisional" in waiting and "alice's word alone" in waiting
+
+
+async def test_explain_counts_a_quorum_when_one_member_cannot_block_alone(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    quorum_only(hub_config)
+    async with running_hub(hub_config):
+        alice = await new_member(hub_config, tmp_path / "a", "alice")
+        async with HubClient(alice) as client:
+            await client.send([brute("45.13.7.10", "http-probing")])
+    now = time.time()
+    async with ledger_of(hub_config) as ledger:
+        waiting = (await explain(ledger, hub_config, "45.13.7.10", now)).render(now)
+    assert "not blocked" in waiting and "quorum 1/2" in waiting
+
+
+def quorum_only(config: HubConfig) -> None:
+    """The shipped policy with ``solo_quorum`` off: a quorum scenario waits for its quorum."""
+    assert config.policy_file is not None
+    text = config.policy_file.read_text()
+    assert "solo_quorum = true" in text
+    config.policy_file.write_text(text.replace("solo_quorum = true", "solo_quorum = false"))
 
 
 async def test_offline_member_catches_up_without_gap_or_duplicate(
     hub_config: HubConfig, tmp_path: Path
 ) -> None:
-    async with running_hub(hub_config):
+    # Trust off: alice alone makes 43 decisions here, past the policy's solo_open cap on
+    # one member's uncorroborated blocks; what is tested is the cursor walk.
+    async with running_hub(without_trust(hub_config)):
         alice = await new_member(hub_config, tmp_path / "a", "alice")
         async with DecisionFollower(alice, page_size=7) as follower:
             first = await take_after_send(alice, follower, [f"45.13.1.{i}" for i in range(1, 4)])
@@ -362,6 +389,7 @@ async def test_openapi_document_and_health_are_served(hub_config: HubConfig) -> 
 
 
 async def test_quorum_sightings_survive_a_hub_restart(hub_config: HubConfig, tmp_path: Path) -> None:
+    quorum_only(hub_config)
     async with running_hub(hub_config):
         alice = await new_member(hub_config, tmp_path / "a", "alice")
         bob = await new_member(hub_config, tmp_path / "b", "bob")
