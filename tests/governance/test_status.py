@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
-from shieldwall.governance.acts import CharterChange, PolicyChange, WideRange
+import pytest
+
+from shieldwall.errors import GovernanceError
+from shieldwall.governance.acts import CharterChange, PolicyChange, WideRange, signed_digest
 from shieldwall.governance.amend import amend
-from shieldwall.governance.status import proposal_status
+from shieldwall.governance.proposals import with_signatures
+from shieldwall.governance.signatures import Signature
+from shieldwall.governance.status import check_signature, proposal_status
 from tests.governance.conftest import DAY, START, Keys, founded
 
 
@@ -37,3 +42,28 @@ def test_status_says_when_the_chair_alone_may_publish(keys: Keys) -> None:
     status = proposal_status(council.state, proposal, START + DAY)
     assert status.chair == "alice" and status.chair_may_publish and status.publishable
     assert not proposal_status(council.state, proposal, START + 30 * DAY).publishable
+
+
+def test_a_signature_taken_in_is_checked_as_the_status_counts_it(keys: Keys) -> None:
+    council = founded(keys)
+    proposal = council.propose(PolicyChange(hashlib.sha256(b"2").hexdigest()), "alice", START + DAY)
+    other = council.propose(PolicyChange(hashlib.sha256(b"3").hexdigest()), "alice", START + DAY)
+    (carol,) = keys.sign(signed_digest(proposal.act), ["carol"])
+    assert check_signature(council.state, proposal, carol) == "carol"
+    assert proposal_status(council.state, with_signatures(proposal, [carol]), START + DAY).publishable
+    (elsewhere,) = keys.sign(signed_digest(other.act), ["carol"])
+    (stranger,) = keys.sign(signed_digest(proposal.act), ["mallory"])
+    flipped = Signature(carol.key_id, ("0" if carol.sig[0] != "0" else "1") + carol.sig[1:])
+    for signature, reason in ((elsewhere, "forged"), (flipped, "forged"), (stranger, "not-on-council")):
+        with pytest.raises(GovernanceError) as refused:
+            check_signature(council.state, proposal, signature)
+        assert refused.value.reason == reason and proposal.id in str(refused.value)
+
+
+def test_a_seat_in_a_proposed_charter_may_sign_that_charter_change(keys: Keys) -> None:
+    council = founded(keys)
+    assert council.state.trusted is not None
+    v2 = amend(council.state.trusted.charter, START, remove=["carol"], add=[keys.card("dave")])
+    proposal = council.propose(CharterChange(v2), "alice", START)
+    (dave,) = keys.sign(signed_digest(proposal.act), ["dave"])
+    assert check_signature(council.state, proposal, dave) == "dave"

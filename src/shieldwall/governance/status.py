@@ -13,7 +13,7 @@ from shieldwall.governance.acts import kind_of, signed_digest
 from shieldwall.governance.chair import chair_at
 from shieldwall.governance.charter import council_keys, threshold_for
 from shieldwall.governance.proposals import Proposal, councils_for, publish
-from shieldwall.governance.signatures import tally
+from shieldwall.governance.signatures import Signature, tally
 from shieldwall.governance.state import CouncilState
 
 
@@ -69,3 +69,29 @@ def proposal_status(state: CouncilState, proposal: Proposal, now: int) -> Propos
         problem = str(exc)
     return ProposalStatus(proposal.id, kind, act.opened_by, act.opened_at, tuple(counts), chair, delegated,
                           problem == "", problem)
+
+
+def check_signature(state: CouncilState, proposal: Proposal, signature: Signature) -> str:
+    """The councillor whose ``signature`` of ``proposal`` would count; raises if it would not.
+
+    The same count as :func:`proposal_status` and publishing (:func:`tally` over the
+    proposal's signed digest, for each council that must sign it), so a signature taken
+    in (the dashboard pasting a ``.sig`` file) is one that ``council status`` counts.
+    """
+    if proposal.act.charter != state.charter_hex:
+        raise GovernanceError(
+            "wrong-charter", f"proposal {proposal.id} was made under another charter; propose it again")
+    message = signed_digest(proposal.act)
+    forged = False
+    for charter in councils_for(state, proposal.act):
+        counted = tally(message, (signature,), council_keys(charter))
+        if counted.signers:
+            return next(iter(counted.signers))
+        forged = forged or bool(counted.forged)
+    if forged:
+        raise GovernanceError(
+            "forged", f"the signature of key {signature.key_id} does not verify over proposal"
+            f" {proposal.id}: it is forged, or was made for another proposal")
+    raise GovernanceError(
+        "not-on-council", f"key {signature.key_id} holds no seat on the council that signs proposal"
+        f" {proposal.id}")

@@ -84,7 +84,7 @@ async def _form(request: Request) -> dict[str, str] | None:
     return dict(pairs)
 
 
-async def _refusal(request: Request) -> tuple[dict[str, str], Response | None]:
+async def form_or_refusal(request: Request) -> tuple[dict[str, str], Response | None]:
     """The form, or the page refusing it (no session, bad CSRF token, other origin)."""
     form = await _form(request)
     session = session_of(request, ui_of(request))
@@ -103,7 +103,7 @@ async def _refusal(request: Request) -> tuple[dict[str, str], Response | None]:
 async def post_lift(request: Request) -> Response:
     """Lift every block covering the form's target, as ``shieldwall hub lift`` does (on
     PostgreSQL replicas: the leader lifts on this request)."""
-    form, refused = await _refusal(request)
+    form, refused = await form_or_refusal(request)
     if refused is not None:
         return refused
     hub = hub_of(request)
@@ -125,7 +125,7 @@ async def post_lift(request: Request) -> Response:
 async def post_ban(request: Request) -> Response:
     """Block the form's address or range alliance-wide for its duration, as the operator
     (the policy's protections, members' own ranges and caps apply as to any ban)."""
-    form, refused = await _refusal(request)
+    form, refused = await form_or_refusal(request)
     if refused is not None:
         return refused
     hub = hub_of(request)
@@ -145,7 +145,7 @@ async def post_ban(request: Request) -> Response:
 
 async def post_logout(request: Request) -> Response:
     """End the operator's session."""
-    _, refused = await _refusal(request)
+    _, refused = await form_or_refusal(request)
     if refused is not None:
         return refused
     ui_of(request).sessions.end(request.cookies.get(COOKIE))

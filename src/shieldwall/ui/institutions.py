@@ -33,6 +33,8 @@ class Table:
     rows: Sequence[tuple[str, ...]] = ()
     empty: str = "Nothing yet."
     details: str = ""
+    #: Open proposals an operator may add a councillor's signature to (council only).
+    signable: tuple[str, ...] = ()
 
 
 def _seconds(value: float | None) -> str:
@@ -159,7 +161,7 @@ class Institutions:
         return Table(
             title, intro, ("proposal", "kind", "opened by", "opened (UTC)", "signatures",
                            "status"),
-            rows, "No open proposal.", "\n".join(lines),
+            rows, "No open proposal.", "\n".join(lines), tuple(p.id for p in pending),
         )
 
     async def _arsenal(self, hub: HubContext, now: float) -> Table:

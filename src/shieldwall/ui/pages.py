@@ -142,6 +142,7 @@ async def institution_page(request: Request) -> Response:
     return page(
         "records.html", **common(request, f"/ui/{which}", table.title), intro=table.intro,
         headings=table.headings, entries=table.rows, empty=table.empty, details=table.details,
+        signable=table.signable, message=request.query_params.get("message", "")[:300],
     )
 
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from shieldwall.ui import actions, live, pages
+from shieldwall.ui import actions, council_sign, live, pages
 from shieldwall.ui.context import ui_of
 from shieldwall.ui.render import page
 
@@ -51,6 +51,7 @@ def ui_mount() -> Mount:
         Route("/login", guarded(actions.get_login), methods=["GET"]),
         Route("/lift", guarded(actions.post_lift), methods=["POST"]),
         Route("/ban", guarded(actions.post_ban), methods=["POST"]),
+        Route("/council/sign", guarded(council_sign.post_sign), methods=["POST"]),
         Route("/logout", guarded(actions.post_logout), methods=["POST"]),
         Route("/session", actions.post_session, methods=["POST"]),
     ])
