@@ -129,3 +129,24 @@ async def test_every_page_is_readable_with_javascript_off(tmp_path: Path) -> Non
                            ("/ui/council", "Council"), ("/ui/arsenal", "Arsenal")):
             await page.goto(f"{lab.base}{path}")
             assert text in await page.inner_text("main")
+
+
+async def test_an_operator_pastes_a_councillors_signature_with_javascript_off(
+    tmp_path: Path,
+) -> None:
+    from tests.ui.test_council_sign import attach, council_with_two_proposals, signed_elsewhere
+
+    alliance, pid, _ = council_with_two_proposals(tmp_path / "c")
+    pasted = signed_elsewhere(alliance, pid, "carol")
+    async with lab_alliance(tmp_path) as lab, chromium(javascript=False) as context:
+        attach(lab, alliance.folder)
+        page: Any = await context.new_page()  # type: ignore[attr-defined]
+        await page.goto(f"{lab.base}{await lab.login_path()}")
+        await page.wait_for_url("**/ui/decisions")
+        await page.goto(f"{lab.base}/ui/council")
+        await page.fill(f"#sign-{pid} textarea", pasted)
+        async with page.expect_navigation():
+            await page.click(f"#sign-{pid} button")
+        assert "stored carol's signature" in await page.inner_text("#message")
+        assert "v1 council 2/2: alice, carol" in await page.inner_text("#records")
+    assert "2 of 2 (alice, carol)" in alliance.run("status", str(alliance.folder), pid).output
