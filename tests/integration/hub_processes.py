@@ -115,10 +115,11 @@ def without_trust(config: HubConfig) -> HubConfig:
     that joined a moment ago is on probation until the leader reloads its members."""
     assert config.policy_file is not None
     text = config.policy_file.read_text()
-    if "[trust]" in text:
-        head, _, rest = text.partition("[trust]")
+    header = re.search(r"(?m)^\[trust\]\s*$", text)  # the table, not a comment naming it
+    if header:
+        head, rest = text[:header.start()], text[header.end():]
         rest = re.sub(r"(?m)^enabled\s*=.*$\n?", "", rest, count=1)
-        text = f"{head}[trust]\nenabled = false\n{rest}"
+        text = f"{head}[trust]\nenabled = false{rest}"
     else:
         text += "\n[trust]\nenabled = false\n"
     config.policy_file.write_text(text)
