@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from shieldwall.cli.main import cli
-from shieldwall.errors import HubError
+from shieldwall.errors import EXIT_CHECK_FAILED, HubError
 from shieldwall.governance import store
 from shieldwall.governance.acts import Act, CharterChange
 from shieldwall.governance.amend import amend, councillor_card, parse_card
@@ -52,7 +52,8 @@ class Alliance:
     """A hub, a three-seat council founded and attached through the CLI, and its members."""
 
     def __init__(self, root: Path, *hub_args: str,
-                 before: Callable[[HubConfig], object] = lambda config: None) -> None:
+                 before: Callable[[HubConfig], object] = lambda config: None,
+                 init_args: Sequence[str] = ()) -> None:
         self.root = root
         self.folder = root / "council"
         (root / "never-block.txt").write_text("192.0.2.0/24\n")
@@ -66,7 +67,7 @@ class Alliance:
                  "--ordinary", "2", "--grave", "2", "--term-days", "30",
                  "--hub-identity", str(self.hub_dir / "identity.key"),
                  "--policy", str(self.hub_dir / "policy.toml"),
-                 "--never-block", str(root / "never-block.txt"))
+                 "--never-block", str(root / "never-block.txt"), *init_args)
         self.vote(["bob"])
         self.run("attach", str(self.folder), "--hub", str(self.hub_dir))
         self.config: HubConfig = load_hub_config(self.hub_dir)
@@ -86,30 +87,38 @@ class Alliance:
         (found,) = [p.name for p in (self.folder / "proposals").iterdir()]
         return found
 
-    def vote(self, signers: list[str]) -> None:
-        """Sign the one open proposal by ``signers`` and publish it."""
-        pid = self.proposal()
+    def open_ids(self) -> set[str]:
+        root = self.folder / "proposals"
+        return {p.name for p in root.iterdir()} if root.exists() else set()
+
+    def vote(self, signers: list[str], pid: str | None = None) -> None:
+        """Sign the open proposal ``pid`` (default: the only one) by ``signers``, publish it."""
+        pid = pid or self.proposal()
         for name in signers:
             self.run("sign", str(self.folder), pid, "--key", self.key(name))
         self.run("publish", str(self.folder), pid)
 
-    async def admit(self, name: str, addresses: Sequence[str] = ()) -> MemberState:
+    async def admit(self, name: str, addresses: Sequence[str] = (), chair: str = "alice",
+                    second: str = "carol") -> MemberState:
         """Admit organisation ``name`` by a vote (alice proposes, carol signs) and join it as
         the admitted member, the way `shieldwall join --keygen` / `--key` do (under a council
         there are no invites). The hub must be running: it carries the act out."""
         key = self.root / f"{name}-member.key"
         public = make_member_key(key)
-        self.run("propose", "admit", str(self.folder), "--key", self.key("alice"), "--member", name,
+        before = self.open_ids()
+        self.run("propose", "admit", str(self.folder), "--key", self.key(chair), "--member", name,
                  "--public-key", public)
-        self.vote(["carol"])
+        (pid,) = self.open_ids() - before
+        self.vote([second], pid)
         hubs, pins = join_hubs(self.config)
         return await join_admitted(load_member_key(key), tuple(addresses) or hubs, pins,
                                    self.config.charter, self.root / name)
 
-    async def members(self, *names: str, addresses: Sequence[str] = ()) -> list[Member]:
+    async def members(self, *names: str, addresses: Sequence[str] = (), chair: str = "alice",
+                      second: str = "carol") -> list[Member]:
         out = []
         for name in names:
-            await self.admit(name, addresses)
+            await self.admit(name, addresses, chair, second)
             log = self.root / f"{name}-auth.log"
             log.write_text("")
             out.append(Member(self.root / name, log))
@@ -384,3 +393,55 @@ async def test_a_burst_longer_than_the_members_waiting_bound_is_verified_whole(a
                 head = await ledger.head()
             await until(lambda: runtime.core.cursor == head, timeout=60)
             assert len(a.blocked()) == 6500 and not notes(a, "decision.refused")
+
+
+#: How long after the fixture founds the council its first chair's term ends (the charter's
+#: rotation starts a 30-day term this much less than 30 days ago): long enough for the
+#: three proposals below to be opened under alice, short enough for the test to wait.
+HANDOVER_IN = 20.0
+
+
+@pytest.fixture
+def handover(tmp_path: Path) -> tuple[Alliance, float]:
+    """An alliance whose first chair's (alice's) term ends HANDOVER_IN seconds from now."""
+    boundary = int(time.time() + HANDOVER_IN)
+    return Alliance(tmp_path, init_args=("--start", str(boundary - 30 * 86400))), float(boundary)
+
+
+async def test_a_scheduled_handover_carries_three_partly_signed_proposals_to_the_next_chair(
+        handover: tuple[Alliance, float]) -> None:
+    alliance, boundary = handover
+    folder = str(alliance.folder)
+    ranges = ("198.51.100.0/22", "203.0.112.0/23", "2001:db8:100::/40")
+    for wide in ranges:  # alice chairs: she opens each, and her signature is 1 of the 2 needed
+        alliance.run("propose", "wide-range", folder, "--key", alliance.key("alice"), "--range", wide)
+    opened = sorted(p.name for p in (alliance.folder / "proposals").iterdir())
+    assert len(opened) == 3 and time.time() < boundary, "the fixture took longer than HANDOVER_IN"
+    assert "chair: alice" in alliance.run("status", folder).output
+    async with running_hub(alliance.config):
+        await asyncio.sleep(max(0.0, boundary - time.time()) + 1.0)
+        history = alliance.run("history", folder).output
+        assert "chair alice -> bob (term)" in history
+        assert "carries over 3 open proposal(s)" in history
+        for pid in opened:
+            assert pid in history
+        # The old chair can no longer act as chair; the new one convenes.
+        refused = alliance.run("propose", "wide-range", folder, "--key", alliance.key("alice"),
+                               "--range", "198.51.104.0/22", code=EXIT_CHECK_FAILED)
+        assert "only the chair (bob)" in refused.output
+        a, b = await alliance.members("a", "b", chair="bob", second="carol")
+        async with running(a), running(b):
+            for pid in opened:  # bob completes each carried-over proposal with his signature
+                status = alliance.run("status", folder, pid).output
+                assert "1 of 2" in status and "alice" in status, status
+                alliance.run("sign", folder, pid, "--key", alliance.key("bob"))
+                alliance.run("publish", folder, pid)
+            await until(lambda: set(ranges) <= a.blocked() and set(ranges) <= b.blocked(), timeout=30)
+    assert not (alliance.folder / "proposals").exists() or not any(
+        (alliance.folder / "proposals").iterdir())
+    async with ledger_of(alliance.config) as ledger:
+        blocks = [d for d in await ledger.decisions_after(0, 100) if d.target in ranges]
+    assert sorted(d.target for d in blocks) == sorted(ranges)
+    assert all(d.policy.startswith("v1:") for d in blocks)
+    quiet_members = [notes(m, "council.refused") for m in (a, b)]
+    assert quiet_members == [[], []]
