@@ -169,3 +169,18 @@ async def test_a_drill_decision_names_the_policy_the_hub_decides_under(hub_confi
         (decision,) = await ledger.decisions_after(0, 10)
         assert (decision.drill, decision.policy) == ("drill-00aa11ee", "v1:" + "ab" * 32)
         feed.close()
+
+
+async def test_a_closed_desk_answers_waiting_and_later_long_polls_at_once(
+        hub_config: HubConfig) -> None:
+    seed = (hub_config.data_dir / IDENTITY_FILE).read_bytes()
+    async with ledger_of(hub_config) as ledger:
+        desk = DrillDesk(ledger, None, public_key_of(seed), time.time)  # type: ignore[arg-type]
+        await desk.start()
+        waiting = asyncio.ensure_future(desk.wait_orders(desk.orders_seen, 300))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # a long poll holds while nothing comes
+        desk.close()  # hub shutdown
+        await asyncio.wait_for(waiting, 5)
+        await desk.poll()  # an order picked up after close must not re-arm the wait
+        await asyncio.wait_for(desk.wait_orders(desk.orders_seen, 300), 5)

@@ -189,7 +189,7 @@ async def _serve_and_run(hub_config: HubConfig, agent_config: AgentConfig, liste
             raise HostError("the hub stopped on its own; see the messages above")
         agent.result()
     finally:
-        server.should_exit = True
+        server.stop()
         await asyncio.gather(hub, return_exceptions=True)
 
 

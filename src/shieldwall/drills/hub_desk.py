@@ -89,6 +89,8 @@ class DrillDesk:
         self._lock = asyncio.Lock()
         self._picking = asyncio.Lock()
         self._orders = asyncio.Event()
+        #: Set at hub shutdown: long polls answer at once instead of holding the exit.
+        self.closed = False
         #: Whether :meth:`run` conducts drills in this process.
         self.active = False
 
@@ -140,8 +142,19 @@ class DrillDesk:
     @property
     def orders_seen(self) -> asyncio.Event:
         """Set once the desk picks up its next order: take it *before* reading the journal,
-        so an order picked up in between still wakes the reader."""
+        so an order picked up in between still wakes the reader (already set once the
+        desk is closed)."""
+        if self.closed:
+            done = asyncio.Event()
+            done.set()
+            return done
         return self._orders
+
+    def close(self) -> None:
+        """Hub shutdown: answer every waiting long poll now, and every later one at once
+        (uvicorn would otherwise wait for them, then cancel them with a traceback)."""
+        self.closed = True
+        self._orders.set()
 
     @staticmethod
     async def wait_orders(event: asyncio.Event, timeout: float) -> None:

@@ -56,6 +56,12 @@ class HubServer(uvicorn.Server):
         with super().capture_signals():
             yield
 
+    def stop(self) -> None:
+        """Shut down from inside the event loop (``shieldwall up``): end the streams and
+        long polls first, as a signal would."""
+        self._on_exit()
+        self.should_exit = True
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._on_exit)
@@ -75,6 +81,9 @@ def make_server(
         hub = getattr(app.state, "hub", None)
         if hub is not None:
             hub.feed.close()
+        drills = getattr(app.state, "drills", None)
+        if drills is not None:
+            drills.close()  # members' long polls for drill orders
 
     uv_config = uvicorn.Config(
         app,
