@@ -12,15 +12,15 @@ import msgspec
 import pytest
 
 from shieldwall.errors import HubError, SignalError
-from shieldwall.hub.config import HubConfig, load_hub_config
+from shieldwall.hub.config import HubConfig
 from shieldwall.hub.proxies import MAX_PROXIES
 from shieldwall.signals.client import HubClient
 from shieldwall.signals.keys import new_seed
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
-from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
-from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
+from tests.integration.hub_harness import backend_hub, ledger_of, new_member, running_hub
+from tests.integration.pg_cluster import pg_cluster_fixture
 
 PROXY = "45.13.9.80"
 ATTACKER = "45.13.7.1"
@@ -31,11 +31,7 @@ cluster = pg_cluster_fixture()
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
 def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
     """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
-    extra: tuple[str, ...] = ()
-    if request.param == "postgresql":
-        pg: PgCluster = request.getfixturevalue("cluster")
-        extra = ("--database", pg.new_database())
-    return load_hub_config(init_hub(tmp_path / "hub", *extra).data_dir)
+    return backend_hub(request, tmp_path / "hub")
 
 
 def brute(target: str) -> list[Signal]:

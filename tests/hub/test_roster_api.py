@@ -30,8 +30,8 @@ from shieldwall.signals.keys import new_seed
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
-from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
-from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
+from tests.integration.hub_harness import backend_hub, ledger_of, new_member, running_hub
+from tests.integration.pg_cluster import pg_cluster_fixture
 
 PROBE = "45.13.7.77"
 
@@ -42,11 +42,7 @@ cluster = pg_cluster_fixture()
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
 def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
     """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
-    extra: tuple[str, ...] = ()
-    if request.param == "postgresql":
-        pg: PgCluster = request.getfixturevalue("cluster")
-        extra = ("--database", pg.new_database())
-    config = init_hub(tmp_path / "hub", *extra)
+    config = backend_hub(request, tmp_path / "hub")
     with (config.data_dir / "hub.toml").open("a") as toml:
         toml.write('readiness_grace = "5s"\n')
     # Quorums wait for their members here (not a trusted member's provisional block).

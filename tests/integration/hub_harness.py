@@ -39,6 +39,14 @@ def init_hub(data_dir: Path, *extra: str) -> HubConfig:
     return load_hub_config(data_dir)
 
 
+def backend_hub(request: Any, data_dir: Path, *extra: str) -> HubConfig:
+    """:func:`init_hub` on the backend a ``params=["sqlite", "postgresql"]`` fixture asked
+    for: on PostgreSQL, in a new database of the test module's ``cluster`` fixture."""
+    if request.param == "postgresql":
+        extra = (*extra, "--database", request.getfixturevalue("cluster").new_database())
+    return init_hub(data_dir, *extra)
+
+
 @contextlib.asynccontextmanager
 async def running_hub(
     config: HubConfig, clock: Callable[[], float] = time.time

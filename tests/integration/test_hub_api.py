@@ -25,9 +25,9 @@ from shieldwall.signals.member_state import MemberState, load_member_state
 from shieldwall.signals.request_signature import sign_request
 from shieldwall.signals.signal import Signal
 from tests.conftest import shared_data
-from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+from tests.integration.hub_harness import backend_hub, ledger_of, new_member, running_hub
 from tests.integration.hub_processes import without_trust
-from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
+from tests.integration.pg_cluster import pg_cluster_fixture
 
 ATTACKER = "45.13.7.9"
 
@@ -43,13 +43,9 @@ cluster = pg_cluster_fixture()
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
 def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
     """The same hub on each backend (on PostgreSQL: one replica, which leads)."""
-    extra: tuple[str, ...] = ()
-    if request.param == "postgresql":
-        pg: PgCluster = request.getfixturevalue("cluster")
-        extra = ("--database", pg.new_database())
-    return init_hub(
-        tmp_path / "hub", "--never-block", str(shared_data("public-dns-resolvers")),
-        "--allow", "45.200.0.0/16", *extra,
+    return backend_hub(
+        request, tmp_path / "hub", "--never-block", str(shared_data("public-dns-resolvers")),
+        "--allow", "45.200.0.0/16",
     )
 
 

@@ -33,7 +33,7 @@ from shieldwall.hub.roster_keeper import RosterKeeper
 from shieldwall.readiness.applied import APPLIED_KIND, AppliedRecord, encode_record
 from shieldwall.readiness.verdict import Duration, Thresholds
 from shieldwall.ui.propagation import GIVE_UP_AFTER, Remembered, real_figures
-from tests.integration.hub_harness import hub_context, init_hub, running_hub
+from tests.integration.hub_harness import backend_hub, hub_context, init_hub, running_hub
 from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
 from tests.integration.test_agent_hub import ATTACKER, Member, attack_lines, members
 from tests.ui.browser import chromium, need_chromium
@@ -45,11 +45,7 @@ cluster = pg_cluster_fixture()
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
 def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
-    extra: tuple[str, ...] = ()
-    if request.param == "postgresql":
-        pg: PgCluster = request.getfixturevalue("cluster")
-        extra = ("--database", pg.new_database())
-    return load_hub_config(init_hub(tmp_path / "hub", *extra).data_dir)
+    return backend_hub(request, tmp_path / "hub")
 
 
 @contextlib.asynccontextmanager
