@@ -137,6 +137,30 @@ def test_after_a_choice_later_chunks_are_only_sampled_at_their_start() -> None:
     assert [c.pack.name for c in sniffer.observe(POSTFIX + late)] == ["postfix"]
 
 
+ACCESS = b'192.0.2.9 - - [10/Oct/2024:13:55:36 +0000] "GET /sshd[1]: x HTTP/1.1" 404 5 "-" "x"\n'
+
+
+def test_a_web_servers_own_log_ends_the_search_once_its_pack_is_chosen() -> None:
+    sniffer = PackSniffer(EVERY)
+    assert [c.pack.name for c in sniffer.observe(ACCESS * 10)] == ["http"]
+    assert not sniffer.searching  # an access log holds no other program's lines
+    assert sniffer.observe(SSHD + POSTFIX) == []
+
+
+def test_a_syslog_file_keeps_the_search_open_after_its_first_pack() -> None:
+    sniffer = PackSniffer(EVERY)
+    assert [c.pack.name for c in sniffer.observe(SSHD)] == ["sshd"]
+    assert sniffer.searching
+
+
+def test_the_callers_line_count_numbers_the_choosing_line() -> None:
+    sniffer = PackSniffer(EVERY)
+    assert sniffer.observe(CRON * 3, lines_before=0) == []
+    # the caller says 1,000 lines came before (its own count): the sniffer does not count
+    (chosen,) = sniffer.observe(CRON + SSHD, lines_before=1000)
+    assert chosen.line == 1002
+
+
 def test_a_line_with_the_header_and_program_but_no_pattern_chooses_its_pack() -> None:
     chosen = PackSniffer(EVERY).observe(
         b"Dec 10 06:55:46 h sshd[1]: Server listening on 0.0.0.0 port 22.\n"

@@ -114,7 +114,7 @@ class _Replayer:
             if sniffer is not None and sniffer.searching:
                 # Lines before a pack's first fitting line match none of its patterns,
                 # so a stream started here has missed no event.
-                new = sniffer.observe(chunk)
+                new = sniffer.observe(chunk, lines)
                 if new:
                     said = "chose" if len(sniffer.chosen) == len(new) else "also chose"
                     click.echo(f"shieldwall replay: {path}: --pack auto {said} "

@@ -12,13 +12,17 @@ file whose first megabytes hold only other services' lines (a ``/var/log/secure`
 that starts with sudo and cron) still gets its pack: until some pack fits, every
 chunk is judged whole; afterwards the packs not chosen yet are still looked for,
 in the first :data:`SNIFF_BYTES` of each later chunk, so that a mixed syslog file
-gets every service that appears in it at a bounded cost. ``detect`` literals are
+gets every service that appears in it at a bounded cost. A file whose chosen pack
+is of a format a service writes to a file of its own (an access or error log, see
+:class:`~shieldwall.events.patterns.LineFormat`) is that service's alone: once such
+a pack is chosen, nothing more is looked for. ``detect`` literals are
 a necessary sign: a pack none of whose literals occurs in a chunk is not tried
 on it (a substring search costs a fraction of a regex scan).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,12 +68,21 @@ class Choice:
 class _Candidate:
     def __init__(self, pack: PackSpec) -> None:
         self.pack = pack
-        self.scanner = Scanner(pack)
-        self.shape = line_shape(pack)
+        self.own_file = FORMATS[pack.format].own_file
         literals = [literal.encode() for literal in pack.detect]
         # The program name without what follows it in a BSD header ("sshd[",
         # "dovecot: "): an RFC 5424 header writes "sshd 123 - -" instead.
         self.stems = tuple(dict.fromkeys(lit.rstrip(b"[(: ") or lit for lit in literals))
+
+    # Compiled when first needed: most candidates are ruled out by their literals for
+    # a whole file, and compiling every pack's regex would cost a replay a tenth of a second.
+    @functools.cached_property
+    def scanner(self) -> Scanner:
+        return Scanner(self.pack)
+
+    @functools.cached_property
+    def shape(self) -> re.Pattern[bytes]:
+        return line_shape(self.pack)
 
     def fit(self, data: bytes) -> tuple[int, str] | None:
         """(offset of the line in ``data``, reason) when the pack fits ``data``."""
@@ -102,22 +115,36 @@ class PackSniffer:
         """Whether some pack may still be chosen."""
         return bool(self._left)
 
-    def observe(self, chunk: bytes) -> list[Choice]:
-        """The packs this chunk (complete lines) newly chooses, in the given order."""
+    def observe(self, chunk: bytes, lines_before: int | None = None) -> list[Choice]:
+        """The packs this chunk (complete lines) newly chooses, in the given order.
+
+        ``lines_before`` is how many lines of the file came before ``chunk``, when the
+        caller counts them anyway (replay's streams do): counting a chunk's newlines
+        again costs a seventh of a web replay. Without it the sniffer counts.
+        """
         if not self._left:
             return []
+        if lines_before is not None:
+            self._lines = lines_before
         whole = not self.chosen or self._bytes < SNIFF_WHOLE
         data = chunk if whole else complete_lines(chunk[:SNIFF_BYTES])
         new: list[Choice] = []
-        for candidate in list(self._left):
+        # A web server's own access or error log holds no other program's lines: its
+        # packs are tried first, and once one fits nothing more is looked for, in this
+        # chunk or later (looking on would cost a web replay a seventh and find none).
+        for candidate in sorted(self._left, key=lambda c: not c.own_file):
             found = candidate.fit(data)
             if found is not None:
                 offset, reason = found
                 line = self._lines + data.count(b"\n", 0, offset) + 1
                 new.append(Choice(candidate.pack, line, reason))
                 self._left.remove(candidate)
+                if candidate.own_file:
+                    self._left = []
+                    break
         self._bytes += len(chunk)
-        self._lines += chunk.count(b"\n")
+        if lines_before is None:
+            self._lines += chunk.count(b"\n")
         self.chosen += new
         return new
 

@@ -51,12 +51,15 @@ class LineFormat:
     ``head`` holds the ``ts`` group (and, for access logs, the ``ip`` group: the
     client address the server writes first); ``anchor`` is what comes between
     the head and a pattern (the program name and pid, or ``] "``); ``trailer``
-    ends the line.
+    ends the line. ``own_file`` says the service writes these lines to a file of its
+    own (a web server's access or error log), where no other program's lines appear;
+    syslog-shaped files mix programs.
     """
 
     head: str
     anchor: str
     trailer: str
+    own_file: bool = False
 
 
 #: RFC 5424's MSGID and STRUCTURED-DATA (``-`` or ``[id k="v" ...]...``, with ``\"``,
@@ -99,6 +102,7 @@ FORMATS: dict[str, LineFormat] = {
         ),
         anchor=r'\] "',
         trailer=r"[ \t]*\r?$",
+        own_file=True,
     ),
     # Exim's own main log (`2024-05-06 07:08:09[.123] [+0200] [pid] [message id] message`)
     # or Exim through syslog (`... host exim[pid]: [exim's own time] message`, the
@@ -128,6 +132,7 @@ FORMATS: dict[str, LineFormat] = {
         ),
         anchor="",
         trailer=r"[ \t]*\r?$",
+        own_file=True,
     ),
     # Apache 2.2/2.4's error log: `[ctime] [module:level] [pid P:tid T] [client A:port]
     # message`. The client is in the header, written by Apache before any client
@@ -143,6 +148,7 @@ FORMATS: dict[str, LineFormat] = {
         ),
         anchor="",
         trailer=r"[ \t]*\r?$",
+        own_file=True,
     ),
 }
 

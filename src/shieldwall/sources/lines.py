@@ -105,6 +105,12 @@ class LineAssembler:
         self._partial = len(data) - last - 1
         if self._held or self._cutting:
             first = data.find(b"\n")
+            if not self._cutting and len(self._held) + first <= self.max_line:
+                # The usual case (a read ends inside a line): one copy of the whole
+                # chunk, not a slice of it and then that slice again behind the start.
+                return self._keep_tail(
+                    data, last, self._complete(b"".join((self._held, memoryview(data)[: last + 1])))
+                )
             rest = self._complete(data[first + 1 : last + 1])
             if self._skipping:
                 self._skipping = False
@@ -120,6 +126,10 @@ class LineAssembler:
                 out = line + b"\n" + rest
         else:
             out = self._complete(data if last == len(data) - 1 else data[: last + 1])
+        return self._keep_tail(data, last, out)
+
+    def _keep_tail(self, data: bytes, last: int, out: bytes) -> bytes:
+        """Hold what follows ``data``'s last newline (at ``last``); returns ``out``."""
         tail = data[last + 1 :]
         if len(tail) > self.max_line:
             self._held = tail[: self.max_line]
