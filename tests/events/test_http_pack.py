@@ -109,3 +109,35 @@ def test_a_probe_is_reported_as_a_probe_and_other_4xx_as_errors(
     line = f'198.51.100.7 - - {T} "{request_line} HTTP/1.1" {status} 10 "-" {UA}'
     [event] = EventStream(HTTP, year=2024).feed(line.encode() + b"\n")
     assert event.kind == kind
+
+
+# A line that lacks its closing quote (a broken or hostile file: a server always writes
+# it) lets a field's run go on into the next line; the engines cut such a match back to
+# its own line, so the next line is judged alone and nobody is blamed for it but its client.
+UNCLOSED = [
+    f'198.51.100.1 - - {T} "GET /unclosed',
+    f'198.51.100.2 - - {T} "GET /x HTTP/1.1" 404 1 "-',
+    f'203.0.113.9 - - {T} "GET /.env HTTP/1.1" 404 1 "-" {UA}',
+    f'203.0.113.10 - - {T} "GET /missing HTTP/1.1" 404 1 "-" {UA}',
+    f'198.51.100.3 - - {T} "GET /x HTTP/1.1" 200 1 "-" "sqlmap/1.7',
+    f'203.0.113.11 - - {T} "GET / HTTP/1.1" 200 1 "-" "Nikto/2.5"',
+]
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_a_line_without_its_closing_quote_never_carries_the_next_line(engine: str) -> None:
+    from shieldwall.events import engine as engines
+
+    if engine == "compiled" and engines.compiled is None:
+        pytest.skip("no compiled engine here (no C compiler when the package was built)")
+    data = ("\n".join(UNCLOSED) + "\n").encode()
+    events = EventStream(HTTP, year=2024, engine=engine).feed(data)
+    assert [(e.key, e.pattern) for e in events] == [
+        ("198.51.100.2", "client_error"),  # its own status is a 404: what it said of itself
+        ("203.0.113.9", "probe_secret"), ("203.0.113.10", "client_error"),
+        ("198.51.100.3", "scanner_ua"),  # its user agent names the tool before the line ends
+        ("203.0.113.11", "scanner_ua"),
+    ]
+    for event in events:
+        assert event.line.startswith(event.key.encode() + b" ")  # each its own line, whole
+        assert event.line.decode() in UNCLOSED
