@@ -47,6 +47,21 @@ def test_parser_yields_the_same_events_however_the_stream_is_split(cuts: list[in
     assert [e.event for e in events][-1] == "heartbeat"
 
 
+@given(st.lists(st.integers(min_value=1, max_value=12), max_size=30))
+def test_parser_reads_crlf_lines_multiline_data_and_split_utf8(cuts: list[int]) -> None:
+    stream = ("id: 7\r\nevent: note\r\ndata: d\u00e9j\u00e0\r\ndata:vu \u2713\r\n\r\n"
+              ": comment\n\ndata: plain\n\n").encode()
+    parser = SSEParser()
+    events = []
+    position = 0
+    for cut in cuts:  # cuts fall inside multi-byte characters too
+        events += parser.feed(stream[position : position + cut])
+        position += cut
+    events += parser.feed(stream[position:])
+    assert [(e.event, e.data, e.id) for e in events] == [
+        ("note", "d\u00e9j\u00e0\nvu \u2713", "7"), ("message", "plain", None)]
+
+
 def test_page_round_trips() -> None:
     page = DecisionPage(decisions=tuple(DECISIONS), next=5, more=False, head=5)
     assert decode_page(encode_page(page)) == page

@@ -122,3 +122,62 @@ async def test_the_first_heartbeat_tells_the_head_and_never_the_members_own_curs
         if events:
             assert (events[0].event, events[0].data) == ("heartbeat", '{"head":3}')
             break
+
+
+def decisions_in(chunk: bytes) -> list[int]:
+    return [decode_decision(e.data).cursor for e in SSEParser().feed(chunk)
+            if e.event == "decision"]
+
+
+async def test_decisions_queued_while_the_stream_writes_leave_in_one_chunk() -> None:
+    log = Log()
+    feed = Feed(log.read)
+    await feed.start(0)
+    progress: list[int] = []
+    frames = feed.follow(0, heartbeat=10.0, progress=progress.append)
+    assert (await frames.__anext__()).startswith(b"event: heartbeat")  # caught up
+    pending = asyncio.ensure_future(frames.__anext__())
+    await asyncio.sleep(0.01)
+    log.entries.append(decision(1))
+    await feed.publish([decision(1)])
+    assert decisions_in(await pending) == [1]
+    # The stream is "writing" (not iterated) while three more are published one by one.
+    for i in (2, 3, 4):
+        log.entries.append(decision(i))
+        await feed.publish([decision(i)])
+    assert decisions_in(await frames.__anext__()) == [2, 3, 4]
+    # Told once per chunk, its last cursor, once written (when the next is asked for).
+    assert progress == [1]
+    await frames.aclose()
+    assert feed.connected == 0 and feed.streams_of("") == 0
+
+
+async def test_a_live_stream_left_quiet_sends_heartbeats_with_the_head() -> None:
+    log = Log()
+    log.entries = [decision(1)]
+    feed = Feed(log.read)
+    await feed.start(1)
+    parser = SSEParser()
+    frames = feed.follow(0, heartbeat=0.05)
+    events = [e for _ in range(3) for e in parser.feed(await frames.__anext__())]
+    # The backlog, the caught-up heartbeat, then one after the quiet interval.
+    assert [e.event for e in events] == ["decision", "heartbeat", "heartbeat"]
+    assert events[-1].data == '{"head":1}'
+    log.entries.append(decision(2))
+    await feed.publish([decision(2)])
+    assert decisions_in(await frames.__anext__()) == [2]
+    assert parser.feed(await frames.__anext__())[0].data == '{"head":2}'
+    await frames.aclose()
+
+
+async def test_a_cut_stream_sends_none_of_the_decisions_queued_for_it() -> None:
+    log = Log()
+    feed = Feed(log.read)
+    await feed.start(0)
+    frames = feed.follow(0, heartbeat=10.0, member="alice")
+    await frames.__anext__()  # caught up
+    log.entries = [decision(1), decision(2)]
+    await feed.publish(log.entries)  # queued while the stream is not reading
+    assert feed.cut({"alice"}) == 1
+    assert [chunk async for chunk in frames] == []
+    assert feed.streams_of("alice") == 0

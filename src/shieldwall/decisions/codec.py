@@ -104,23 +104,28 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Consume ``chunk``; return every event it completed."""
-        self._buffer += chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            self._buffer = buffer
+            return []
+        # Every complete line at once: one decode and one split per chunk (a chunk may
+        # carry a whole backlog page), not a copy of the rest of the buffer per line.
+        # A newline byte is never inside a UTF-8 sequence, so this decodes as per line.
+        self._buffer = buffer[end + 1 :]
         events: list[Event] = []
-        while True:
-            newline = self._buffer.find(b"\n")
-            if newline < 0:
-                break
-            line = self._buffer[:newline].rstrip(b"\r").decode("utf-8", "replace")
-            self._buffer = self._buffer[newline + 1 :]
+        for raw in buffer[:end].decode("utf-8", "replace").split("\n"):
+            line = raw.rstrip("\r")
             if not line:
                 if self._data or self._event:
                     events.append(Event(self._event or "message", "\n".join(self._data), self._id))
                 self._event, self._data, self._id = "", [], None
                 continue
-            if line.startswith(":"):
+            if line[0] == ":":
                 continue
             name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
+            if value[:1] == " ":
+                value = value[1:]
             if name == "data":
                 self._data.append(value)
             elif name == "event":

@@ -182,23 +182,27 @@ class DecisionFollower:
             try:
                 async for chunk in response.aiter_raw():
                     for event in parser.feed(chunk):
-                        if event.event in ("decision", "heartbeat") and self.followed != address:
+                        kind = event.event
+                        if kind == "checkpoint":
+                            if self.on_checkpoint is not None:
+                                self.on_checkpoint(event.data)
+                            continue
+                        if kind != "decision" and kind != "heartbeat":
+                            continue
+                        if self.followed != address:
                             if self.followed is not None:
                                 log.warning("decision stream moved from the hub at %s to %s,"
                                             " from cursor %d", self.followed, address,
                                             self.cursor)
                             self.followed = address
-                        if event.event in ("decision", "heartbeat"):
-                            self.rotation = self.rotation.succeeded(address)
-                        if event.event == "decision":
+                        self.rotation = self.rotation.succeeded(address)
+                        if kind == "decision":
                             decision = decode_decision(event.data)
                             if decision.cursor > self.cursor:
                                 self.cursor = decision.cursor
                                 self.head = max(self.head, decision.cursor)
                                 yield decision
-                        elif event.event == "checkpoint" and self.on_checkpoint is not None:
-                            self.on_checkpoint(event.data)
-                        elif event.event == "heartbeat":
+                        else:
                             head = msgspec.json.decode(event.data, type=dict[str, int])
                             if head.get("head", 0) < self.cursor:
                                 # A replica may lag the ledger a moment: the pages
