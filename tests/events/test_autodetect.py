@@ -172,3 +172,24 @@ def test_no_known_service_chooses_nothing_and_keeps_searching() -> None:
     sniffer = PackSniffer(EVERY)
     assert sniffer.observe(CRON * 100) == []
     assert sniffer.searching and sniffer.chosen == []
+
+
+@pytest.mark.parametrize(
+    ("line", "pack"),
+    [
+        (b"<38>1 2024-07-02T10:11:12+02:00 h sshd 812 - - Invalid user a from 192.0.2.1 port 22\n", "sshd"),
+        (b"<38>1 2024-07-02T10:11:12+02:00 h imap-login 9 - - Disconnected (auth failed, 1 attempts): "
+         b"user=<a>, method=PLAIN, rip=192.0.2.1, lip=10.0.0.1\n", "dovecot"),
+        (b"<38>1 2024-07-02T10:11:12+02:00 h vsftpd - - - [a] FAIL LOGIN: Client \"192.0.2.1\"\n", "vsftpd"),
+    ],
+)
+def test_an_rfc5424_header_names_its_program_without_the_bsd_punctuation(line: bytes, pack: str) -> None:
+    assert pack in [c.pack.name for c in PackSniffer(EVERY).observe(line)]
+
+
+def test_a_program_name_inside_another_services_message_does_not_choose_its_pack() -> None:
+    # "auth" (dovecot's auth process) is in every sshd PAM line; only "auth: ", "auth["
+    # or RFC 5424's "auth " after a header name that program.
+    pam = (b"Dec 10 06:55:46 h sshd[7]: pam_unix(sshd:auth): authentication failure; logname= "
+           b"uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1\n")
+    assert [c.pack.name for c in PackSniffer(EVERY).observe(pam * 50)] == ["sshd"]
