@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from shieldwall.errors import HubError
@@ -91,6 +92,42 @@ async def test_retention_deletes_old_signals_and_batches_but_never_the_order(
         assert await ledger.head() == 3  # decisions are kept
     finally:
         await ledger.close()
+
+
+async def test_a_signal_without_a_decision_stores_null_and_evidence_stays_a_blob(
+    tmp_path: Path
+) -> None:
+    # The group commit binds "no decision" as 0 (stored as NULL through NULLIF) and a
+    # decision's evidence as a bytearray: the stored values must be what None and bytes
+    # stored before, column type included.
+    import sqlite3
+
+    from shieldwall.hub.ledger.storage import SignalRecord
+    from shieldwall.signals.signal import Signal
+
+    ledger = SQLiteLedger(tmp_path / "l.db")
+    await ledger.open(create=True)
+    await ledger.add_invite(InviteRecord("h", "", NOW, NOW + 60))
+    await ledger.redeem_invite("h", MemberRecord("alice", "k", b"p" * 32, (), 0.0), NOW)
+    try:
+        plain = Signal(kind="detection", target="45.13.7.1", scenario="x")
+        told = Signal(kind="detection", target="45.13.7.2", scenario="x", evidence=("a", "b"))
+        evidence = b'[{"member":"alice"}]'
+        cursors = await ledger.write(WriteGroup(
+            batches=[BatchRecord("alice", 1, "d1", NOW, 2)],
+            signals=[SignalRecord("alice", 1, plain, NOW, "quorum", "1/2"),
+                     SignalRecord("alice", 1, told, NOW, "decided", "offense 1", 0)],
+            decisions=[msgspec.structs.replace(block("45.13.7.2"), evidence=evidence)],
+        ))
+    finally:
+        await ledger.close()
+    with sqlite3.connect(tmp_path / "l.db") as conn:
+        rows = conn.execute("SELECT target, decision, typeof(decision), evidence FROM signals"
+                            " ORDER BY id").fetchall()
+        stored = conn.execute("SELECT evidence, typeof(evidence) FROM decisions").fetchall()
+    assert rows == [("45.13.7.1", None, "null", "[]"),
+                    ("45.13.7.2", cursors[0], "integer", '["a","b"]')]
+    assert stored == [(evidence, "blob")]
 
 
 async def test_a_ledger_from_before_the_outcome_column_is_migrated(tmp_path: Path) -> None:

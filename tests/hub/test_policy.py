@@ -106,6 +106,34 @@ def test_range_overlapping_a_protected_address_is_never_blocked() -> None:
     assert outcome.kind == "protected"
 
 
+def test_protections_and_canaries_replaced_later_screen_the_next_signal() -> None:
+    # The policy screens targets against one merged index of canaries, protections and
+    # reserved space: replacing either set (members join, the council's policy) must
+    # reach the next signal, never be answered from the index built before.
+    p = policy()
+    assert p.decide("alice", detection(target="45.13.7.1"), NOW).kind == "decided"
+    p.protections = parse_ranges("45.13.7.9 joined-member", "test")
+    outcome = p.decide("alice", detection(), NOW)
+    assert outcome.kind == "protected" and "joined-member" in outcome.detail
+    p.canaries = parse_ranges("45.13.8.8 canary", "canaries")
+    assert p.decide("mallory", detection(target="45.13.8.8"), NOW).kind == "canary"
+    assert p.decide("alice", detection(target="45.13.8.9"), NOW).kind == "decided"
+    p.protections = parse_ranges("", "test")
+    assert p.decide("alice", detection(), NOW).kind == "decided"
+
+
+def test_a_target_next_to_a_protected_or_reserved_range_is_decided() -> None:
+    # Edges of the merged screen: the neighbours of a listed range are not in it.
+    p = policy("45.13.7.8/30 member-range")
+    assert p.decide("alice", detection(target="45.13.7.7"), NOW).kind == "decided"
+    assert p.decide("alice", detection(target="45.13.7.8"), NOW).kind == "protected"
+    assert p.decide("alice", detection(target="45.13.7.11"), NOW).kind == "protected"
+    assert p.decide("alice", detection(target="45.13.7.12"), NOW).kind == "decided"
+    assert p.decide("alice", detection(target="9.255.255.255"), NOW).kind == "decided"
+    assert p.decide("alice", detection(target="10.0.0.0"), NOW).kind == "reserved"
+    assert p.decide("alice", detection(target="11.0.0.0"), NOW).kind == "decided"
+
+
 def test_operator_ban_cannot_override_protection() -> None:
     p = policy("8.8.8.8 dns")
     outcome = p.decide("op", Signal(kind="ban", target="8.8.8.8", scenario="manual"), NOW,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import msgspec
 
@@ -82,10 +83,17 @@ def storable(opened: OpenedEnvelope) -> str | None:
     """
     if not 0 < opened.seq <= INT64_MAX:
         return "seq is out of range"
-    for index, signal in enumerate(opened.signals):
-        if not -INT64_MAX <= signal.count <= INT64_MAX:
-            return f"signal {index}: count is out of range"
+    signals = opened.signals
+    # Two scans in C (every envelope passes them); the slow loop only names the culprit.
+    if signals and not (min(map(_count, signals)) >= -INT64_MAX
+                        and max(map(_count, signals)) <= INT64_MAX):
+        for index, signal in enumerate(signals):
+            if not -INT64_MAX <= signal.count <= INT64_MAX:
+                return f"signal {index}: count is out of range"
     return None
+
+
+_count = attrgetter("count")
 
 
 def member_guards(members: Sequence[MemberRecord], proxies: Mapping[str, Ranges] | None = None,
@@ -257,23 +265,23 @@ class Intake:
         operator = member in self.operators
         spans = opened.targets or (None,) * len(opened.signals)
         guard = self.declared.get(member) or None  # an empty guard refuses nothing
+        # Per signal (the hub's innermost loop): names bound once per envelope.
+        seq, decide, record = opened.seq, self.policy.decide, step.group.signals.append
         for signal, span in zip(opened.signals, spans, strict=True):
             why = (_refusal(guard, signal.target, span)
                    if guard is not None and signal.kind == "detection" else None)
             if why is not None:
-                step.group.signals.append(SignalRecord(
-                    member, opened.seq, signal, now, "protected",
+                record(SignalRecord(
+                    member, seq, signal, now, "protected",
                     f"blames {why} (declared by member {member!r}): never blamed", None,
                 ))
                 continue
-            outcome = self.policy.decide(member, signal, now, span, operator=operator)
+            outcome = decide(member, signal, now, span, operator)
             index = None
             if outcome.decision is not None:
                 index = len(verdicts)
                 verdicts.append(outcome.decision)
-            step.group.signals.append(SignalRecord(
-                member, opened.seq, signal, now, outcome.kind, outcome.detail, index
-            ))
+            record(SignalRecord(member, seq, signal, now, outcome.kind, outcome.detail, index))
         return Ack("applied", opened.seq, len(opened.signals), tuple(range(first, len(verdicts))))
 
     def _count(self, member: str, signals: int, now: float) -> None:

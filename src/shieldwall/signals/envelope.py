@@ -32,7 +32,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import msgspec
 import nacl.exceptions
@@ -237,12 +237,10 @@ def verify_envelope(
         raise SignalError(
             "invalid-signal", f"more than {limits.max_signals} signals in one envelope"
         )
-    targets: list[Target] = []
-    for index, signal in enumerate(envelope.signals):
-        checked = _check_signal(signal, limits)
-        if isinstance(checked, str):
-            raise SignalError("invalid-signal", f"signal {index}: {checked}")
-        targets.append(checked)
+    checked = [_check_signal(signal, limits) for signal in envelope.signals]
+    if str in map(type, checked):  # one scan in C; a problem is a str, a target a tuple
+        index, problem = next((i, c) for i, c in enumerate(checked) if isinstance(c, str))
+        raise SignalError("invalid-signal", f"signal {index}: {problem}")
     if check_time:
         check_freshness(envelope.ts, now, limits)
     return OpenedEnvelope(
@@ -252,7 +250,7 @@ def verify_envelope(
         ts=envelope.ts,
         signals=envelope.signals,
         digest=digest,
-        targets=tuple(targets),
+        targets=cast("tuple[Target, ...]", tuple(checked)),  # no str: refused above
     )
 
 

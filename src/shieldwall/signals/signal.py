@@ -11,13 +11,18 @@ from shieldwall.signals.bounds import Count, Evidence, Name, Reason, Seconds, Ta
 SignalKind = Literal["detection", "ban", "retract"]
 
 
-class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One member's claim about one address or range.
 
     ``target`` is an address or a CIDR (IPv6 sources are usually a /64 prefix).
     Times are Unix seconds taken from the log, not from the clock, so that a
     replayed log produces the same signals. Field types carry the hard wire
     bounds of :mod:`shieldwall.signals.bounds`.
+
+    ``gc=False``: the hub decodes a thousand per envelope and holds them until the
+    group commit, and the collector need not track or scan them; safe because every
+    field is a string, a number or a tuple of strings, so a signal can never sit in
+    a reference cycle.
     """
 
     kind: SignalKind

@@ -62,8 +62,13 @@ class InviteRecord:
     owns: tuple[str, ...] = ()
 
 
-class SignalRecord(msgspec.Struct, frozen=True):
-    """One received signal and what the policy made of it."""
+class SignalRecord(msgspec.Struct, frozen=True, gc=False):
+    """One received signal and what the policy made of it.
+
+    One per signal the hub takes: ``gc=False`` spares the collector tracking them
+    (safe: its fields are scalars and a :class:`Signal`, which holds no container
+    that could lead back to it).
+    """
 
     member: str
     seq: int

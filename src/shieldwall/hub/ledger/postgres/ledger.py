@@ -20,7 +20,7 @@ import asyncpg
 
 from shieldwall.decisions.decision import Decision
 from shieldwall.errors import HubError
-from shieldwall.hub.ledger.postgres import decision_log, journal, membership, roster, rows, signals
+from shieldwall.hub.ledger.postgres import decision_log, journal, membership, roster, signals
 from shieldwall.hub.ledger.postgres.lease import Lease, Role
 from shieldwall.hub.ledger.postgres.schema import migrate, redacted, require_current
 from shieldwall.hub.ledger.storage import (
@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from shieldwall.hub.policy_view import PolicyRows, ViewQuery
 
 def _storable(value: str) -> bytes:
-    return rows.storable(value).encode()
+    # rows.storable, inlined: asyncpg calls this for every text value it sends (eight
+    # per signal row), and one Python frame less is a tenth of the row's encoding.
+    return value.replace("\x00", "\ufffd").encode()
 
 
 def _text(data: bytes) -> str:

@@ -29,9 +29,11 @@ _SIGNAL_COPY = ["id", "member", "seq", "kind", "target", "scenario", "count", "f
 
 async def append(conn: asyncpg.Connection, group: WriteGroup, cursors: list[int]) -> None:
     """The group's batches and signals; ``cursors`` are its decisions' seqs."""
-    ids = [int(r[0]) for r in await conn.fetch(
-        "SELECT nextval('signals_id_seq') FROM generate_series(1, $1)", len(group.signals)
-    )]
+    # One int8[] (decoded in C), not one record per signal; ARRAY keeps the rows' order.
+    ids: list[int] = await conn.fetchval(
+        "SELECT ARRAY(SELECT nextval('signals_id_seq') FROM generate_series(1, $1))",
+        len(group.signals),
+    )
     first = ids[0] if ids else int(await conn.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM signals"))
     if group.batches:
         await conn.copy_records_to_table(
@@ -41,10 +43,10 @@ async def append(conn: asyncpg.Connection, group: WriteGroup, cursors: list[int]
     if group.signals:
         encode = msgspec.json.encode
         await conn.copy_records_to_table("signals", columns=_SIGNAL_COPY, records=[
-            (i, r.member, r.seq, r.signal.kind, r.signal.target, r.signal.scenario,
-             r.signal.count, r.signal.first_seen, r.signal.last_seen, r.signal.duration,
-             r.received, r.signal.reason, encode(r.signal.evidence).decode(), r.outcome,
-             r.note, None if r.decision_index is None else cursors[r.decision_index])
+            (i, r.member, r.seq, (s := r.signal).kind, s.target, s.scenario, s.count,
+             s.first_seen, s.last_seen, s.duration, r.received, s.reason,
+             encode(s.evidence).decode() if s.evidence else "[]", r.outcome, r.note,
+             None if r.decision_index is None else cursors[r.decision_index])
             for i, r in zip(ids, group.signals, strict=True)
         ])
 
