@@ -131,7 +131,9 @@ async def _simulate(say: Say, root: Path, attempts: int, port: int) -> DemoResul
         for task in agents:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        server.should_exit = True
+        # As a signal would: end the streams and the drill-order long polls first, or
+        # uvicorn waits for them and then cancels them with a traceback each.
+        server.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serving, 10)
     return result
