@@ -64,16 +64,22 @@ async def test_a_mark_from_another_hubs_ledger_is_not_compared(tmp_path: Path) -
         await ledger.close()
 
 
+async def _with_alice(tmp_path: Path) -> SQLiteLedger:
+    """A new ledger with one member, alice."""
+    ledger = SQLiteLedger(tmp_path / "l.db")
+    await ledger.open(create=True)
+    await ledger.add_invite(InviteRecord("h", "", NOW, NOW + 60))
+    await ledger.redeem_invite("h", MemberRecord("alice", "k", b"p" * 32, (), 0.0), NOW)
+    return ledger
+
+
 async def test_retention_deletes_old_signals_and_batches_but_never_the_order(
     tmp_path: Path
 ) -> None:
     from shieldwall.hub.ledger.storage import SignalRecord
     from shieldwall.signals.signal import Signal
 
-    ledger = SQLiteLedger(tmp_path / "l.db")
-    await ledger.open(create=True)
-    await ledger.add_invite(InviteRecord("h", "", NOW, NOW + 60))
-    await ledger.redeem_invite("h", MemberRecord("alice", "k", b"p" * 32, (), 0.0), NOW)
+    ledger = await _with_alice(tmp_path)
     try:
         signal = Signal(kind="detection", target="45.13.7.1", scenario="x")
         for seq, when in ((1, NOW - 100 * 86400), (2, NOW - 100 * 86400), (3, NOW)):
@@ -105,10 +111,7 @@ async def test_a_signal_without_a_decision_stores_null_and_evidence_stays_a_blob
     from shieldwall.hub.ledger.storage import SignalRecord
     from shieldwall.signals.signal import Signal
 
-    ledger = SQLiteLedger(tmp_path / "l.db")
-    await ledger.open(create=True)
-    await ledger.add_invite(InviteRecord("h", "", NOW, NOW + 60))
-    await ledger.redeem_invite("h", MemberRecord("alice", "k", b"p" * 32, (), 0.0), NOW)
+    ledger = await _with_alice(tmp_path)
     try:
         plain = Signal(kind="detection", target="45.13.7.1", scenario="x")
         told = Signal(kind="detection", target="45.13.7.2", scenario="x", evidence=("a", "b"))
