@@ -91,6 +91,11 @@ class ReplicaDesk:
         #: bare Writer); handed to the writer of every leadership.
         self.discounted: Callable[[], frozenset[str]] = frozenset
         self._governed: HubCouncil | None = None
+        # What a join or the council changed while no writer ran: a leader's writer reads
+        # the ledger and files as it starts, so a change landing between that read and
+        # ``self.writer`` being set would otherwise never reach it.
+        self._members_moved = False
+        self._policy_moved: tuple[PolicyConfig, Protections] | None = None
         # Under a council no writer runs before the council gates it (hub.governance_council).
         self._attached = asyncio.Event()
         if config.council_dir is None:
@@ -149,6 +154,7 @@ class ReplicaDesk:
     async def _lead(self, epoch: int) -> None:
         config = self.config
         await self._attached.wait()
+        self._members_moved, self._policy_moved = False, None
         writer = Writer(
             self.ledger, config.policy(), config.protections(), self.feed, self.metrics,
             self.clock, signals_per_hour=config.signals_per_hour, retention=config.retention,
@@ -158,6 +164,10 @@ class ReplicaDesk:
         writer.governed = self._governed
         await writer.start()
         self.writer, self._writer_epoch = writer, epoch
+        if self._members_moved:
+            writer.membership_changed()
+        if self._policy_moved is not None:
+            writer.replace_policy(*self._policy_moved)
         self._pump = Pump(config.database, writer, self.clock)
         self._supervisor.start("pump", self._pump.run)
         self._supervisor.start("lifts", LiftDesk(config, epoch, self.clock).run)
@@ -203,11 +213,15 @@ class ReplicaDesk:
         """The council's files changed: the leader's writer runs them (a new leader reads them)."""
         if self.writer is not None:
             self.writer.replace_policy(config, base)
+        else:
+            self._policy_moved = (config, base)
 
     def membership_changed(self) -> None:
         """A member joined or left through this replica (the leader sees the write)."""
         if self.writer is not None:
             self.writer.membership_changed()
+        else:
+            self._members_moved = True
 
     def over_quota(self, member: str) -> str | None:
         """The leader's quota answer before the body; a follower leaves it to the leader."""
