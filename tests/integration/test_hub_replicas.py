@@ -107,6 +107,10 @@ async def test_a_follower_takes_signals_the_leader_decides_and_every_replica_str
     assert got == [[1, 2, 3], [1, 2, 3]]
     assert [r["role"] for r in ready] == ["leader", "follower"]
     assert all(r["schema"] >= 3 and r["head"] == 3 for r in ready)
+    # Both name the one leader and its epoch; only the leader holds that epoch itself.
+    assert {(r["leader"], r["leader_epoch"]) for r in ready} == {(desk_of(leader).name,
+                                                                  ready[0]["epoch"])}
+    assert ready[0]["epoch"] >= 1 and ready[1]["epoch"] == 0
 
 
 async def test_a_retry_through_another_replica_is_a_duplicate_not_a_second_decision(

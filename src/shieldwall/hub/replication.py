@@ -86,7 +86,7 @@ class ReplicaDesk:
         self._last_probe = 0.0
         self._probe_problem: str | None = None
         self._status_read = -1.0
-        self._figures = (0, 0, 0)
+        self._figures: tuple[int, int, int, tuple[int, str]] = (0, 0, 0, (0, ""))
         #: Members whose reports do not count now (the readiness roster sets it, as on a
         #: bare Writer); handed to the writer of every leadership.
         self.discounted: Callable[[], frozenset[str]] = frozenset
@@ -260,11 +260,15 @@ class ReplicaDesk:
         if now - self._status_read >= 1.0:
             async with _connection(self.config.database) as conn:
                 self._figures = (max(await applied_versions(conn), default=0),
-                                 await decision_log.head(conn), await inbox.backlog(conn))
+                                 await decision_log.head(conn), await inbox.backlog(conn),
+                                 await decision_log.current_epoch(conn))
             self._status_read = now
-        schema, head, waiting = self._figures
+        schema, head, waiting, (leader_epoch, leader) = self._figures
+        # "epoch" is this replica's own (0 while it follows); "leader" and "leader_epoch"
+        # are the database's, so a follower's answer names who decides now.
         return {
             "replica": self.name, "role": str(status.role), "epoch": status.epoch,
+            "leader": leader, "leader_epoch": leader_epoch,
             "schema": schema, "head": head, "lag": max(0, head - self.feed.head),
             "relay_backlog": waiting, "listener_connects": status.connects,
         }
