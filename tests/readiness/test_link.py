@@ -91,6 +91,20 @@ def test_the_running_agents_cursor_wins_over_an_older_saved_one() -> None:
     assert check_lag(answered(head=520, stream=ahead), 10, LIMITS).state == "ok"
 
 
+def test_a_live_streams_newer_head_is_no_lost_log() -> None:
+    # The answer's head was read before decision 41 reached the stream (or on a replica a
+    # few ms behind the one streaming): the stream's own head is the hub's newer word.
+    live = StreamView(connected=True, reported_at=NOW, cursor=41, head=41)
+    check = check_lag(answered(head=40, stream=live), 40, LIMITS)
+    assert check.state == "ok" and "hub head 41" in check.reason
+
+
+def test_a_stream_stopped_by_a_hub_that_went_back_does_not_hide_the_lost_log() -> None:
+    stopped = StreamView(connected=False, reported_at=NOW, cursor=41, head=41)
+    check = check_lag(answered(head=10, stream=stopped), 40, LIMITS)
+    assert check.state == "failing" and "ends at 10" in check.reason
+
+
 @pytest.mark.parametrize(("view", "cursor", "missing"), [
     (HubView(error="down"), 5, "head"), (answered(), None, "cursor")])
 def test_lag_not_measured_is_degraded(view: HubView, cursor: int | None, missing: str) -> None:

@@ -75,14 +75,22 @@ def check_lag(view: HubView, cursor: int | None, limits: Thresholds) -> Check:
         return _R2("degraded", "not measured: the hub's head is unknown (see R1)")
     if cursor is None:
         return _R2("degraded", "not measured: the agent's cursor is unknown (see R7)")
+    head = view.head
     if view.stream is not None:
         cursor = max(cursor, view.stream.cursor)  # the running agent may be ahead of its file
-    lag = view.head - cursor
+        if view.stream.connected:
+            # A live stream's head is the hub's word too, and often newer than the answer's
+            # (read before the last decisions arrived, or from a replica a few ms behind).
+            # A hub that went back stops the stream itself (HubRegressed), so it is not
+            # connected then, and the answer's head alone is compared.
+            head = max(head, view.stream.head)
+    lag = head - cursor
     if lag < 0:
-        return _R2("failing", f"the hub's decision log ends at {view.head}, before this"
+        return _R2("failing", f"the hub's decision log ends at {head}, before this"
                                  f" member's cursor {cursor}: the hub lost decisions; ask its"
-                                 " operator to restore the ledger (`shieldwall hub recover`)")
-    where = f"cursor {cursor}, hub head {view.head}"
+                                 " operator to restore the ledger (on SQLite: `shieldwall hub"
+                                 " recover`)")
+    where = f"cursor {cursor}, hub head {head}"
     if lag >= limits.lag_failing:
         return _R2("failing", f"{lag} decisions behind ({where}): the agent is not following"
                                  " the hub; check it runs and its log")
