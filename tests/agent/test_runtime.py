@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Mapping
@@ -18,6 +20,7 @@ from shieldwall.enforcers.block import Block
 from shieldwall.enforcers.memory import MemoryEnforcer
 from shieldwall.enforcers.plan import Plan
 from shieldwall.errors import EnforcerError
+from shieldwall.events import engine
 
 #: Wall-clock now: the CLI stamps its bans with time.time(), the agent runs on the same clock.
 NOW = time.time()
@@ -129,3 +132,20 @@ def test_an_import_made_while_the_agent_runs_is_enforced_and_exported(tmp_path: 
     runtime.tick()
     assert set(enforcer.current(NOW)) == {"45.33.99.2", "45.33.99.9"}
     assert exported(tmp_path) == ["45.33.99.2", "45.33.99.9"]
+
+
+async def test_the_start_note_says_which_events_engine_runs(tmp_path: Path) -> None:
+    notes: list[tuple[str, dict[str, object]]] = []
+    runtime = AgentRuntime(AgentConfig(data_dir=tmp_path, backend="memory"),
+                           enforcer=MemoryEnforcer(), notes=lambda e, f: notes.append((e, f)))
+    task = asyncio.create_task(runtime.run())
+    for _ in range(500):
+        if notes:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    start = [f for e, f in notes if e == "agent.start"]
+    assert start and start[0]["engine"] == engine.describe()
+    assert str(start[0]["engine"]).startswith(("compiled", "pure Python"))

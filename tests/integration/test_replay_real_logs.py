@@ -349,3 +349,27 @@ def test_an_access_log_client_with_many_user_agents_is_warned_about(tmp_path: Pa
     done = replay("--pack", "http", str(log))
     assert done.returncode == 0, done.stderr
     assert "warning: 203.0.113.10 sent 50 or more distinct user agents" in done.stderr
+
+
+def test_a_clean_log_of_a_recognised_service_is_no_error(tmp_path: Path) -> None:
+    log = tmp_path / "auth.log"
+    log.write_bytes(b"Dec 10 06:55:46 h sshd[7]: Accepted publickey for alice from 192.0.2.4"
+                    b" port 50000 ssh2: ED25519 SHA256:abc\n" * 50)
+    done = replay("--json", str(log))
+    assert done.returncode == 0, done.stderr
+    assert "--pack auto chose sshd" in done.stderr and "no line matched a pattern of sshd" in done.stderr
+    assert done.stdout == ""
+
+
+def test_pack_auto_says_when_later_chunks_were_only_sampled_for_other_services(
+        tmp_path: Path) -> None:
+    real = shared_data("loghub", "OpenSSH_2k.log").read_bytes()
+    filler = b"Dec 10 06:00:00 LabSZ CRON[11]: pam_unix(cron:session): session opened for user root\n"
+    log = tmp_path / "secure"
+    log.write_bytes(real + filler * (3 * 1024 * 1024 // len(filler)))
+    done = replay("--json", "--year", "2024", str(log))
+    assert done.returncode == 0, done.stderr
+    assert "looked for other services only in the first 64 KiB of each later MiB" in done.stderr
+    small = tmp_path / "small"
+    small.write_bytes(real)
+    assert "looked for other services" not in replay("--json", str(small)).stderr

@@ -46,6 +46,7 @@ from shieldwall.enforcers.plan import Plan
 from shieldwall.enforcers.registry import NoteSink, make_enforcer
 from shieldwall.enforcers.store import BlockStore
 from shieldwall.errors import EnforcerError, HubError, SignalError
+from shieldwall.events import engine
 from shieldwall.events.packs import load_pack
 from shieldwall.readiness.applied import AppliedLog
 from shieldwall.readiness.stream_report import Following, report_following
@@ -203,6 +204,7 @@ class AgentRuntime:
             "sources": [s.label for s in self.config.sources],
             "enforcer": self.enforcer.name,
             "blocks": len(self.core.blocks),
+            "engine": engine.describe(),  # compiled or pure Python, and why
         })
         # One transaction makes the firewall match the persisted state.
         self.execute(self.core.startup(self.clock()))

@@ -25,7 +25,7 @@ from shieldwall.durations import parse_duration
 from shieldwall.errors import SourceError
 from shieldwall.events import engine
 from shieldwall.events.attempts import DEFAULT_MAX_AUTH_TRIES
-from shieldwall.events.autodetect import PackSniffer
+from shieldwall.events.autodetect import SNIFF_BYTES, PackSniffer
 from shieldwall.events.packs import PackSpec, builtin_pack_names, load_pack
 from shieldwall.events.stream import EventStream
 from shieldwall.sources.lines import LineStats
@@ -82,6 +82,8 @@ class _Replayer:
         self.line_stats = LineStats()
         self._every: list[PackSpec] | None = None
         self.on_re: set[str] = set()
+        #: Files read with at least one pack (none: replay exits 2).
+        self.read_files = 0
 
     def _say_engine(self, streams: list[EventStream]) -> None:
         """Say which packs the compiled engine leaves to Python's re (the summary names the engine)."""
@@ -142,6 +144,14 @@ class _Replayer:
         elif self.auto and not matched:
             click.echo(f"shieldwall replay: {path}: no line matched a pattern of "
                        f"{', '.join(s.pack.name for s in streams)}", err=True)
+        if sniffer is not None and sniffer.sampled and sniffer.searching:
+            # Sniffing whole chunks for every other pack's literals would cost more than
+            # the replay itself; say what was not looked at instead of missing it quietly.
+            click.echo(f"shieldwall replay: {path}: once a pack was chosen, --pack auto looked"
+                       f" for other services only in the first {SNIFF_BYTES // 1024} KiB of each"
+                       " later MiB; name a service with --pack to read every line with it",
+                       err=True)
+        self.read_files += bool(streams)
         return lines, matched
 
 
@@ -225,7 +235,8 @@ def replay(
     detections, lines per CPU-second) goes to stderr. Use '-' for stdin. On a
     terminal a progress bar shows bytes read of the total and lines per second.
     With '--pack auto' (the default) stderr says which packs each file got and
-    why; when no pack matched any line of any file, replay exits 2.
+    why; when no pack fits any file, replay exits 2 (a clean log of a service
+    that a pack recognises is no error: it gives no detection).
 
     \b
     Examples:
@@ -269,7 +280,7 @@ def replay(
                     lines += lines_of_file
                     matched += matched_of_file
             detector.feed(replayer.reorder.flush())
-            if "auto" in pack_names and not matched:
+            if "auto" in pack_names and not replayer.read_files:
                 raise SourceError(
                     f"no pack matched any of the {lines} lines read, so nothing could be detected; "
                     f"name the service with --pack ({', '.join(builtin_pack_names())}) or a pack "

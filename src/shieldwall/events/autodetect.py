@@ -116,6 +116,9 @@ class PackSniffer:
     def __init__(self, packs: Sequence[PackSpec]) -> None:
         self._left = [_Candidate(p) for p in packs]
         self.chosen: list[Choice] = []
+        #: Whether some chunk was judged on its first SNIFF_BYTES only (a pack fitting
+        #: only further on in such a chunk was not looked for: replay says so).
+        self.sampled = False
         self._bytes = 0
         self._lines = 0
 
@@ -137,6 +140,7 @@ class PackSniffer:
             self._lines = lines_before
         whole = not self.chosen or self._bytes < SNIFF_WHOLE
         data = chunk if whole else complete_lines(chunk[:SNIFF_BYTES])
+        self.sampled |= len(data) < len(chunk)
         new: list[Choice] = []
         # A web server's own access or error log holds no other program's lines: its
         # packs are tried first, and once one fits nothing more is looked for, in this
