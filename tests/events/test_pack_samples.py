@@ -9,8 +9,19 @@ from __future__ import annotations
 
 import pytest
 
+from shieldwall.addresses import blame_key_from_text
 from shieldwall.events.packs import PackSpec, Sample, builtin_pack_names, load_pack
 from shieldwall.events.stream import EventStream
+
+#: Every pack Shieldwall ships, by name: removing one (or renaming its file) must fail
+#: here rather than silently shrink every test that iterates over the shipped packs.
+SHIPPED_PACKS = (
+    "apache-error", "dovecot", "exim", "http", "nginx-error", "postfix", "proftpd", "pureftpd",
+    "sshd", "vsftpd",
+)
+#: The address the hostile samples (and tests/events/test_blame_security.py) inject into
+#: client text - a user name, HELO, request, user agent - in every form a pack could read.
+INJECTED = ("198.51.100.23", "2001:db8:bad::23")
 
 PACKS = {name: load_pack(name) for name in builtin_pack_names()}
 SAMPLES = [
@@ -21,8 +32,10 @@ SAMPLES = [
 
 
 def test_every_pack_ships_samples_and_the_extra_packs_exist() -> None:
-    assert {"sshd", "http", "postfix", "dovecot", "vsftpd", "proftpd", "pureftpd"} <= set(PACKS)
-    for pack in PACKS.values():
+    # equality: a new pack must be added here too, so this list stays the inventory
+    assert sorted(PACKS) == sorted(SHIPPED_PACKS)
+    for name, pack in PACKS.items():
+        assert pack.name == name, "scenarios route events by the pack's name: it must be its file's"
         assert pack.samples, pack.name
 
 
@@ -45,9 +58,35 @@ def test_every_pattern_has_a_sample_that_reaches_it(name: str) -> None:
     assert not unsampled, f"{name}: patterns without a sample: {unsampled}"
 
 
+def _is_hostile(pack: PackSpec, sample: Sample) -> bool:
+    """Whether ``sample`` plants the injected address in client text and the pack resists it.
+
+    A sample is hostile when its line holds the injected address, that address is not the
+    client the sample blames (a few samples use it as the real peer), the sample explains
+    itself in a note, and the pack blames nobody or only the sample's own client for it. A
+    plain success line names only its real client, never the injected address, so "blames
+    nobody" alone (the old rule) no longer counts as a hostile sample.
+    """
+    if not any(address in sample.line for address in INJECTED) or not sample.note:
+        return False
+    if sample.ip in {blame_key_from_text(address) for address in INJECTED}:
+        return False
+    events = EventStream(pack, year=2024).feed(sample.line.encode("utf-8", "surrogateescape") + b"\n")
+    blamed = {e.key for e in events}
+    return blamed <= ({sample.ip} if sample.ip else set())
+
+
 @pytest.mark.parametrize("name", sorted(PACKS))
-def test_every_pack_has_hostile_samples_that_blame_nobody(name: str) -> None:
-    assert any(s.ip is None for s in PACKS[name].samples), name
+def test_every_pack_has_hostile_samples_that_blame_nobody_or_the_real_client(name: str) -> None:
+    pack = PACKS[name]
+    hostile = [s for s in pack.samples if _is_hostile(pack, s)]
+    assert hostile, f"{name}: no sample injects {INJECTED[0]} into client text"
+
+
+def test_a_success_line_is_not_a_hostile_sample() -> None:
+    success = Sample("Feb  1 10:00:00 h sshd[9]: Accepted password for alice from 192.0.2.14 port 50000 ssh2",
+                     None, note="a success is not a failure")
+    assert not _is_hostile(PACKS["sshd"], success)
 
 
 @pytest.mark.parametrize(("pack", "sample"), SAMPLES)
