@@ -28,9 +28,15 @@ log = logging.getLogger("shieldwall.hub")
 
 #: pg_try_advisory_lock(key1, key2): Shieldwall's namespace, then "the decider".
 LOCK_KEYS = (0x5357, 1)
-#: What a dropped or refused connection raises through asyncpg.
+#: What a dropped or refused connection raises through asyncpg. InternalClientError too:
+#: a backend ended by pg_terminate_backend (or idle_session_timeout) sends its FATAL while
+#: the connection is idle; asyncpg reads it and waits to consume the error, but has not
+#: seen the socket close, so ``is_closed()`` is still false, and a query sent in that
+#: window raises "cannot switch to state 12; another operation (2) is in progress". It
+#: once ended a tail for good (the tail reconnects on everything in this tuple).
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 
 
