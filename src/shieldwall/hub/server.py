@@ -27,6 +27,12 @@ from shieldwall.hub.connections import header_deadline_protocol
 from shieldwall.hub.identity import CERT_FILE, KEY_FILE
 from shieldwall.hub.metrics import HubMetrics
 
+#: At shutdown, how long a closed TLS connection may wait for the peer's close_notify
+#: before it is dropped. Members answer at once when they read the socket; an idle
+#: pooled connection, or one whose stream just ended, is not read until the member
+#: next uses it, which can be never before the hub exits.
+CLOSE_NOTIFY_GRACE = 0.2
+
 
 class HubServer(uvicorn.Server):
     """uvicorn's server, ending the hub's event streams as soon as shutdown starts.
@@ -66,6 +72,38 @@ class HubServer(uvicorn.Server):
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._on_exit)
         super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        dropping = asyncio.ensure_future(self._drop_unanswered_closes())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            dropping.cancel()
+
+    async def _drop_unanswered_closes(self) -> None:
+        """Abort TLS connections that have sent everything and only wait for the peer.
+
+        Closing a TLS transport sends close_notify and then waits for the peer's, up
+        to the event loop's SSL shutdown timeout (30 s); the connection stays in
+        uvicorn's set until then. uvicorn waits for that set to empty, so one member
+        that did not read its ended stream or its idle keep-alive connection held the
+        shutdown until the 1 s graceful timeout, logged as an ERROR ("Cancel 0
+        running task(s)"). Such a connection has handed all it wrote to the socket (at
+        worst a member on a congested link loses the stream's last bytes); the member
+        reconnects from its cursor, as it does when the hub goes away. Connections
+        still answering a request are left to uvicorn's own timeout.
+        """
+        loop = asyncio.get_running_loop()
+        closing_since: dict[object, float] = {}
+        while True:
+            now = loop.time()
+            for connection in list(self.server_state.connections):
+                transport = connection.transport
+                if not transport.is_closing() or transport.get_write_buffer_size():
+                    continue
+                if now - closing_since.setdefault(connection, now) >= CLOSE_NOTIFY_GRACE:
+                    transport.abort()
+            await asyncio.sleep(0.05)
 
 
 def make_server(
