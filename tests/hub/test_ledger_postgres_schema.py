@@ -145,3 +145,45 @@ def test_hub_init_with_a_database_creates_then_migrates_the_schema(
     secret = shieldwall("hub", "init", "--data", str(tmp_path / "other"),
                         "--database", "postgresql://hub:hunter2@127.0.0.1:1/none")
     assert secret.returncode != 0 and "hunter2" not in secret.stderr + secret.stdout
+
+
+def test_hub_serve_refuses_to_start_on_a_newer_or_older_schema(
+    cluster: PgCluster, tmp_path: Path
+) -> None:
+    dsn = cluster.new_database()
+    data = tmp_path / "hub"
+    latest = shipped_migrations()[-1]
+
+    def serve() -> subprocess.CompletedProcess[str]:
+        # A replica that started would serve until killed; the timeout fails the test.
+        return subprocess.run(
+            [sys.executable, "-m", "shieldwall.cli.main", "hub", "serve", "--data", str(data)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )
+
+    async def alter(sql: str, *args: object) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+
+    made = subprocess.run(
+        [sys.executable, "-m", "shieldwall.cli.main", "hub", "init", "--data", str(data),
+         "--listen", "127.0.0.1:1", "--database", dsn],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    # A newer Shieldwall migrated the database past what this one ships.
+    asyncio.run(alter("INSERT INTO schema_migrations (version, name) VALUES ($1, 'later')",
+                      latest.version + 1))
+    newer = serve()
+    assert newer.returncode != 0
+    assert "newer than this Shieldwall understands" in newer.stderr
+    assert "Traceback" not in newer.stderr
+    # An older database: the last shipped migration is missing.
+    asyncio.run(alter("DELETE FROM schema_migrations WHERE version >= $1", latest.version))
+    older = serve()
+    assert older.returncode != 0
+    assert f"older than this Shieldwall's ({latest.version})" in older.stderr
+    assert "shieldwall hub init --database" in older.stderr and "Traceback" not in older.stderr

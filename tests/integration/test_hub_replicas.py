@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from shieldwall.cli.main import cli
 from shieldwall.decisions.follow import DecisionFollower
 from shieldwall.errors import HubError
 from shieldwall.hub.config import HubConfig
@@ -111,6 +115,84 @@ async def test_a_follower_takes_signals_the_leader_decides_and_every_replica_str
     assert {(r["leader"], r["leader_epoch"]) for r in ready} == {(desk_of(leader).name,
                                                                   ready[0]["epoch"])}
     assert ready[0]["epoch"] >= 1 and ready[1]["epoch"] == 0
+
+
+async def test_a_follower_serves_pages_and_the_cli_explains_and_lists_from_the_database(
+    config: HubConfig, tmp_path: Path
+) -> None:
+    """What an operator or a member asks of any replica: a page of decisions from a
+    follower, and `hub explain` and `hub members` on a machine with only hub.toml."""
+    async with replicas(config, 2) as servers:
+        leader, follower = sorted(servers, key=lambda s: desk_of(s).writer is None)
+        alice = await member(config, tmp_path, "alice")
+        async with HubClient(at(alice, leader)) as client:
+            for i in (1, 2):
+                await client.send([brute(f"45.13.11.{i}")])
+        async with DecisionFollower(at(alice, follower)) as reader:
+            page = await reader.page(0)
+            rest = await reader.page(1, limit=1)
+
+        def cli_run(*args: str) -> str:
+            result = CliRunner().invoke(cli, [*args, "--data", str(config.data_dir)])
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        explained = await asyncio.to_thread(cli_run, "hub", "explain", "45.13.11.2")
+        listed = await asyncio.to_thread(cli_run, "hub", "members", "--json")
+    assert [(d.cursor, d.target) for d in page.decisions] == [(1, "45.13.11.1"), (2, "45.13.11.2")]
+    assert page.head == 2 and not page.more
+    assert [d.cursor for d in rest.decisions] == [2] and rest.more
+    assert "45.13.11.2 is BLOCKED" in explained
+    alice_row = json.loads(listed.splitlines()[0])
+    assert alice_row["name"] == "alice" and alice_row["signals"] == 2
+
+
+async def test_readyz_says_503_while_the_database_refuses_connections_then_recovers(
+    config: HubConfig, tmp_path: Path
+) -> None:
+    """A load balancer's view: no replica is ready while the ledger cannot be reached
+    (here the database refuses every connection and its sessions are ended), and
+    each is ready again, one of them leading, once it can."""
+    async with replicas(config, 2) as servers:
+        alice = await member(config, tmp_path, "alice")
+        urls = [f"https://{hub_context(s).config.listen}/readyz" for s in servers]
+        parts = urlsplit(config.database)
+        name = parts.path.lstrip("/")
+        # From the cluster's own database: a database cannot refuse its own session.
+        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+
+        async def answers(http: httpx.AsyncClient) -> list[httpx.Response]:
+            return [await http.get(url) for url in urls]
+
+        async def wait_for(http: httpx.AsyncClient, status: int) -> list[httpx.Response]:
+            deadline = time.monotonic() + 20
+            while True:
+                got = await answers(http)
+                if all(r.status_code == status for r in got):
+                    return got
+                assert time.monotonic() < deadline, [(r.status_code, r.text) for r in got]
+                await asyncio.sleep(0.2)
+
+        try:
+            async with httpx.AsyncClient(verify=alice.ssl_context()) as http:
+                await wait_for(http, 200)
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.fetch(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = $1", name)
+                down = await wait_for(http, 503)
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                up = await wait_for(http, 200)
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()
+        await until(lambda: sum(desk_of(s).writer is not None for s in servers) == 1, 20)
+        async with HubClient(at(alice, servers[1])) as client:
+            after = await client.send([brute("45.13.12.1")])
+    assert all(r.json()["type"].endswith("not-ready") for r in down), [r.text for r in down]
+    assert all("the ledger database" in r.json()["detail"] for r in down)
+    assert sorted(r.json()["role"] for r in up) == ["follower", "leader"]
+    assert after.status == "applied" and after.decisions == (1,)
 
 
 async def test_a_retry_through_another_replica_is_a_duplicate_not_a_second_decision(
