@@ -115,6 +115,8 @@ OWN_TASKS: dict[str, str] = {
     "shieldwall.cli.up": "the hub's and the agent's main tasks in one foreground process",
     "shieldwall.sources.journald": "drains journalctl's stderr for the life of that child: "
     "awaited or cancelled in the same function",
+    "shieldwall.hub.server": "drops unanswered TLS closes while uvicorn shuts down: cancelled "
+    "in the same function once shutdown returns",
     "shieldwall.hub.writer": "the hub's writer loop and its in-flight batch (the hub has no supervisor yet)",
     "shieldwall.lab.simulation": "the demo's hub and agents in one event loop, cancelled when it ends",
 }
