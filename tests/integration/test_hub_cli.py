@@ -1,7 +1,10 @@
 """The `shieldwall hub ...`, `join` and `leave` commands, as an operator runs them.
 
 `hub serve` runs as a real process (started and stopped by PID); the other
-commands run in-process through click against the same data folders.
+commands run in-process through click against the same data folders. Each test
+runs on both backends: the SQLite file, and a PostgreSQL database of the run's
+private cluster (the commands then read and write the database, as on a host that
+holds only hub.toml beside the replicas).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from click.testing import CliRunner
 from shieldwall.cli.main import cli
 from shieldwall.signals.member_state import pinned_context
 from tests.integration.hub_harness import free_port
+from tests.integration.pg_cluster import PgCluster, pg_cluster_fixture
+
+cluster = pg_cluster_fixture()
 
 
 def run(*args: str) -> str:
@@ -29,10 +35,14 @@ def run(*args: str) -> str:
     return result.output
 
 
-@pytest.fixture
-def served_hub(tmp_path: Path) -> Iterator[Path]:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def served_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     data = tmp_path / "hub"
-    run("hub", "init", "--data", str(data), "--listen", f"127.0.0.1:{free_port()}")
+    database: list[str] = []
+    if request.param == "postgresql":
+        pg: PgCluster = request.getfixturevalue("cluster")
+        database = ["--database", pg.new_database()]
+    run("hub", "init", "--data", str(data), "--listen", f"127.0.0.1:{free_port()}", *database)
     proc = subprocess.Popen(
         [sys.executable, "-m", "shieldwall.cli.main", "hub", "serve", "--data", str(data)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -42,13 +52,16 @@ def served_hub(tmp_path: Path) -> Iterator[Path]:
             line.split('"')[1] for line in (data / "hub.toml").read_text().splitlines()
             if line.startswith("listen")
         )
-        for _ in range(200):
+        for _ in range(600):
+            assert proc.poll() is None, "hub serve exited"
             try:
                 httpx.get(f"https://{listen}/healthz",
                           verify=pinned_context((data / "tls.crt").read_text()))
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
+        else:
+            raise AssertionError("hub serve did not answer /healthz in 30 s")
         yield data
     finally:
         proc.send_signal(signal.SIGTERM)
