@@ -1,6 +1,7 @@
 """Agents and a real hub over HTTPS on loopback: an attack on one is answered by all.
 
-Real parts: the hub (uvicorn, TLS, SQLite ledger), the members' signed envelopes
+Real parts: the hub (uvicorn, TLS; its ledger on SQLite, then on a database of the run's
+private PostgreSQL cluster: every test runs on both), the members' signed envelopes
 and decision streams, real files followed with inotify. The enforcers are the
 in-memory ones (nftables in namespaces is covered by tests/e2e and
 test_nftables_netns.py).
@@ -23,7 +24,10 @@ from shieldwall.enforcers.memory import MemoryEnforcer
 from shieldwall.hub.config import HubConfig
 from shieldwall.sources import SourceSpec
 
-from .hub_harness import init_hub, new_member, running_hub
+from .hub_harness import backend_hub, new_member, running_hub
+from .pg_cluster import pg_cluster_fixture
+
+cluster = pg_cluster_fixture()
 
 ATTACKER = "45.33.99.7"
 
@@ -80,10 +84,10 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> HubConfig:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
     # Synchronous: `hub init` runs its own event loop.
-    return init_hub(tmp_path / "hub")
+    return backend_hub(request, tmp_path / "hub")
 
 
 async def members(tmp_path: Path, config: HubConfig, *names: str) -> list[Member]:
