@@ -1,4 +1,5 @@
-"""Trust on a real hub: probation, canaries and disputes over HTTPS, real SQLite, real clients."""
+"""Trust on a real hub: probation, canaries and disputes over HTTPS, real clients; the ledger
+on SQLite and on a database of the run's private PostgreSQL cluster (each test runs on both)."""
 
 from __future__ import annotations
 
@@ -18,19 +19,21 @@ from shieldwall.hub.config import HubConfig
 from shieldwall.hub.trust_admin import release
 from shieldwall.signals.client import HubClient
 from shieldwall.signals.signal import Signal
-from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+from tests.integration.hub_harness import backend_hub, ledger_of, new_member, running_hub
+from tests.integration.pg_cluster import pg_cluster_fixture
 
 ATTACKER = "45.13.7.9"
 CANARY = "45.99.0.7"
+cluster = pg_cluster_fixture()
 
 
 def brute(target: str = ATTACKER) -> Signal:
     return Signal(kind="detection", target=target, scenario="ssh-bruteforce", count=6)
 
 
-@pytest.fixture
-def hub_config(tmp_path: Path) -> HubConfig:
-    config = init_hub(tmp_path / "hub")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    config = backend_hub(request, tmp_path / "hub")
     policy = config.data_dir / "policy.toml"
     # Only the first member is a founder; "carol" is vouched for by the council.
     text = policy.read_text().replace('founders = "24h"', 'founders = "0s"')
@@ -105,7 +108,7 @@ async def test_a_newcomer_waits_a_canary_quarantines_and_a_dispute_lifts(
     assert "dispute" in lifted and "carol" in lifted
 
 
-def test_hub_members_shows_trust_and_hub_release_lifts_a_quarantine(tmp_path: Path) -> None:
+def test_hub_members_shows_trust_and_hub_release_lifts_a_quarantine(hub_config: HubConfig) -> None:
     from click.testing import CliRunner
 
     from shieldwall.cli.main import cli
@@ -113,7 +116,7 @@ def test_hub_members_shows_trust_and_hub_release_lifts_a_quarantine(tmp_path: Pa
     from shieldwall.hub.members import secret_hash
     from shieldwall.hub.trust import JOURNAL_KIND, TrustEvent, encode_event
 
-    config = init_hub(tmp_path / "hub")
+    config = hub_config
     now = time.time()
 
     async def prepare() -> None:
