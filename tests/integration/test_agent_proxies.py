@@ -10,9 +10,9 @@ from shieldwall.agent.config import AgentConfig
 from shieldwall.hub.config import HubConfig
 
 from .hub_harness import ledger_of, running_hub
-from .test_agent_hub import Member, attack_lines, config, members, running, until
+from .test_agent_hub import Member, attack_lines, cluster, config, members, running, until
 
-__all__ = ["config"]  # the hub fixture, shared with test_agent_hub
+__all__ = ["cluster", "config"]  # the hub fixture on both backends, shared with test_agent_hub
 
 PROXY = "45.33.98.10"
 
