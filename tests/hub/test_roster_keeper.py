@@ -1,4 +1,5 @@
-"""The roster's driver on a real SQLite ledger: a scripted outage, replayed to the second."""
+"""The roster's driver on a real ledger (SQLite, and a database of the run's private
+PostgreSQL cluster): a scripted outage, replayed to the second."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from shieldwall.hub.roster import JOURNAL_KIND, Transition
 from shieldwall.hub.roster_keeper import RosterKeeper
 from shieldwall.readiness.heartbeat import CheckReport, Heartbeat
 from shieldwall.readiness.verdict import State
-from tests.integration.hub_harness import init_hub, ledger_of, new_member, running_hub
+from tests.integration.hub_harness import backend_hub, ledger_of, new_member, running_hub
+from tests.integration.pg_cluster import pg_cluster_fixture
 
 T0 = 1_800_000_000.0
+cluster = pg_cluster_fixture()
 
 
 def beat(at: float, state: State) -> Heartbeat:
@@ -22,9 +25,9 @@ def beat(at: float, state: State) -> Heartbeat:
                      checks=(CheckReport("R3", "enforcer verified", state, state),))
 
 
-@pytest.fixture
-def hub_config(tmp_path: Path) -> HubConfig:
-    return init_hub(tmp_path / "hub")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    return backend_hub(request, tmp_path / "hub")
 
 
 async def test_a_scripted_outage_is_journaled_to_the_second_and_reloads(
