@@ -79,7 +79,7 @@ def served_hub(tmp_path: Path) -> Iterator[ServedHub]:
             process.wait()
 
 
-async def test_sigterm_with_streams_connected_exits_0_at_once_without_an_error(
+async def test_sigterm_with_streams_connected_ends_the_hub_at_once_without_an_error(
     served_hub: ServedHub,
 ) -> None:
     followers = [DecisionFollower(served_hub.member) for _ in range(STREAMS)]
