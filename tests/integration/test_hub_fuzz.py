@@ -5,7 +5,8 @@ schema's bounds included), for every operation. Most envelopes it makes are
 re-signed with a real member key before sending, and every member request gets
 the member's request signature, so the fuzzing reaches the checks behind the
 signature (wire bounds, signal contents, addresses, sequence numbers) instead of
-stopping at 401.
+stopping at 401. It runs on both backends: a hub on SQLite and one on PostgreSQL
+(the private cluster), each a real ``hub serve`` process.
 The event stream is left out: it never ends by design. Bounded to a few dozen
 examples per operation so it runs in seconds.
 """
@@ -31,7 +32,8 @@ from shieldwall.hub.openapi import openapi_document
 from shieldwall.signals.envelope import EnvelopeBody, seal_envelope
 from shieldwall.signals.member_state import MemberState
 from shieldwall.signals.request_signature import sign_request
-from tests.integration.hub_harness import init_hub, new_member
+from tests.integration.hub_harness import backend_hub, new_member
+from tests.integration.pg_cluster import pg_cluster_fixture
 
 document = openapi_document()
 del document["paths"]["/v1/decisions/stream"]
@@ -45,10 +47,13 @@ class Hub:
     member: MemberState | None = None
 
 
-@pytest.fixture(scope="module")
-def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+cluster = pg_cluster_fixture()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.root)])
+def live_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     base = tmp_path_factory.mktemp("fuzz")
-    config = init_hub(base / "hub")
+    config = backend_hub(request, base / "hub")
     with (base / "hub.log").open("wb") as hub_log:  # the child keeps its own descriptor
         proc = subprocess.Popen(
             [sys.executable, "-m", "shieldwall.cli.main", "hub", "serve", "--data", str(base / "hub")],
