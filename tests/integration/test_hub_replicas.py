@@ -110,7 +110,7 @@ async def test_a_follower_takes_signals_the_leader_decides_and_every_replica_str
     assert [a.decisions for a in acks] == [(1,), (2,), (3,)]
     assert got == [[1, 2, 3], [1, 2, 3]]
     assert [r["role"] for r in ready] == ["leader", "follower"]
-    assert all(r["schema"] >= 3 and r["head"] == 3 for r in ready)
+    assert all(r["schema"] >= 3 and r["head"] == 3 and r["lag"] == 0 for r in ready)
     # Both name the one leader and its epoch; only the leader holds that epoch itself.
     assert {(r["leader"], r["leader_epoch"]) for r in ready} == {(desk_of(leader).name,
                                                                   ready[0]["epoch"])}
