@@ -302,7 +302,7 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
 
 #: What the packs achieve today; a regression below these fails.
 F2B_FLOOR = {
-    "sshd": 213, "postfix": 59, "dovecot": 51, "vsftpd": 6, "proftpd": 10, "pureftpd": 1, "http": 16,
+    "sshd": 214, "postfix": 59, "dovecot": 51, "vsftpd": 8, "proftpd": 10, "pureftpd": 1, "http": 16,
     "exim": 45, "nginx-error": 4, "apache-error": 63,
 }
 
@@ -358,9 +358,6 @@ CROWDSEC_SKIPPED = {
     "http-dos-invalid-http-versions": "a request-rate (DoS) scenario, not probes or failures",
     "http-bf-wordpress-bf": "password guessing on a live WordPress (answered 200): needs a WordPress pack",
     "http-magento-bf": "Magento's own extension log, not an access log",
-    "vsftpd-bf": "vsftpd's own log file (ctime stamps): no engine format for it yet",
-    "proftpd-bf": "proftpd's own SystemLog (no colon after the pid): no engine format for it yet",
-    "proftpd-user-enum": "proftpd's own SystemLog (no colon after the pid): no engine format for it yet",
 }
 
 _ATTACKER = re.compile(r'^"([0-9A-Fa-f.:]+)" in results\[\d+\]\.Overflow\.GetSources\(\)', re.M)
@@ -430,7 +427,8 @@ def score_crowdsec(name: str, pack_name: str, folder: Path) -> tuple[set[str], s
 
 
 #: Fixtures whose expected attackers we find today, per pack.
-CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6, "pureftpd": 1, "exim": 2}
+CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6, "pureftpd": 1, "exim": 2,
+                  "proftpd": 2, "vsftpd": 1}
 
 
 def test_crowdsec_expected_attackers_are_blamed_per_service() -> None:

@@ -58,6 +58,10 @@ TEMPLATES = {
     ],
     "vsftpd": [
         'Sep  8 00:39:49 h vsftpd[15019]: [{u}] FAIL LOGIN: Client "{ip}"',
+        # vsftpd's own log file
+        'Mon Jun  8 12:08:53 2020 [pid 27244] [{u}] FAIL LOGIN: Client "{ip}"',
+        'Thu Sep  8 00:39:49 2016 [pid 15019] [{u}] FAIL LOGIN: Client "::ffff:{ip}", "User is not '
+        'in the allow user list."',
         'Sep  8 00:39:49 h vsftpd[15019]: [pid 1] [{u}] FAIL LOGIN: Client "{ip}", "User is not in '
         'the allow user list."',
         "Oct 23 21:15:42 h vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 "
@@ -77,7 +81,8 @@ TEMPLATES = {
 _FRAGMENTS = st.sampled_from([
     FAKE, f"::ffff:{FAKE}", "2001:db8:dead::1", ">, method=PLAIN, rip=", ", lip=", "rip=", " rhost=",
     " user=", ",", ")", "(", "<", ">", "[", "]", '"', "'", ": ", " ", "unknown[", "]: ",
-    " FAIL LOGIN: Client \"", "(?@", ") [WARNING] Authentication failed for user [",
+    " FAIL LOGIN: Client \"", "] FAIL LOGIN: Client \"", '", "', "[pid 1] ", "(?@",
+    ") [WARNING] Authentication failed for user [",
     " (Login failed)", ": no such user found from ", " - USER ", "sasl_username=", "\r", "\t",
     "): unknown user", "(auth failed, 1 attempts): user=<", " SASL LOGIN authentication failed: ",
     f"[{FAKE}]", f") [{FAKE}]:25", " H=(", f'" H=(x) [{FAKE}] ', " F=<", "> rejected RCPT <",

@@ -26,6 +26,7 @@ BOUND = 5.0
 
 SYSLOG_HEADS = ("Dec 10 06:55:46 host ", "2024-07-02T10:11:12+02:00 host ")
 ACCESS_HEAD = '192.0.2.7 - - [10/Oct/2024:13:55:36 +0000] "'
+VSFTPD_HEAD = "Mon Jun  8 12:08:53 2020 [pid 2] "
 BIG = 100_000
 
 
@@ -95,6 +96,8 @@ def _lines_for(fmt: str, program: str) -> bytes:
         else:
             for head in SYSLOG_HEADS:
                 lines += [f"{head}{program}[1]: {m}" for m in _messages(filler)]
+            if fmt == "vsftpd":  # its own log file: a ctime stamp and the pid, no program
+                lines += [f"{VSFTPD_HEAD}{m}" for m in _messages(filler)]
         lines.append(filler)
     # One 64 KiB line (the longest a source passes on) after a real header.
     lines.append(SYSLOG_HEADS[0] + f"{program}[1]: Failed password for " + "x " * 32_768)

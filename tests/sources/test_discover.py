@@ -49,3 +49,9 @@ def test_every_web_access_log_present_is_followed_and_the_mail_log_once() -> Non
         ("/var/log/apache2/access.log", "http"),
         ("/var/log/mail.log", "postfix"),
     ]
+
+
+def test_vsftpds_own_log_is_followed_with_the_vsftpd_pack() -> None:
+    found = discover(only("/var/log/auth.log", "/var/log/vsftpd.log"), journal_problem=None)
+    assert found.sources == [DiscoveredSource("file", "/var/log/auth.log", "sshd"),
+                             DiscoveredSource("file", "/var/log/vsftpd.log", "vsftpd")]

@@ -26,7 +26,7 @@ import msgspec
 from shieldwall.config import Section, load_toml
 from shieldwall.errors import PackError
 
-Format = Literal["syslog", "access", "exim", "nginx_error", "apache_error"]
+Format = Literal["syslog", "access", "exim", "nginx_error", "apache_error", "vsftpd"]
 Role = Literal["attempt", "pam", "connection", "exhausted", "connect", "mark", "marked", "request"]
 
 ROLES: tuple[str, ...] = get_args(Role)

@@ -62,28 +62,51 @@ class LineFormat:
     own_file: bool = False
 
 
-#: RFC 5424's MSGID and STRUCTURED-DATA (``-`` or ``[id k="v" ...]...``, with ``\"``,
-#: ``\\`` and ``\]`` escaped in values), then an optional BOM before the message.
+#: RFC 5424's MSGID and STRUCTURED-DATA (``-`` or ``[id k="v" ...]...``), then an
+#: optional BOM before the message. A value ends at its first ``"`` not escaped by a
+#: backslash; a ``]`` inside it is read as text, escaped (as RFC 5424 asks) or not (as
+#: some syslog libraries write it: ``test="[brackets]"``). The structured data is the
+#: logging system's, written before the message, so leniency here lets no client text
+#: in: the message, where client text is, starts after it either way.
 _RFC5424_TAIL = (
-    r' [!-~]{1,32} (?:-|(?:\[[^\s=\]"]{1,32}(?: [^\s=\]"]{1,32}="(?:[^"\\\]\n]|\\["\\\]])*+")*+\])++) '
+    r' [!-~]{1,32} (?:-|(?:\[[^\s=\]"]{1,32}(?: [^\s=\]"]{1,32}="(?:[^"\\\n]++|\\[^\n])*+")*+\])++) '
     "(?:\ufeff)?"
 )
+
+#: After the syslog header: the program and its pid (BSD, or RFC 5424's PROCID etc.).
+#: proftpd's own log has no colon after [pid]; then the pid is required. RFC 5424's
+#: PROCID is its own group (pid5): one alternation, no conditionals, costs the BSD
+#: lines nothing.
+_SYSLOG_ANCHOR = (
+    r"(?:{program})(?:\[(?P<pid>\d{1,10})\]:? |: | (?P<pid5>\d{1,10})" + _RFC5424_TAIL
+    + r"| -" + _RFC5424_TAIL + r")"
+    r"(?:\[ID \d{1,10} [\w.]{1,40}\] )?"
+    r"(?:message repeated (?P<rep>\d{1,9}) times: \[ ?)?"
+)
+_SYSLOG_TRAILER = r"(?: ?\])?[ \t]*\r?$"
 
 FORMATS: dict[str, LineFormat] = {
     # BSD:      <PRI>? timestamp [host] program[pid]: [Solaris ID] [rsyslog repeat] message
     # RFC 5424: <PRI>1 timestamp host program procid msgid structured-data message
     "syslog": LineFormat(
         head=r"(?:<\d{1,3}>(?:1 )?)?(?P<ts>" + _TS_SYSLOG + r") (?:\S{1,255} )?",
-        anchor=(
-            # proftpd's own log has no colon after [pid]; then the pid is required.
-            # RFC 5424's PROCID is its own group (pid5): one alternation, no
-            # conditionals, costs the BSD lines nothing.
-            r"(?:{program})(?:\[(?P<pid>\d{1,10})\]:? |: | (?P<pid5>\d{1,10})" + _RFC5424_TAIL
-            + r"| -" + _RFC5424_TAIL + r")"
-            r"(?:\[ID \d{1,10} [\w.]{1,40}\] )?"
-            r"(?:message repeated (?P<rep>\d{1,9}) times: \[ ?)?"
+        anchor=_SYSLOG_ANCHOR,
+        trailer=_SYSLOG_TRAILER,
+    ),
+    # vsftpd: its own log file (`vsftpd_log_file`, written when syslog_enable=NO, the
+    # default): `Fri Jan 19 12:20:33 2007 [pid 27202] [user] FAIL LOGIN: Client "A"`, a
+    # ctime stamp with the year last and the pid, both written by vsftpd before any
+    # client text; or the same messages through syslog (the syslog format's header and
+    # anchor, RFC 5424 included). Which form a line has is decided by its first bytes:
+    # a ctime stamp starts with the weekday, a BSD one with the month, an ISO one with
+    # a digit.
+    "vsftpd": LineFormat(
+        head=(
+            r"(?:<\d{1,3}>(?:1 )?)?(?P<ts>(?P<vts>[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} "
+            r"\d\d:\d\d:\d\d \d{4})|" + _TS_SYSLOG + r") "
         ),
-        trailer=r"(?: ?\])?[ \t]*\r?$",
+        anchor=r"(?(vts)\[pid \d{1,10}\] |(?:\S{1,255} )?" + _SYSLOG_ANCHOR + ")",
+        trailer=_SYSLOG_TRAILER,
     ),
     # Combined / common log format: the client address comes first, written by
     # the server; everything from the request on is client text. Optionally the

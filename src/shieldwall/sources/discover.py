@@ -19,6 +19,8 @@ SSHD_FILES = ("/var/log/auth.log", "/var/log/secure")
 WEB_FILES = ("/var/log/nginx/access.log", "/var/log/apache2/access.log", "/var/log/httpd/access_log")
 #: Postfix's log through syslog (Debian's name, then RHEL's).
 MAIL_FILES = ("/var/log/mail.log", "/var/log/maillog")
+#: vsftpd's own log (its default: vsftpd_log_file, read by the vsftpd pack's own format).
+VSFTPD_FILES = ("/var/log/vsftpd.log",)
 #: Where the journal keeps its files: persistent, then volatile (no /var/log/journal).
 JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
 
@@ -45,7 +47,7 @@ def _first(paths: Sequence[str], exists: Callable[[str], bool]) -> str | None:
 
 
 def discover(exists: Callable[[str], bool], journal_problem: str | None) -> Discovery:
-    """The logs of sshd, web servers and Postfix on this host.
+    """The logs of sshd, web servers, Postfix and vsftpd on this host.
 
     ``exists(path)`` says whether a readable log file is there; ``journal_problem``
     is None when the systemd journal can be read, else why not. sshd is always
@@ -70,6 +72,9 @@ def discover(exists: Callable[[str], bool], journal_problem: str | None) -> Disc
     mail = _first(MAIL_FILES, exists)
     if mail is not None:
         found.sources.append(DiscoveredSource("file", mail, "postfix"))
+    ftp = _first(VSFTPD_FILES, exists)
+    if ftp is not None:
+        found.sources.append(DiscoveredSource("file", ftp, "vsftpd"))
     return found
 
 
