@@ -147,6 +147,14 @@ def test_a_web_servers_own_log_ends_the_search_once_its_pack_is_chosen() -> None
     assert sniffer.observe(SSHD + POSTFIX) == []
 
 
+def test_access_lines_that_came_through_syslog_keep_the_search_open() -> None:
+    sniffer = PackSniffer(EVERY)
+    via_syslog = b"Dec 10 06:55:45 h nginx[3]: " + ACCESS
+    assert [c.pack.name for c in sniffer.observe(CRON + via_syslog * 10)] == ["http"]
+    assert sniffer.searching  # a syslog file: other programs' lines may follow
+    assert [c.pack.name for c in sniffer.observe(SSHD)] == ["sshd"]
+
+
 def test_a_syslog_file_keeps_the_search_open_after_its_first_pack() -> None:
     sniffer = PackSniffer(EVERY)
     assert [c.pack.name for c in sniffer.observe(SSHD)] == ["sshd"]

@@ -427,7 +427,7 @@ def score_crowdsec(name: str, pack_name: str, folder: Path) -> tuple[set[str], s
 
 
 #: Fixtures whose expected attackers we find today, per pack.
-CROWDSEC_FLOOR = {"sshd": 9, "http": 19, "postfix": 6, "dovecot": 6, "pureftpd": 1, "exim": 2,
+CROWDSEC_FLOOR = {"sshd": 9, "http": 20, "postfix": 6, "dovecot": 6, "pureftpd": 1, "exim": 2,
                   "proftpd": 2, "vsftpd": 1}
 
 

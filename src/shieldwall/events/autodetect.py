@@ -15,7 +15,8 @@ in the first :data:`SNIFF_BYTES` of each later chunk, so that a mixed syslog fil
 gets every service that appears in it at a bounded cost. A file whose chosen pack
 is of a format a service writes to a file of its own (an access or error log, see
 :class:`~shieldwall.events.patterns.LineFormat`) is that service's alone: once such
-a pack is chosen, nothing more is looked for. ``detect`` literals are
+a pack is chosen, nothing more is looked for - unless the line that chose it came
+through syslog (a web server logging to syslog shares the file with other programs). ``detect`` literals are
 a necessary sign: a pack none of whose literals occurs in a chunk is not tried
 on it (a substring search costs a fraction of a regex scan).
 """
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shieldwall.events.packs import PackSpec
-from shieldwall.events.patterns import FORMATS, Scanner
+from shieldwall.events.patterns import FORMATS, SYSLOG_START, Scanner
 
 #: How much of a chunk is looked at once some pack was chosen (and by choose_packs).
 SNIFF_BYTES = 64 * 1024
@@ -152,7 +153,8 @@ class PackSniffer:
                 line = self._lines + data.count(b"\n", 0, offset) + 1
                 new.append(Choice(candidate.pack, line, reason))
                 self._left.remove(candidate)
-                if candidate.own_file:
+                # An access line that came through syslog sits among other programs' lines.
+                if candidate.own_file and not SYSLOG_START.match(data, offset):
                     self._left = []
                     break
         self._bytes += len(chunk)
