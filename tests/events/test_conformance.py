@@ -303,7 +303,7 @@ def score_fail2ban(service: str) -> tuple[Score, list[str]]:
 #: What the packs achieve today; a regression below these fails.
 F2B_FLOOR = {
     "sshd": 214, "postfix": 59, "dovecot": 51, "vsftpd": 8, "proftpd": 10, "pureftpd": 1, "http": 16,
-    "exim": 45, "nginx-error": 4, "apache-error": 63,
+    "exim": 45, "nginx-error": 4, "apache-error": 67,
 }
 
 

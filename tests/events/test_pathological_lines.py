@@ -110,7 +110,7 @@ def test_pathological_lines_scan_in_bounded_time(pack_name: str) -> None:
     # A plausible program name for the pack's header (syslog formats).
     program = {
         "sshd": "sshd", "postfix": "postfix/smtpd", "dovecot": "dovecot", "vsftpd": "vsftpd",
-        "proftpd": "proftpd",
+        "proftpd": "proftpd", "apache-error": "apache2",
     }.get(pack_name, pack_name)
     data = _lines_for(pack.format, program)
     stream = EventStream(pack, year=2024)

@@ -174,9 +174,14 @@ FORMATS: dict[str, LineFormat] = {
     # Apache 2.2/2.4's error log: `[ctime] [module:level] [pid P:tid T] [client A:port]
     # message`. The client is in the header, written by Apache before any client
     # text; its port is the last `:digits` (an IPv6 address has colons of its own).
+    # Or the same lines through syslog (`ErrorLog syslog:local1`): the syslog header and
+    # Apache's tag instead of the bracketed ctime stamp, the rest as in Apache's own file.
     "apache_error": LineFormat(
         head=(
-            r"\[(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,6})? \d{4})\] "
+            # `[ctime] `, or a syslog timestamp, host and tag: one `ts` group for either.
+            r"(?:<\d{1,3}>)?(?P<bracket>\[)?(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} "
+            r"\d\d:\d\d:\d\d(?:\.\d{1,6})? \d{4}|" + _TS_SYSLOG + r")"
+            r"(?(bracket)\] | (?:\S{1,255} )?(?:httpd(?:/[\w.-]{1,40})?|apache2?)(?:\[\d{1,10}\])?: )"
             r"\[(?:[\w-]{0,40}:)?(?:emerg|alert|crit|error|warn|notice|info|debug|trace\d)\] "
             r"(?:\[pid \d{1,10}(?::tid \d{1,20})?\] )?"
             # `[client A:port]`, `[client [v6]:port]`; `[remote A:port]` when Apache names the
