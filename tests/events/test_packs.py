@@ -53,6 +53,8 @@ def test_pack_errors_name_the_key(change: str, message: str) -> None:
 def test_a_syslog_pack_needs_a_program_and_a_pack_needs_patterns() -> None:
     with pytest.raises(PackError, match="program: a syslog pack needs 'program'"):
         parse_pack(GOOD.replace('program = "myd"', ""), "mine.toml")
+    with pytest.raises(PackError, match="program: a vsftpd pack needs 'program'"):
+        parse_pack(GOOD.replace('program = "myd"', 'format = "vsftpd"'), "mine.toml")
     with pytest.raises(PackError, match=r"patterns: a pack needs \[\[patterns\]\]"):
         parse_pack('name = "x"\nprogram = "p"\npatterns = []\n', "mine.toml")
 

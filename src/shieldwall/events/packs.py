@@ -102,11 +102,17 @@ class _PackFile(Section, frozen=True):
     detect: tuple[str, ...] = ()
 
 
+#: Formats whose lines name the program after the header (the pack's ``program``).
+_NAMES_A_PROGRAM = ("syslog", "exim", "vsftpd")
+
+
 def parse_pack(text: str, origin: str = "<string>") -> PackSpec:
     """Parse the TOML text of a pack; errors name the file and key path."""
     file = load_toml(text, _PackFile, origin, error=PackError)
-    if file.format == "syslog" and not file.program:
-        raise PackError(f"{origin}: program: a syslog pack needs 'program' (a regex for the program name)")
+    if file.format in _NAMES_A_PROGRAM and not file.program:
+        raise PackError(
+            f"{origin}: program: a {file.format} pack needs 'program' (a regex for the program name)"
+        )
     seen: set[str] = set()
     for index, pattern in enumerate(file.patterns):
         if pattern.name in seen:
