@@ -152,6 +152,10 @@ async def test_an_agent_whose_replica_is_killed_moves_to_another_and_misses_noth
             await until(lambda: agent.runtime.core.cursor >= head, state=seen)
             moved = agent.runtime.follower
             assert moved is not None and getattr(moved, "hub", None) == second.listen
+    # The operator is told, in the agent's notes (JSON with --log-format json), where it went.
+    said = [f for e, f in agent.notes if e == "stream.moved"]
+    assert said and said[-1]["from"] == first.listen and said[-1]["to"] == second.listen
+    assert isinstance(said[-1]["cursor"], int) and said[-1]["cursor"] >= SIGNALS // 4
     assert all(status in ("applied", "duplicate") for status in statuses)
     # No gap, no repeat: every cursor of the log reached the agent exactly once.
     assert agent.cursors == list(range(1, head + 1))

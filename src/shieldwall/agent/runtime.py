@@ -299,6 +299,8 @@ class AgentRuntime:
         async with DecisionFollower(self.member, after=after) as follower, contextlib.aclosing(
                 follower if gate is None else gate.verified(follower)) as decisions:
             self.follower = follower  # its stream state, reported each tick (readiness R1)
+            follower.on_moved = lambda old, new, cursor: self.notes(
+                "stream.moved", {"from": old, "to": new, "cursor": cursor})
             async for decision in decisions:
                 received, repairs = self.clock(), self.repairs
                 self.handle(functools.partial(self.core.decision, decision))

@@ -98,6 +98,8 @@ class DecisionFollower:
         self.incident: str | None = None
         #: Told each signed checkpoint the hub pushes on the stream (a council's member).
         self.on_checkpoint: Callable[[str], None] | None = None
+        #: Told (from, to, cursor) when the stream resumes on another of the hub's addresses.
+        self.on_moved: Callable[[str, str, int], None] | None = None
         #: Which of the hub's addresses to follow; :attr:`hub` is the one in use.
         self.rotation = Rotation.over(state.addresses, backoff)
         #: The address whose stream last delivered an event.
@@ -194,6 +196,8 @@ class DecisionFollower:
                                 log.warning("decision stream moved from the hub at %s to %s,"
                                             " from cursor %d", self.followed, address,
                                             self.cursor)
+                                if self.on_moved is not None:
+                                    self.on_moved(self.followed, address, self.cursor)
                             self.followed = address
                         self.rotation = self.rotation.succeeded(address)
                         if kind == "decision":
