@@ -50,7 +50,7 @@ def test_pack_errors_name_the_key(change: str, message: str) -> None:
         parse_pack(GOOD + change + "\n", "mine.toml")
 
 
-def test_a_syslog_pack_needs_a_program_and_a_pack_needs_patterns() -> None:
+def test_a_pack_whose_lines_name_a_program_needs_one_and_a_pack_needs_patterns() -> None:
     with pytest.raises(PackError, match="program: a syslog pack needs 'program'"):
         parse_pack(GOOD.replace('program = "myd"', ""), "mine.toml")
     with pytest.raises(PackError, match="program: a vsftpd pack needs 'program'"):

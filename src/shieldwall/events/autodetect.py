@@ -16,9 +16,9 @@ gets every service that appears in it at a bounded cost. A file whose chosen pac
 is of a format a service writes to a file of its own (an access or error log, see
 :class:`~shieldwall.events.patterns.LineFormat`) is that service's alone: once such
 a pack is chosen, nothing more is looked for - unless the line that chose it came
-through syslog (a web server logging to syslog shares the file with other programs). ``detect`` literals are
-a necessary sign: a pack none of whose literals occurs in a chunk is not tried
-on it (a substring search costs a fraction of a regex scan).
+through syslog (a web server logging to syslog shares the file with other programs).
+``detect`` literals are a necessary sign: a pack none of whose literals occurs in a
+chunk is not tried on it (a substring search costs a fraction of a regex scan).
 """
 
 from __future__ import annotations

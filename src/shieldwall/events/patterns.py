@@ -92,7 +92,7 @@ _SYSLOG_TRAILER = r"(?: ?\])?[ \t]*\r?$"
 #: (Each timestamp form is its own branch, with no PRI: a head that starts with an
 #: optional group of its own made the web bench's events stage 7-14 % slower.)
 _WEB_TAG = r" (?:\S{1,255} )?(?:nginx|apache2?|httpd)(?:\[\d{1,10}\])?: "
-VIA_SYSLOG = _TS_BSD + _WEB_TAG + "|" + _TS_ISO + _WEB_TAG
+_VIA_SYSLOG = _TS_BSD + _WEB_TAG + "|" + _TS_ISO + _WEB_TAG
 #: A line that starts with a syslog header: a file of such lines mixes programs.
 SYSLOG_START = re.compile(rb"(?:<\d{1,3}>(?:1 )?)?(?:" + _TS_SYSLOG.encode() + rb") ")
 
@@ -126,11 +126,11 @@ FORMATS: dict[str, LineFormat] = {
     # port, then the client. Which field is the client cannot be confused: the
     # field after the client is the ident `-`, never an address, so a line reads
     # one way only (a vhost that is itself an address included). The line may also come
-    # through syslog (VIA_SYSLOG in front: the header is the logging system's, the
+    # through syslog (_VIA_SYSLOG in front: the header is the logging system's, the
     # access line after it the server's, as in its own file).
     "access": LineFormat(
         head=(
-            r"(?:" + VIA_SYSLOG + r")?"
+            r"(?:" + _VIA_SYSLOG + r")?"
             # The vhost is tried only when the line does not read without one (a lazy
             # `??`): ordinary lines cost nothing more.
             r'"?(?:\S{1,260}+ )??'
