@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 from pathlib import Path
 
@@ -112,6 +113,35 @@ async def test_join_refuses_a_hub_whose_certificate_does_not_match(
         with pytest.raises(HubError, match="does not match"):
             await join(encode_token(forged), tmp_path / "a")
     assert not (tmp_path / "a" / "member.json").exists()
+
+
+async def test_a_follower_tells_each_change_of_its_link_up_then_down(
+    hub_config: HubConfig, tmp_path: Path
+) -> None:
+    """What the agent's stream report (read by `shieldwall status`) is written on."""
+    links: list[bool] = []
+
+    async def told(expected: list[bool]) -> None:
+        for _ in range(250):
+            if links == expected:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"links {links}, expected {expected}")
+
+    async with DecisionFollower(await _member_of_a_served_hub(hub_config, tmp_path)) as follower:
+        follower.on_link = lambda: links.append(follower.connected)
+        async with running_hub(hub_config):
+            following = asyncio.create_task(take(follower, 2, timeout=30))
+            await told([True])  # the stream is up
+        await told([True, False])  # the hub went away: down, at once
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+
+async def _member_of_a_served_hub(config: HubConfig, folder: Path) -> MemberState:
+    async with running_hub(config):
+        return await new_member(config, folder / "a", "alice")
 
 
 async def test_detection_by_one_member_reaches_every_members_stream(

@@ -301,6 +301,9 @@ class AgentRuntime:
             self.follower = follower  # its stream state, reported each tick (readiness R1)
             follower.on_moved = lambda old, new, cursor: self.notes(
                 "stream.moved", {"from": old, "to": new, "cursor": cursor})
+            # `shieldwall status` (another process) sees the stream come up or go down at
+            # once, not only at the next tick's report.
+            follower.on_link = lambda: report_following(self.data_dir, follower, self.clock())
             async for decision in decisions:
                 received, repairs = self.clock(), self.repairs
                 self.handle(functools.partial(self.core.decision, decision))

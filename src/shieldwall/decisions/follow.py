@@ -100,6 +100,8 @@ class DecisionFollower:
         self.on_checkpoint: Callable[[str], None] | None = None
         #: Told (from, to, cursor) when the stream resumes on another of the hub's addresses.
         self.on_moved: Callable[[str, str, int], None] | None = None
+        #: Told each time :attr:`connected` changes (the agent's stream report follows it).
+        self.on_link: Callable[[], object] | None = None
         #: Which of the hub's addresses to follow; :attr:`hub` is the one in use.
         self.rotation = Rotation.over(state.addresses, backoff)
         #: The address whose stream last delivered an event.
@@ -163,6 +165,11 @@ class DecisionFollower:
             if not page.more:
                 return
 
+    def _link(self, connected: bool) -> None:
+        self.connected = connected
+        if self.on_link is not None:
+            self.on_link()
+
     async def stream(self, address: str | None = None) -> AsyncIterator[Decision]:
         """One stream connection: yields until it ends or fails (then raises).
 
@@ -179,7 +186,7 @@ class DecisionFollower:
             if response.status_code != 200:
                 await response.aread()
                 raise problem_error(response)
-            self.connected = True
+            self._link(True)
             parser = SSEParser()
             try:
                 async for chunk in response.aiter_raw():
@@ -214,7 +221,7 @@ class DecisionFollower:
                                 raise HubError(f"the hub at {address} is behind this member")
                             self.head = max(self.head, head.get("head", 0))
             finally:
-                self.connected = False
+                self._link(False)
         raise HubError("the hub closed the decision stream")
 
     async def follow(self) -> AsyncIterator[Decision]:
