@@ -121,7 +121,7 @@ def up(root: Path, listen: str | None, address: str | None, backend: str, log_fo
     The first run creates everything under --data; later runs reuse it. The
     hub and the agent run in this one process; the agent watches this host's
     logs (sshd via /var/log/auth.log, /var/log/secure or journald; nginx/apache
-    access logs and the Postfix log when present) and blocks attackers in
+    access logs, the Postfix log and /var/log/vsftpd.log when present) and blocks attackers in
     nftables. It says what it watches, what it cannot, and which enforcer runs.
     Stop with Ctrl-C or SIGTERM.
 
